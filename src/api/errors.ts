@@ -1,0 +1,54 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { OciError } from '../errors.js';
+
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Turns every failure into OCI's error body `{code, message}` with OCI's status. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, code, message } = toOci(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.status(status).send({ code, message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ code: 'NotFound', message: `No such operation: ${request.method} ${request.url.split('?')[0]}` });
+  });
+}
+
+function toOci(error: FastifyError): { status: number; code: string; message: string } {
+  if (error instanceof OciError) return { status: error.status, code: error.code, message: error.message };
+  if (error.validation) {
+    const issue = error.validation[0] as unknown as ValidationIssue;
+    const where = error.validationContext === 'body' ? '' : `${error.validationContext} `;
+    if (issue.keyword === 'required') {
+      return { status: 400, code: 'MissingParameter', message: `${where}${path(issue.instancePath, String(issue.params.missingProperty))} is required` };
+    }
+    const allowed = issue.keyword === 'enum' ? `: must be one of ${(issue.params.allowedValues as string[]).join(', ')}` : ` ${issue.message}`;
+    return { status: 400, code: 'InvalidParameter', message: `${where}${path(issue.instancePath) || 'body'}${allowed}` };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, code: 'CannotParseRequest', message: `The request body is not valid JSON: ${error.message}` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 400, code: 'CannotParseRequest', message: 'The request body must be application/json' };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'RequestEntityTooLarge', message: 'The request body is larger than this operation accepts' };
+  }
+  if (error instanceof SyntaxError) return { status: 400, code: 'CannotParseRequest', message: error.message };
+  const status = error.statusCode ?? 500;
+  if (status < 500) return { status, code: 'InvalidParameter', message: error.message };
+  return { status: 500, code: 'InternalServerError', message: 'Internal error; see the emulator log' };
+}
+
+function path(instancePath: string, leaf?: string): string {
+  const parts = instancePath.split('/').filter(Boolean);
+  if (leaf) parts.push(leaf);
+  return parts.join('.');
+}

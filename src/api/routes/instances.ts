@@ -1,0 +1,128 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalid, notFound } from '../../errors.js';
+import {
+  createInstance,
+  deleteInstance,
+  updateInstanceFields,
+  type CreateInstanceDetails,
+  type InstanceFields,
+} from '../../resources/instances.js';
+import { etagOf, getInstance, listInstances } from '../../store/instances.js';
+import { connectivityTypes, createInstanceBody, digitalTwinInstance, idParam, updateInstanceBody } from '../schemas.js';
+import { instanceBody } from '../serialize.js';
+
+const listQuery = {
+  type: 'object',
+  required: ['iotDomainId'],
+  properties: {
+    iotDomainId: { type: 'string', minLength: 1 },
+    id: { type: 'string' },
+    displayName: { type: 'string' },
+    lifecycleState: { type: 'string', enum: ['ACTIVE', 'DELETED'] },
+    connectivityType: { type: 'string', enum: connectivityTypes },
+    digitalTwinModelId: { type: 'string' },
+    digitalTwinModelSpecUri: { type: 'string' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    page: { type: 'string' },
+    sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
+    sortBy: { type: 'string', enum: ['timeCreated', 'displayName'] },
+  },
+} as const;
+
+interface ListQuery {
+  iotDomainId: string;
+  id?: string;
+  displayName?: string;
+  lifecycleState?: string;
+  connectivityType?: string;
+  digitalTwinModelId?: string;
+  digitalTwinModelSpecUri?: string;
+  limit?: number;
+  page?: string;
+  sortOrder?: 'ASC' | 'DESC';
+  sortBy?: 'timeCreated' | 'displayName';
+}
+
+const instanceParams = idParam('digitalTwinInstanceId');
+type InstanceParams = { Params: { digitalTwinInstanceId: string } };
+type IfMatch = { Headers: { 'if-match'?: string } };
+
+export const instanceRoutes: FastifyPluginAsync = async (app) => {
+  const { db, clock, config, devices } = app.emu;
+
+  app.post<{ Body: CreateInstanceDetails }>(
+    '/20250531/digitalTwinInstances',
+    { schema: { body: createInstanceBody, response: { 200: digitalTwinInstance } } },
+    async (req, reply) => {
+      const row = createInstance(db, clock, config.region, req.body);
+      void reply.header('etag', etagOf(row));
+      return instanceBody(row);
+    },
+  );
+
+  app.get<InstanceParams>(
+    '/20250531/digitalTwinInstances/:digitalTwinInstanceId',
+    { schema: { params: instanceParams, response: { 200: digitalTwinInstance } } },
+    async (req, reply) => {
+      const row = getInstance(db, req.params.digitalTwinInstanceId);
+      if (!row) throw notFound('Digital twin instance', req.params.digitalTwinInstanceId);
+      void reply.header('etag', etagOf(row));
+      return instanceBody(row);
+    },
+  );
+
+  app.get<{ Querystring: ListQuery }>(
+    '/20250531/digitalTwinInstances',
+    {
+      schema: {
+        querystring: listQuery,
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: digitalTwinInstance } } } },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const offset = q.page === undefined ? 0 : Number(q.page);
+      if (!Number.isInteger(offset) || offset < 0) throw invalid(`page "${q.page}" is not a page token this service issued`);
+      const sortBy = q.sortBy ?? 'timeCreated';
+      const limit = q.limit ?? 100;
+      const { rows, more } = listInstances(db, {
+        ...q,
+        sortBy,
+        // OCI: timeCreated sorts newest first by default, displayName A to Z.
+        sortOrder: q.sortOrder ?? (sortBy === 'timeCreated' ? 'DESC' : 'ASC'),
+        offset,
+        limit,
+      });
+      if (more) void reply.header('opc-next-page', String(offset + limit));
+      if (offset > 0) void reply.header('opc-prev-page', String(Math.max(0, offset - limit)));
+      return { items: rows.map(instanceBody) };
+    },
+  );
+
+  app.put<InstanceParams & IfMatch & { Body: InstanceFields }>(
+    '/20250531/digitalTwinInstances/:digitalTwinInstanceId',
+    { schema: { params: instanceParams, body: updateInstanceBody, response: { 200: digitalTwinInstance } } },
+    async (req, reply) => {
+      const { row, credentialsChanged } = updateInstanceFields(
+        db,
+        clock,
+        req.params.digitalTwinInstanceId,
+        req.body ?? {},
+        req.headers['if-match'],
+      );
+      if (credentialsChanged) devices.disconnect(row.id);
+      void reply.header('etag', etagOf(row));
+      return instanceBody(row);
+    },
+  );
+
+  app.delete<InstanceParams & IfMatch>(
+    '/20250531/digitalTwinInstances/:digitalTwinInstanceId',
+    { schema: { params: instanceParams } },
+    async (req, reply) => {
+      const row = deleteInstance(db, clock, req.params.digitalTwinInstanceId, req.headers['if-match']);
+      devices.disconnect(row.id);
+      return reply.status(204).send();
+    },
+  );
+};

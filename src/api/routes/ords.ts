@@ -1,0 +1,71 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalid, notFound } from '../../errors.js';
+import { getDomainByShortId } from '../../store/domains.js';
+import { compileOrdsQuery, RAW_COMMAND_DATA, RAW_DATA, type OrdsTable } from '../../store/ords-query.js';
+
+const listQuery = {
+  type: 'object',
+  properties: {
+    q: { type: 'string', maxLength: 8192 },
+    limit: { type: 'integer', minimum: 1, maximum: 10000 },
+    offset: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+type Row = Record<string, unknown>;
+
+/** ORDS shows BLOBs as base64. */
+function present(row: Row): Row {
+  const out: Row = {};
+  for (const [k, v] of Object.entries(row)) out[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+  return out;
+}
+
+/**
+ * The read side OCI exposes on its data host (`/ords/{domainShortId}/20250531/...`):
+ * snake_case rows, lists without payloads, `q` filters, limit/offset/hasMore.
+ */
+export const ordsRoutes: FastifyPluginAsync = async (app) => {
+  const { db } = app.emu;
+
+  const resource = (path: string, table: OrdsTable) => {
+    const listColumns = table.columns.filter((c) => !table.payloadColumns.includes(c));
+
+    app.get<{ Params: { shortId: string }; Querystring: { q?: string; limit?: number; offset?: number } }>(
+      `/ords/:shortId/20250531/${path}`,
+      { schema: { querystring: listQuery } },
+      async (req) => {
+        const domain = getDomainByShortId(db, req.params.shortId);
+        if (!domain) throw notFound('IoT domain', req.params.shortId);
+        const limit = req.query.limit ?? 25;
+        const offset = req.query.offset ?? 0;
+        const { where, params, orderBy } = compileOrdsQuery(table, req.query.q);
+        const sql = `SELECT ${listColumns.join(', ')} FROM ${table.name}
+          WHERE digital_twin_instance_id IN (SELECT id FROM digital_twin_instances WHERE iot_domain_id = ?)
+            AND (${where}) ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
+        const rows = db.prepare(sql).all(domain.id, ...params, limit + 1, offset) as Row[];
+        const hasMore = rows.length > limit;
+        const items = (hasMore ? rows.slice(0, limit) : rows).map(present);
+        const self = `${req.protocol}://${req.headers.host}${req.url}`;
+        return { items, hasMore, limit, offset, count: items.length, links: [{ rel: 'self', href: self }] };
+      },
+    );
+
+    app.get<{ Params: { shortId: string; id: string } }>(`/ords/:shortId/20250531/${path}/:id`, async (req) => {
+      const domain = getDomainByShortId(db, req.params.shortId);
+      if (!domain) throw notFound('IoT domain', req.params.shortId);
+      if (!/^\d+$/.test(req.params.id)) throw invalid(`${req.params.id} is not a ${path} id`);
+      const row = db
+        .prepare(
+          `SELECT ${table.columns.join(', ')} FROM ${table.name} WHERE id = ?
+             AND digital_twin_instance_id IN (SELECT id FROM digital_twin_instances WHERE iot_domain_id = ?)`,
+        )
+        .get(Number(req.params.id), domain.id) as Row | undefined;
+      if (!row) throw notFound(path, req.params.id);
+      return { ...present(row), links: [{ rel: 'self', href: `${req.protocol}://${req.headers.host}${req.url}` }] };
+    });
+  };
+
+  resource('rawCommandData', RAW_COMMAND_DATA);
+  resource('rawData', RAW_DATA);
+};

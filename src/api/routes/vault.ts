@@ -1,0 +1,46 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { createHash } from 'node:crypto';
+import { notFound } from '../../errors.js';
+import { createSecret, type CreateSecretDetails } from '../../resources/secrets.js';
+import { getSecret } from '../../store/secrets.js';
+import { createSecretBody, idParam, secret, secretBundle } from '../schemas.js';
+import { secretBody, secretBundleBody } from '../serialize.js';
+
+const etag = (id: string, version: number) => createHash('sha256').update(`${id}:${version}`).digest('hex').slice(0, 32);
+
+/** The Vault (20180608) and Secrets (20190301) operations a device password needs. */
+export const vaultRoutes: FastifyPluginAsync = async (app) => {
+  const { db, clock, config } = app.emu;
+
+  app.post<{ Body: CreateSecretDetails }>(
+    '/20180608/secrets',
+    { schema: { body: createSecretBody, response: { 200: secret } } },
+    async (req, reply) => {
+      const row = createSecret(db, clock, config.region, req.body);
+      void reply.header('etag', etag(row.id, row.version_number));
+      return secretBody(row);
+    },
+  );
+
+  app.get<{ Params: { secretId: string } }>(
+    '/20180608/secrets/:secretId',
+    { schema: { params: idParam('secretId'), response: { 200: secret } } },
+    async (req, reply) => {
+      const row = getSecret(db, req.params.secretId);
+      if (!row) throw notFound('Secret', req.params.secretId);
+      void reply.header('etag', etag(row.id, row.version_number));
+      return secretBody(row);
+    },
+  );
+
+  app.get<{ Params: { secretId: string } }>(
+    '/20190301/secretbundles/:secretId',
+    { schema: { params: idParam('secretId'), response: { 200: secretBundle } } },
+    async (req, reply) => {
+      const row = getSecret(db, req.params.secretId);
+      if (!row) throw notFound('Secret', req.params.secretId);
+      void reply.header('etag', etag(row.id, row.version_number));
+      return secretBundleBody(row);
+    },
+  );
+};

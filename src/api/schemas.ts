@@ -1,0 +1,187 @@
+/**
+ * JSON Schemas for the REST API: request validation and response serialization share
+ * them, and an OpenAPI description can be generated from them.
+ */
+const str = { type: 'string' } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const definedTags = { type: 'object', additionalProperties: { type: 'object', additionalProperties: true } } as const;
+
+export const errorBody = {
+  type: 'object',
+  properties: { code: str, message: str },
+  required: ['code', 'message'],
+} as const;
+
+export const digitalTwinInstance = {
+  type: 'object',
+  properties: {
+    id: str,
+    iotDomainId: str,
+    connectivityType: str,
+    authId: nullableStr,
+    externalKey: str,
+    displayName: str,
+    description: nullableStr,
+    digitalTwinModelId: nullableStr,
+    digitalTwinModelSpecUri: nullableStr,
+    digitalTwinAdapterId: nullableStr,
+    gateways: { type: ['array', 'null'], items: str },
+    lifecycleState: str,
+    freeformTags: stringMap,
+    definedTags,
+    systemTags: definedTags,
+    timeCreated: str,
+    timeUpdated: str,
+  },
+} as const;
+
+export const connectivityTypes = ['DIRECT', 'INDIRECT', 'GATEWAY', 'NONE'] as const;
+
+const instanceWritable = {
+  authId: { type: 'string', minLength: 1, maxLength: 255 },
+  externalKey: { type: 'string', minLength: 1, maxLength: 255 },
+  displayName: { type: 'string', minLength: 1, maxLength: 255 },
+  description: { type: 'string', maxLength: 400 },
+  digitalTwinAdapterId: { type: 'string', minLength: 1, maxLength: 255 },
+  digitalTwinModelId: { type: 'string', minLength: 1, maxLength: 255 },
+  digitalTwinModelSpecUri: { type: 'string', minLength: 1, maxLength: 255 },
+  gateways: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 100 },
+  freeformTags: stringMap,
+  definedTags,
+} as const;
+
+export const createInstanceBody = {
+  type: 'object',
+  required: ['iotDomainId'],
+  properties: {
+    iotDomainId: { type: 'string', minLength: 1 },
+    connectivityType: { type: 'string', enum: connectivityTypes },
+    ...instanceWritable,
+  },
+} as const;
+
+export const updateInstanceBody = {
+  type: 'object',
+  properties: instanceWritable,
+} as const;
+
+export const iotDomain = {
+  type: 'object',
+  properties: {
+    id: str,
+    iotDomainGroupId: str,
+    compartmentId: str,
+    displayName: str,
+    description: nullableStr,
+    deviceHost: str,
+    dbAllowListedIdentityGroupNames: { type: 'array', items: str },
+    dbAllowedIdentityDomainHost: nullableStr,
+    dataRetentionPeriodsInDays: {
+      type: 'object',
+      properties: {
+        rawData: { type: 'integer' },
+        rejectedData: { type: 'integer' },
+        historizedData: { type: 'integer' },
+        rawCommandData: { type: 'integer' },
+      },
+    },
+    lifecycleState: str,
+    freeformTags: stringMap,
+    definedTags,
+    systemTags: definedTags,
+    timeCreated: str,
+    timeUpdated: str,
+  },
+} as const;
+
+export const iotDomainGroup = {
+  type: 'object',
+  properties: {
+    id: str,
+    compartmentId: str,
+    displayName: str,
+    description: nullableStr,
+    type: str,
+    dataHost: str,
+    dbConnectionString: nullableStr,
+    dbTokenScope: nullableStr,
+    lifecycleState: str,
+    freeformTags: stringMap,
+    definedTags,
+    systemTags: definedTags,
+    timeCreated: str,
+    timeUpdated: str,
+  },
+} as const;
+
+export const invokeRawCommandBody = {
+  type: 'object',
+  required: ['requestDataFormat', 'requestEndpoint'],
+  properties: {
+    requestDataFormat: { type: 'string', enum: ['JSON', 'TEXT', 'BINARY'] },
+    requestEndpoint: { type: 'string', minLength: 1 },
+    requestDuration: { type: 'string' },
+    requestData: {},
+    requestDataContentType: { type: 'string' },
+    responseEndpoint: { type: 'string', minLength: 1 },
+    responseDuration: { type: 'string' },
+  },
+} as const;
+
+export const secret = {
+  type: 'object',
+  properties: {
+    id: str,
+    compartmentId: str,
+    vaultId: str,
+    keyId: nullableStr,
+    secretName: str,
+    description: nullableStr,
+    currentVersionNumber: { type: 'integer' },
+    lifecycleState: str,
+    freeformTags: stringMap,
+    definedTags,
+    secretRules: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    timeCreated: str,
+  },
+} as const;
+
+export const createSecretBody = {
+  type: 'object',
+  required: ['secretContent'],
+  properties: {
+    compartmentId: { type: 'string', minLength: 1 },
+    vaultId: { type: 'string', minLength: 1 },
+    keyId: { type: 'string', minLength: 1 },
+    secretName: { type: 'string', minLength: 1, maxLength: 255 },
+    description: { type: 'string' },
+    freeformTags: stringMap,
+    definedTags,
+    secretContent: {
+      type: 'object',
+      required: ['content'],
+      properties: {
+        contentType: { type: 'string', enum: ['BASE64'] },
+        content: { type: 'string', minLength: 1 },
+        name: { type: 'string' },
+        stage: { type: 'string', enum: ['CURRENT', 'PENDING'] },
+      },
+    },
+  },
+} as const;
+
+export const secretBundle = {
+  type: 'object',
+  properties: {
+    secretId: str,
+    versionNumber: { type: 'integer' },
+    versionName: nullableStr,
+    secretBundleContent: { type: 'object', properties: { contentType: str, content: str } },
+    stages: { type: 'array', items: str },
+    timeCreated: str,
+  },
+} as const;
+
+export const idParam = (name: string) =>
+  ({ type: 'object', properties: { [name]: { type: 'string', minLength: 1 } }, required: [name] }) as const;

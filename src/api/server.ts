@@ -1,0 +1,35 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { requestId } from '../ids.js';
+import type { ApiContext } from './context.js';
+import { registerErrorHandling } from './errors.js';
+import { domainRoutes } from './routes/domains.js';
+import { emulatorRoutes } from './routes/emulator.js';
+import { instanceRoutes } from './routes/instances.js';
+import { invokeRoutes } from './routes/invoke.js';
+import { ordsRoutes } from './routes/ords.js';
+import { vaultRoutes } from './routes/vault.js';
+
+export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger,
+    bodyLimit: 64 * 1024,
+    // OCIDs run past find-my-way's default 100-character limit for a path parameter.
+    routerOptions: { maxParamLength: 1024 },
+    // The OCI SDKs send `opc-request-id`; it becomes the request id in our logs too.
+    requestIdHeader: 'opc-request-id',
+    genReqId: () => requestId(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+  app.decorate('emu', ctx);
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('opc-request-id', req.id);
+  });
+  registerErrorHandling(app);
+  void app.register(domainRoutes);
+  void app.register(instanceRoutes);
+  void app.register(invokeRoutes);
+  void app.register(vaultRoutes);
+  void app.register(ordsRoutes);
+  void app.register(emulatorRoutes);
+  return app;
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+import { ConfigError, DEFAULTS, OPTIONS, type EmulatorConfig } from './config.js';
+import { startEmulator } from './emulator.js';
+import { formatTable, runReadOnlySql, SqlError, toJson } from './sql.js';
+
+const USAGE = `Usage:
+  oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker)
+  oci-iot-emulator sql "<query>" [--json] [--data-dir DIR]
+                                          run a read-only SQL query on the emulator database
+  oci-iot-emulator --help
+
+Options (each also read from its environment variable):
+${OPTIONS.map((o) => `  ${`${o.flag} <value>`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key])})`).join('\n')}`;
+
+class UsageError extends Error {}
+
+function parseFlags(args: string[], allowed: string[]): { values: Record<string, string>; positional: string[]; bools: Set<string> } {
+  const values: Record<string, string> = {};
+  const positional: string[] = [];
+  const bools = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [flag, inline] = arg.split(/=(.*)/s, 2);
+    if (flag === '--json' && allowed.includes('--json')) {
+      bools.add('--json');
+      continue;
+    }
+    if (!allowed.includes(flag)) throw new UsageError(`unknown option ${flag}`);
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    values[flag] = value;
+  }
+  return { values, positional, bools };
+}
+
+function optionsFrom(values: Record<string, string>): Partial<EmulatorConfig> {
+  const out: Record<string, string> = {};
+  for (const spec of OPTIONS) if (values[spec.flag] !== undefined) out[spec.key] = values[spec.flag];
+  return out as Partial<EmulatorConfig>;
+}
+
+async function start(args: string[]): Promise<void> {
+  const { values, positional } = parseFlags(args, OPTIONS.map((o) => o.flag));
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const emu = await startEmulator({ ...optionsFrom(values), env: process.env });
+  const d = emu.domain;
+  process.stdout.write(
+    [
+      'oci-iot-emulator is ready',
+      `  REST API      ${emu.restUrl}/20250531   (Vault: /20180608, Secrets: /20190301)`,
+      `  MQTTS         ${emu.mqttUrl}   (MQTT 3.1.1, TLS)`,
+      `  CA file       ${emu.caFile}`,
+      `  IoT domain    ${d.id}`,
+      `  domain group  ${d.groupId}`,
+      `  deviceHost    ${d.deviceHost}   (domain short id ${d.shortId})`,
+      `  data API      ${emu.restUrl}/ords/${d.shortId}/20250531/rawCommandData`,
+      `  database      ${emu.databaseFile}`,
+      `  clock         ${emu.clock.kind}`,
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping\n`);
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    emu.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`error while stopping: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function sql(args: string[]): void {
+  const { values, positional, bools } = parseFlags(args, ['--data-dir', '--json']);
+  if (positional.length !== 1) throw new UsageError('sql takes exactly one query, in quotes');
+  const dataDir = values['--data-dir'] ?? process.env.OCI_IOT_DATA_DIR ?? DEFAULTS.dataDir;
+  const result = runReadOnlySql(dataDir, positional[0]);
+  process.stdout.write((bools.has('--json') ? toJson(result) : formatTable(result)) + '\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (first === 'sql') return sql(rest);
+  if (first === undefined || first === 'start') return start(rest);
+  if (first.startsWith('--')) return start(argv);
+  throw new UsageError(`unknown command ${first}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${USAGE}\n`);
+  else if (err instanceof ConfigError || err instanceof SqlError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
+  else process.stderr.write(`oci-iot-emulator: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});

@@ -1,0 +1,374 @@
+import { iso, type Clock } from '../clock.js';
+import { conflict } from '../errors.js';
+import type { Db } from '../store/database.js';
+import { commandStore, type CommandRow, type DeliveryStatus, type NewCommand } from '../store/commands.js';
+import { rawDataStore } from '../store/raw-data.js';
+import type { DevicePort, DeviceSignals } from './device-port.js';
+import { classifyPayload } from './payload.js';
+import type { CommandRequest } from './request.js';
+import { createScheduler } from './scheduler.js';
+
+export interface Transition {
+  command: CommandRow;
+  from: DeliveryStatus | null;
+  to: DeliveryStatus;
+  cause: string;
+}
+
+export interface InvokeInput {
+  instanceId: string;
+  domainId: string;
+  request: CommandRequest;
+  createdBy: string;
+  retryToken?: string;
+  /** Identifies the request body, so a reused retry token with another body is refused. */
+  fingerprint?: string;
+}
+
+const RETRY_TOKEN_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * The command state engine: decides REFUSED / PENDING / SENT at invoke time, moves
+ * commands on device signals and deadlines, and records every move together with its
+ * event row in one transaction.
+ */
+export function createCommandEngine(deps: { db: Db; clock: Clock; devices: DevicePort }) {
+  const { db, clock, devices } = deps;
+  const store = commandStore(db);
+  const rawData = rawDataStore(db);
+  const listeners: Array<(t: Transition) => void> = [];
+  const lastMessageId = new Map<string, number>();
+
+  const scheduler = createScheduler(clock, { nextDeadline: store.nextDeadline, fireDue });
+
+  /** Applies one state change and its event atomically; false if the command had moved on. */
+  function transition(
+    cmd: CommandRow,
+    to: DeliveryStatus,
+    set: Partial<NewCommand>,
+    cause: string,
+    at: number,
+    detail?: Record<string, unknown>,
+  ): CommandRow | null {
+    const time = iso(at);
+    const updated = db.transaction(() => {
+      const ok = store.update(cmd.id, cmd.delivery_status, { ...set, delivery_status: to, time_updated: time });
+      if (!ok) return null;
+      store.event({ commandId: cmd.id, time, from: cmd.delivery_status, to, cause, detail });
+      return store.get(cmd.id)!;
+    })();
+    if (updated) announce({ command: updated, from: cmd.delivery_status, to, cause });
+    return updated;
+  }
+
+  function announce(t: Transition): void {
+    for (const listener of listeners) listener(t);
+  }
+
+  function finish(cmd: CommandRow, to: DeliveryStatus, cause: string, at: number, set: Partial<NewCommand> = {}) {
+    return transition(cmd, to, { ...set, time_finished: iso(at), next_deadline_ms: null }, cause, at);
+  }
+
+  function nextMessageId(instanceId: string): number {
+    const inFlight = store.inFlightMessageIds(instanceId);
+    let id = lastMessageId.get(instanceId) ?? 0;
+    for (let i = 0; i < 65535; i++) {
+      id = id >= 65535 ? 1 : id + 1;
+      if (!inFlight.has(id)) break;
+    }
+    lastMessageId.set(instanceId, id);
+    return id;
+  }
+
+  /** Publishes a PENDING command on the device's live connection and marks it SENT. */
+  function dispatch(cmd: CommandRow, subscribedQos: 0 | 1 | 2): void {
+    const now = clock.now();
+    // Past its request deadline a command is EXPIRED, even if the deadline has not fired yet.
+    if (now >= cmd.request_deadline_ms) return;
+    const qos: 0 | 1 = subscribedQos === 0 ? 0 : 1;
+    const messageId = qos === 1 ? nextMessageId(cmd.digital_twin_instance_id) : undefined;
+    const twoWay = cmd.response_endpoint !== null;
+    const payload = commandPayload(cmd);
+    const clientId = devices.liveClientId(cmd.digital_twin_instance_id);
+    if (clientId === null) return;
+    // The SENT row is committed before the bytes are written, so a PUBACK or a response
+    // can never arrive for a command the database does not yet show as sent.
+    const sent = transition(
+      cmd,
+      'SENT',
+      {
+        time_sent: iso(now),
+        qos,
+        message_id: messageId ?? null,
+        client_id: clientId,
+        delivery_count: cmd.delivery_count + 1,
+        next_deadline_ms: twoWay ? now + cmd.response_window_ms! : cmd.request_deadline_ms,
+      },
+      `published to ${clientId} at QoS ${qos}`,
+      now,
+      { clientId, qos, messageId },
+    );
+    if (!sent) return;
+    devices.send(cmd.digital_twin_instance_id, { topic: cmd.request_endpoint, payload, qos, messageId, dup: false }, onWritten);
+    scheduler.reschedule();
+
+    function onWritten(ok: boolean) {
+      // QoS 0 has no acknowledgement: once written, a one-way command is delivered.
+      if (!ok || qos !== 0 || twoWay) return;
+      const current = store.get(cmd.id);
+      if (current && current.delivery_status === 'SENT') {
+        finish(current, 'COMPLETED', 'written to the device at QoS 0 (one-way)', clock.now());
+        scheduler.reschedule();
+      }
+    }
+  }
+
+  async function invoke(input: InvokeInput): Promise<{ id: number; replayed: boolean }> {
+    const replay = replayed(input);
+    if (replay) return { id: replay.id, replayed: true };
+
+    const { request } = input;
+    const route = await devices.route(input.instanceId, request.requestEndpoint);
+    const now = clock.now();
+    const time = iso(now);
+    const refusal =
+      route.qos === null
+        ? route.online
+          ? `device is online but has no subscription matching ${request.requestEndpoint}`
+          : `device is offline and no persistent session is subscribed to ${request.requestEndpoint}`
+        : null;
+
+    const row: NewCommand = {
+      digital_twin_instance_id: input.instanceId,
+      request_endpoint: request.requestEndpoint,
+      request_duration: request.requestDuration,
+      request_data_format: request.format,
+      request_data: request.requestData,
+      request_content_type: request.contentType,
+      response_endpoint: request.responseEndpoint,
+      response_duration: request.responseDuration,
+      response_data_format: null,
+      response_data: null,
+      response_content_type: null,
+      delivery_status: refusal ? 'REFUSED' : 'PENDING',
+      created_by: input.createdBy,
+      time_created: time,
+      time_updated: time,
+      time_finished: refusal ? time : null,
+      iot_domain_id: input.domainId,
+      created_at_ms: now,
+      request_deadline_ms: now + request.requestDurationMs,
+      response_window_ms: request.responseDurationMs,
+      next_deadline_ms: refusal ? null : now + request.requestDurationMs,
+      time_sent: null,
+      time_acknowledged: null,
+      qos: null,
+      client_id: null,
+      message_id: null,
+      delivery_count: 0,
+      retry_token: input.retryToken ?? null,
+      retry_fingerprint: input.fingerprint ?? null,
+    };
+
+    const created = db.transaction(() => {
+      // Checked again inside the transaction: a concurrent call with the same token may
+      // have committed while the route was looked up.
+      const again = replayed(input);
+      if (again) return { cmd: again, fresh: false };
+      const id = store.insert(row);
+      store.event({
+        commandId: id,
+        time,
+        from: null,
+        to: row.delivery_status,
+        cause: refusal ?? (route.online ? 'accepted; device online and subscribed' : 'accepted; waiting for the device to reconnect'),
+      });
+      return { cmd: store.get(id)!, fresh: true };
+    })();
+    if (!created.fresh) return { id: created.cmd.id, replayed: true };
+    announce({ command: created.cmd, from: null, to: created.cmd.delivery_status, cause: refusal ?? 'accepted' });
+
+    if (!refusal && route.online) dispatch(created.cmd, route.qos!);
+    scheduler.reschedule();
+    return { id: created.cmd.id, replayed: false };
+  }
+
+  function replayed(input: InvokeInput): CommandRow | undefined {
+    if (!input.retryToken) return undefined;
+    const prior = store.byRetryToken(input.instanceId, input.retryToken);
+    if (!prior) return undefined;
+    if (prior.created_at_ms + RETRY_TOKEN_TTL_MS <= clock.now()) {
+      store.clearRetryToken(prior.id); // expired tokens may be used again
+      return undefined;
+    }
+    if (prior.retry_fingerprint !== (input.fingerprint ?? null)) {
+      throw conflict(
+        `opc-retry-token ${input.retryToken} was already used for a different invokeRawCommand request`,
+        'InvalidatedRetryToken',
+      );
+    }
+    return prior;
+  }
+
+  /** Finishes, in deadline order, every command whose deadline is at or before `now`. */
+  function fireDue(now: number): void {
+    for (;;) {
+      const cmd = store.nextDue(now);
+      if (!cmd) break;
+      const at = cmd.next_deadline_ms!;
+      let moved: CommandRow | null = null;
+      if (cmd.delivery_status === 'PENDING') {
+        moved = finish(cmd, 'EXPIRED', `not delivered within requestDuration ${cmd.request_duration}`, at);
+      } else if (cmd.delivery_status === 'SENT' && cmd.response_endpoint !== null) {
+        moved = finish(cmd, 'NOT_RESPONDED', `no response on ${cmd.response_endpoint} within responseDuration ${cmd.response_duration}`, at);
+      } else if (cmd.delivery_status === 'SENT') {
+        moved = finish(cmd, 'EXPIRED', `delivery not acknowledged within requestDuration ${cmd.request_duration}`, at);
+      }
+      if (!moved) {
+        // A row that cannot move must not stall the loop.
+        db.prepare('UPDATE commands SET next_deadline_ms = NULL WHERE id = ?').run(cmd.id);
+      }
+    }
+    scheduler.reschedule();
+  }
+
+  /** Delivers the device's PENDING commands, oldest first, that its subscriptions now match. */
+  async function flushPending(instanceId: string): Promise<void> {
+    for (const cmd of store.pendingFor(instanceId)) {
+      const route = await devices.route(instanceId, cmd.request_endpoint);
+      if (!route.online) return;
+      const current = store.get(cmd.id);
+      if (route.qos !== null && current?.delivery_status === 'PENDING') dispatch(current, route.qos);
+    }
+  }
+
+  /** Per-device queue, so two flushes for one device never interleave their awaits. */
+  const flushes = new Map<string, Promise<void>>();
+  function serialFlush(instanceId: string, before?: () => void): Promise<void> {
+    const prior = flushes.get(instanceId) ?? Promise.resolve();
+    const next = prior.then(() => {
+      before?.();
+      return flushPending(instanceId);
+    });
+    const settled = next.catch(() => {});
+    flushes.set(instanceId, settled);
+    void settled.then(() => {
+      if (flushes.get(instanceId) === settled) flushes.delete(instanceId);
+    });
+    return next;
+  }
+
+  const signals: DeviceSignals = {
+    deviceReady(instanceId, session) {
+      return serialFlush(instanceId, () => {
+        if (session.clean) return;
+        // A persistent session gets its unacknowledged QoS 1 commands again, flagged DUP,
+        // with the same packet id, as MQTT 3.1.1 requires on reconnect.
+        for (const cmd of store.unackedFor(instanceId)) {
+          const clientId = devices.liveClientId(instanceId);
+          const resent = devices.send(
+            instanceId,
+            { topic: cmd.request_endpoint, payload: commandPayload(cmd), qos: 1, messageId: cmd.message_id!, dup: true },
+            () => {},
+          );
+          if (!resent || clientId === null) return;
+          const now = clock.now();
+          db.transaction(() => {
+            store.update(cmd.id, 'SENT', { delivery_count: cmd.delivery_count + 1, client_id: clientId });
+            store.event({
+              commandId: cmd.id,
+              time: iso(now),
+              from: 'SENT',
+              to: 'SENT',
+              cause: `redelivered (DUP) to ${clientId} after reconnect`,
+              detail: { messageId: cmd.message_id },
+            });
+          })();
+        }
+      });
+    },
+
+    subscribed(instanceId) {
+      return serialFlush(instanceId);
+    },
+
+    puback(instanceId, messageId) {
+      const cmd = store.byMessageId(instanceId, messageId);
+      if (!cmd) return;
+      const now = clock.now();
+      if (cmd.delivery_status === 'SENT' && cmd.response_endpoint === null) {
+        finish(cmd, 'COMPLETED', 'PUBACK received (one-way)', now, { time_acknowledged: iso(now) });
+        scheduler.reschedule();
+        return;
+      }
+      db.transaction(() => {
+        store.update(cmd.id, cmd.delivery_status, { time_acknowledged: iso(now) });
+        store.event({
+          commandId: cmd.id,
+          time: iso(now),
+          from: cmd.delivery_status,
+          to: cmd.delivery_status,
+          cause: 'PUBACK received',
+          detail: { messageId },
+        });
+      })();
+    },
+
+    published(instanceId, topic, payload) {
+      const now = clock.now();
+      const cmd = store.awaitingResponse(instanceId, topic);
+      const body = classifyPayload(payload);
+      if (cmd) {
+        const done = finish(cmd, 'COMPLETED', `response received on ${topic}`, now, {
+          response_data_format: body.format,
+          response_data: body.text,
+          response_content_type: body.contentType,
+        });
+        if (done) {
+          scheduler.reschedule();
+          return;
+        }
+      }
+      db.transaction(() => {
+        const rawId = rawData.insert({
+          digital_twin_instance_id: instanceId,
+          endpoint: topic,
+          content_type: body.contentType,
+          content: payload,
+          time_received: iso(now),
+        });
+        // A response after the command finished is kept, and the command's history says so.
+        const late = store.lastFinishedFor(instanceId, topic);
+        if (late && late.delivery_status !== 'COMPLETED') {
+          store.event({
+            commandId: late.id,
+            time: iso(now),
+            from: late.delivery_status,
+            to: late.delivery_status,
+            cause: `late response on ${topic} kept as raw_data ${rawId}`,
+            detail: { rawDataId: rawId },
+          });
+        }
+      })();
+    },
+  };
+
+  return {
+    invoke,
+    signals,
+    /** Runs once at start: commands whose deadline passed while the emulator was down. */
+    recover: () => fireDue(clock.now()),
+    onTransition: (listener: (t: Transition) => void) => void listeners.push(listener),
+    get: store.get,
+    stop: () => scheduler.stop(),
+  };
+}
+
+export type CommandEngine = ReturnType<typeof createCommandEngine>;
+
+function commandPayload(cmd: CommandRow): Buffer {
+  if (cmd.request_data === null) return Buffer.alloc(0);
+  return cmd.request_data_format === 'BINARY'
+    ? Buffer.from(cmd.request_data, 'base64')
+    : Buffer.from(cmd.request_data, 'utf8');
+}

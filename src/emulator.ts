@@ -1,0 +1,108 @@
+import { resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { AddressInfo } from 'node:net';
+import { buildApi } from './api/server.js';
+import { startBroker } from './broker/broker.js';
+import { iso, manualClock, systemClock, type Clock } from './clock.js';
+import { createCommandEngine, type CommandEngine } from './commands/engine.js';
+import { resolveConfig, type EmulatorConfig } from './config.js';
+import { ensureCertificates } from './pki/certificates.js';
+import { databasePath, openDatabase, type Db } from './store/database.js';
+import { ensureDefaultDomain } from './store/domains.js';
+
+export interface EmulatorOptions extends Partial<EmulatorConfig> {
+  /** A pino logger to use instead of the one built from `logLevel`. */
+  logger?: Logger;
+  /** Environment to read OCI_IOT_* settings from; none unless given. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Emulator {
+  config: EmulatorConfig;
+  /** Base URL of the REST API, e.g. http://127.0.0.1:8080 (OCI paths are below /20250531). */
+  restUrl: string;
+  /** mqtts://host:port devices connect to. */
+  mqttUrl: string;
+  restPort: number;
+  mqttPort: number;
+  caFile: string;
+  /** PEM of the local CA that signed the broker's certificate. */
+  ca: string;
+  domain: { id: string; shortId: string; deviceHost: string; groupId: string };
+  databaseFile: string;
+  clock: Clock;
+  db: Db;
+  engine: CommandEngine;
+  close(): Promise<void>;
+}
+
+/** The composition root: opens the store, the broker, the engine and the API, in that order. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const { logger: givenLogger, env, ...overrides } = options;
+  const config = resolveConfig(overrides, env);
+  const log = givenLogger ?? pino({ level: config.logLevel });
+  const clock: Clock = config.clock === 'manual' ? manualClock() : systemClock();
+
+  const db = openDatabase(config.dataDir);
+  const closers: Array<() => Promise<void> | void> = [() => void db.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close();
+  };
+  try {
+    const { domain, group } = ensureDefaultDomain(db, {
+      region: config.region,
+      deviceHost: config.deviceHost,
+      now: iso(clock.now()),
+    });
+    const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
+
+    const brokerLog = log.child({ component: 'broker' });
+    const broker = await startBroker({
+      db,
+      clock,
+      tls,
+      domainId: domain.id,
+      host: config.bindHost,
+      port: config.mqttPort,
+      log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
+    });
+    closers.push(() => broker.close());
+
+    const engine = createCommandEngine({ db, clock, devices: broker.devices });
+    closers.push(() => engine.stop());
+    engine.onTransition((t) =>
+      log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),
+    );
+    // Deadlines that passed while the emulator was down are settled before anyone connects.
+    engine.recover();
+
+    const mqttPort = await broker.listen(engine.signals);
+    const api = buildApi(
+      { db, clock, config, domain, group, engine, devices: broker },
+      { logger: givenLogger ? false : { level: config.logLevel === 'info' ? 'warn' : config.logLevel } },
+    );
+    closers.push(() => api.close());
+    await api.listen({ port: config.restPort, host: config.bindHost });
+    const restPort = (api.server.address() as AddressInfo).port;
+    const host = config.bindHost === '0.0.0.0' || config.bindHost === '::' ? 'localhost' : config.bindHost;
+
+    return {
+      config,
+      restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${restPort}`,
+      mqttUrl: `mqtts://${config.deviceHost}:${mqttPort}`,
+      restPort,
+      mqttPort,
+      caFile: resolve(tls.caFile),
+      ca: tls.ca,
+      domain: { id: domain.id, shortId: domain.short_id, deviceHost: domain.device_host, groupId: group.id },
+      databaseFile: databasePath(config.dataDir),
+      clock,
+      db,
+      engine,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

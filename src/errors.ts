@@ -1,0 +1,19 @@
+/**
+ * An error a caller caused, with the HTTP status and OCI service code it maps to.
+ * Domain code throws these; the REST layer turns them into OCI's error body.
+ */
+export class OciError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const invalid = (message: string) => new OciError(400, 'InvalidParameter', message);
+export const missing = (message: string) => new OciError(400, 'MissingParameter', message);
+export const notFound = (what: string, id: string) =>
+  new OciError(404, 'NotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
+export const conflict = (message: string, code = 'Conflict') => new OciError(409, code, message);

@@ -1,0 +1,136 @@
+import { iso, type Clock } from '../clock.js';
+import { conflict, notFound, OciError } from '../errors.js';
+import { base32, ocid } from '../ids.js';
+import type { Db } from '../store/database.js';
+import { getDomain } from '../store/domains.js';
+import {
+  etagOf,
+  findActiveByExternalKey,
+  getInstance,
+  insertInstance,
+  updateInstance,
+  type InstanceRow,
+} from '../store/instances.js';
+import { getSecret } from '../store/secrets.js';
+
+export interface InstanceFields {
+  authId?: string;
+  externalKey?: string;
+  displayName?: string;
+  description?: string;
+  digitalTwinAdapterId?: string;
+  digitalTwinModelId?: string;
+  digitalTwinModelSpecUri?: string;
+  gateways?: string[];
+  freeformTags?: Record<string, string>;
+  definedTags?: Record<string, Record<string, unknown>>;
+}
+
+export interface CreateInstanceDetails extends InstanceFields {
+  iotDomainId: string;
+  connectivityType?: string;
+}
+
+const related = (what: string, id: string) =>
+  new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
+
+function checkAuthId(db: Db, authId: string | undefined): void {
+  if (authId === undefined) return;
+  const secret = getSecret(db, authId);
+  if (!secret || secret.lifecycle_state !== 'ACTIVE') throw related('authId: Vault secret', authId);
+}
+
+function checkExternalKeyFree(db: Db, domainId: string, externalKey: string, self?: string): void {
+  const holder = findActiveByExternalKey(db, domainId, externalKey);
+  if (holder && holder.id !== self) {
+    throw conflict(`externalKey "${externalKey}" is already used by digital twin instance ${holder.id} in this IoT domain`);
+  }
+}
+
+export function createInstance(db: Db, clock: Clock, region: string, d: CreateInstanceDetails): InstanceRow {
+  return db.transaction(() => {
+    if (!getDomain(db, d.iotDomainId)) throw related('iotDomainId: IoT domain', d.iotDomainId);
+    checkAuthId(db, d.authId);
+    const externalKey = d.externalKey ?? base32(24);
+    checkExternalKeyFree(db, d.iotDomainId, externalKey);
+    const now = iso(clock.now());
+    const row: InstanceRow = {
+      id: ocid('iotdigitaltwininstance', region),
+      iot_domain_id: d.iotDomainId,
+      connectivity_type: d.connectivityType ?? 'DIRECT',
+      auth_id: d.authId ?? null,
+      external_key: externalKey,
+      display_name: d.displayName ?? externalKey,
+      description: d.description ?? null,
+      digital_twin_model_id: d.digitalTwinModelId ?? null,
+      digital_twin_model_spec_uri: d.digitalTwinModelSpecUri ?? null,
+      digital_twin_adapter_id: d.digitalTwinAdapterId ?? null,
+      gateways: d.gateways ? JSON.stringify(d.gateways) : null,
+      freeform_tags: JSON.stringify(d.freeformTags ?? {}),
+      defined_tags: JSON.stringify(d.definedTags ?? {}),
+      system_tags: '{}',
+      lifecycle_state: 'ACTIVE',
+      time_created: now,
+      time_updated: now,
+      revision: 1,
+    };
+    insertInstance(db, row);
+    return row;
+  })();
+}
+
+/** An instance that can still be changed or commanded; a deleted one is treated as not found. */
+export function activeInstance(db: Db, id: string): InstanceRow {
+  const row = getInstance(db, id);
+  if (!row || row.lifecycle_state !== 'ACTIVE') throw notFound('Digital twin instance', id);
+  return row;
+}
+
+function checkEtag(row: InstanceRow, ifMatch: string | undefined): void {
+  if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(row)) {
+    throw new OciError(412, 'NoEtagMatch', `if-match ${ifMatch} does not match the current etag of ${row.id}`);
+  }
+}
+
+/**
+ * Applies an update. Returns the new row and whether the device's credentials changed,
+ * in which case its live MQTT session must be closed.
+ */
+export function updateInstanceFields(
+  db: Db,
+  clock: Clock,
+  id: string,
+  d: InstanceFields,
+  ifMatch: string | undefined,
+): { row: InstanceRow; credentialsChanged: boolean } {
+  return db.transaction(() => {
+    const row = activeInstance(db, id);
+    checkEtag(row, ifMatch);
+    checkAuthId(db, d.authId);
+    if (d.externalKey !== undefined) checkExternalKeyFree(db, row.iot_domain_id, d.externalKey, row.id);
+    const next: InstanceRow = {
+      ...row,
+      auth_id: d.authId ?? row.auth_id,
+      external_key: d.externalKey ?? row.external_key,
+      display_name: d.displayName ?? row.display_name,
+      description: d.description ?? row.description,
+      digital_twin_adapter_id: d.digitalTwinAdapterId ?? row.digital_twin_adapter_id,
+      digital_twin_model_id: d.digitalTwinModelId ?? row.digital_twin_model_id,
+      digital_twin_model_spec_uri: d.digitalTwinModelSpecUri ?? row.digital_twin_model_spec_uri,
+      gateways: d.gateways ? JSON.stringify(d.gateways) : row.gateways,
+      freeform_tags: d.freeformTags ? JSON.stringify(d.freeformTags) : row.freeform_tags,
+      defined_tags: d.definedTags ? JSON.stringify(d.definedTags) : row.defined_tags,
+      time_updated: iso(clock.now()),
+    };
+    const credentialsChanged = next.auth_id !== row.auth_id || next.external_key !== row.external_key;
+    return { row: updateInstance(db, next), credentialsChanged };
+  })();
+}
+
+export function deleteInstance(db: Db, clock: Clock, id: string, ifMatch: string | undefined): InstanceRow {
+  return db.transaction(() => {
+    const row = activeInstance(db, id);
+    checkEtag(row, ifMatch);
+    return updateInstance(db, { ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
+  })();
+}

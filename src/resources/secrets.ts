@@ -1,0 +1,54 @@
+import { iso, type Clock } from '../clock.js';
+import { invalid } from '../errors.js';
+import { base32, ocid } from '../ids.js';
+import { EMULATOR_COMPARTMENT } from '../store/domains.js';
+import type { Db } from '../store/database.js';
+import { insertSecret, secretNameTaken, type SecretRow } from '../store/secrets.js';
+import { conflict } from '../errors.js';
+
+export interface CreateSecretDetails {
+  compartmentId?: string;
+  vaultId?: string;
+  keyId?: string;
+  secretName?: string;
+  description?: string;
+  freeformTags?: Record<string, string>;
+  definedTags?: Record<string, Record<string, unknown>>;
+  secretContent: { contentType?: string; content: string };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Creates a Vault secret. OCI requires compartment, vault and key; the emulator has one
+ * vault and no keys, so those default, which keeps a curl quick start short.
+ */
+export function createSecret(db: Db, clock: Clock, region: string, d: CreateSecretDetails): SecretRow {
+  if (!BASE64.test(d.secretContent.content)) throw invalid('secretContent.content must be base64');
+  const vaultId = d.vaultId ?? `ocid1.vault.oc1.${region}.emulator`;
+  const secretName = d.secretName ?? `secret-${base32(12)}`;
+  return db.transaction(() => {
+    if (secretNameTaken(db, vaultId, secretName)) {
+      throw conflict(`A secret named "${secretName}" already exists in vault ${vaultId}`);
+    }
+    const now = iso(clock.now());
+    const row: SecretRow = {
+      id: ocid('vaultsecret', region),
+      compartment_id: d.compartmentId ?? EMULATOR_COMPARTMENT,
+      vault_id: vaultId,
+      key_id: d.keyId ?? null,
+      secret_name: secretName,
+      description: d.description ?? null,
+      content_type: 'BASE64',
+      content: d.secretContent.content,
+      version_number: 1,
+      lifecycle_state: 'ACTIVE',
+      freeform_tags: JSON.stringify(d.freeformTags ?? {}),
+      defined_tags: JSON.stringify(d.definedTags ?? {}),
+      time_created: now,
+      time_updated: now,
+    };
+    insertSecret(db, row);
+    return row;
+  })();
+}

@@ -1,0 +1,131 @@
+import type { Db } from './database.js';
+
+export type DeliveryStatus = 'REFUSED' | 'PENDING' | 'SENT' | 'EXPIRED' | 'NOT_RESPONDED' | 'COMPLETED';
+export const TERMINAL: readonly DeliveryStatus[] = ['REFUSED', 'EXPIRED', 'NOT_RESPONDED', 'COMPLETED'];
+
+/** A row of the wide `commands` table (the raw_command_data columns and the emulator's own). */
+export interface CommandRow {
+  id: number;
+  digital_twin_instance_id: string;
+  request_endpoint: string;
+  request_duration: string;
+  request_data_format: string;
+  request_data: string | null;
+  request_content_type: string;
+  response_endpoint: string | null;
+  response_duration: string | null;
+  response_data_format: string | null;
+  response_data: string | null;
+  response_content_type: string | null;
+  delivery_status: DeliveryStatus;
+  created_by: string;
+  time_created: string;
+  time_updated: string;
+  time_finished: string | null;
+  iot_domain_id: string;
+  created_at_ms: number;
+  request_deadline_ms: number;
+  response_window_ms: number | null;
+  next_deadline_ms: number | null;
+  time_sent: string | null;
+  time_acknowledged: string | null;
+  qos: number | null;
+  client_id: string | null;
+  message_id: number | null;
+  delivery_count: number;
+  retry_token: string | null;
+  retry_fingerprint: string | null;
+}
+
+export type NewCommand = Omit<CommandRow, 'id'>;
+
+export interface CommandEvent {
+  commandId: number;
+  time: string;
+  from: DeliveryStatus | null;
+  to: DeliveryStatus | null;
+  cause: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Prepared statements over the command tables; callers wrap them in transactions. */
+export function commandStore(db: Db) {
+  const columns = [
+    'digital_twin_instance_id', 'request_endpoint', 'request_duration', 'request_data_format', 'request_data',
+    'request_content_type', 'response_endpoint', 'response_duration', 'response_data_format', 'response_data',
+    'response_content_type', 'delivery_status', 'created_by', 'time_created', 'time_updated', 'time_finished',
+    'iot_domain_id', 'created_at_ms', 'request_deadline_ms', 'response_window_ms', 'next_deadline_ms', 'time_sent',
+    'time_acknowledged', 'qos', 'client_id', 'message_id', 'delivery_count', 'retry_token', 'retry_fingerprint',
+  ];
+  const insert = db.prepare(
+    `INSERT INTO commands (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
+  );
+  const insertEvent = db.prepare(
+    'INSERT INTO command_events (command_id, time, from_status, to_status, cause, detail) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const byId = db.prepare('SELECT * FROM commands WHERE id = ?');
+  const byRetryToken = db.prepare('SELECT * FROM commands WHERE digital_twin_instance_id = ? AND retry_token = ?');
+  const clearRetryToken = db.prepare('UPDATE commands SET retry_token = NULL WHERE id = ?');
+  const nextDue = db.prepare(
+    'SELECT * FROM commands WHERE next_deadline_ms IS NOT NULL AND next_deadline_ms <= ? ORDER BY next_deadline_ms, id LIMIT 1',
+  );
+  const nextDeadline = db.prepare('SELECT min(next_deadline_ms) AS at FROM commands WHERE next_deadline_ms IS NOT NULL');
+  const pendingFor = db.prepare(
+    "SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING' ORDER BY id",
+  );
+  const unackedFor = db.prepare(
+    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
+       AND qos = 1 AND time_acknowledged IS NULL ORDER BY id`,
+  );
+  const inFlightIds = db.prepare(
+    `SELECT message_id FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
+       AND qos = 1 AND time_acknowledged IS NULL`,
+  );
+  const byMessageId = db.prepare(
+    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND message_id = ? AND qos = 1
+       AND time_acknowledged IS NULL AND delivery_status IN ('SENT', 'COMPLETED', 'NOT_RESPONDED', 'EXPIRED')
+     ORDER BY id DESC LIMIT 1`,
+  );
+  const awaitingResponse = db.prepare(
+    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
+       AND response_endpoint = ? ORDER BY id LIMIT 1`,
+  );
+  const lastFinishedFor = db.prepare(
+    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ?
+       AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED') ORDER BY id DESC LIMIT 1`,
+  );
+
+  return {
+    insert(row: NewCommand): number {
+      return Number(insert.run(row).lastInsertRowid);
+    },
+    event(e: CommandEvent): void {
+      insertEvent.run(e.commandId, e.time, e.from, e.to, e.cause, e.detail ? JSON.stringify(e.detail) : null);
+    },
+    get: (id: number) => byId.get(id) as CommandRow | undefined,
+    byRetryToken: (instanceId: string, token: string) => byRetryToken.get(instanceId, token) as CommandRow | undefined,
+    clearRetryToken: (id: number) => void clearRetryToken.run(id),
+    /**
+     * Moves a command from `from` to new values, only if it is still in `from`; the
+     * condition is what keeps terminal states final when two causes race.
+     */
+    update(id: number, from: DeliveryStatus, set: Partial<NewCommand>): boolean {
+      const keys = Object.keys(set);
+      const sql = `UPDATE commands SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @__id AND delivery_status = @__from`;
+      return db.prepare(sql).run({ ...set, __id: id, __from: from }).changes === 1;
+    },
+    nextDue: (now: number) => nextDue.get(now) as CommandRow | undefined,
+    nextDeadline: () => (nextDeadline.get() as { at: number | null }).at,
+    pendingFor: (instanceId: string) => pendingFor.all(instanceId) as CommandRow[],
+    unackedFor: (instanceId: string) => unackedFor.all(instanceId) as CommandRow[],
+    inFlightMessageIds: (instanceId: string) =>
+      new Set((inFlightIds.all(instanceId) as Array<{ message_id: number }>).map((r) => r.message_id)),
+    byMessageId: (instanceId: string, messageId: number) => byMessageId.get(instanceId, messageId) as CommandRow | undefined,
+    awaitingResponse: (instanceId: string, endpoint: string) =>
+      awaitingResponse.get(instanceId, endpoint) as CommandRow | undefined,
+    lastFinishedFor: (instanceId: string, endpoint: string) =>
+      lastFinishedFor.get(instanceId, endpoint) as CommandRow | undefined,
+  };
+}
+
+export type CommandStore = ReturnType<typeof commandStore>;

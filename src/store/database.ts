@@ -1,0 +1,56 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export type Db = Database.Database;
+
+export class SchemaVersionError extends Error {}
+
+export function databasePath(dataDir: string): string {
+  return dataDir === ':memory:' ? ':memory:' : resolve(join(dataDir, 'emulator.db'));
+}
+
+/** Opens (creating if needed) the emulator database and brings its schema up to date. */
+export function openDatabase(dataDir: string): Db {
+  const file = databasePath(dataDir);
+  if (file !== ':memory:') mkdirSync(dataDir, { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a killed process loses no committed transaction; only power loss
+    // can drop the last few.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new SchemaVersionError(
+      `database schema version ${current} is newer than this emulator understands (${SCHEMA_VERSION}); ` +
+        'use a newer oci-iot-emulator or another --data-dir',
+    );
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** A connection that cannot write, for user SQL: read-only by construction, not by keyword. */
+export function openReadOnly(dataDir: string): Db {
+  const file = databasePath(dataDir);
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma('query_only = ON');
+  return db;
+}

@@ -1,0 +1,98 @@
+import { base32, ocid } from '../ids.js';
+import type { Db } from './database.js';
+
+export interface DomainGroupRow {
+  id: string;
+  compartment_id: string;
+  display_name: string;
+  description: string | null;
+  type: string;
+  data_host: string;
+  db_connection_string: string | null;
+  db_token_scope: string | null;
+  lifecycle_state: string;
+  time_created: string;
+  time_updated: string;
+}
+
+export interface DomainRow {
+  id: string;
+  iot_domain_group_id: string;
+  compartment_id: string;
+  display_name: string;
+  description: string | null;
+  short_id: string;
+  device_host: string;
+  lifecycle_state: string;
+  time_created: string;
+  time_updated: string;
+}
+
+export const EMULATOR_COMPARTMENT = 'ocid1.compartment.oc1..emulator';
+
+/**
+ * The emulator has exactly one domain group and one domain. They are made on the first
+ * start and kept, so their ids stay valid across restarts; a changed device host is
+ * written back so `deviceHost` always tells devices where to connect.
+ */
+export function ensureDefaultDomain(
+  db: Db,
+  opts: { region: string; deviceHost: string; now: string },
+): { group: DomainGroupRow; domain: DomainRow } {
+  return db.transaction(() => {
+    let domain = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1').get() as DomainRow | undefined;
+    if (!domain) {
+      const groupShort = base32(12);
+      const groupId = ocid('iotdomaingroup', opts.region);
+      db.prepare(
+        `INSERT INTO iot_domain_groups (id, compartment_id, display_name, description, type, data_host,
+           db_connection_string, db_token_scope, lifecycle_state, time_created, time_updated)
+         VALUES (?, ?, 'emulator-domain-group', 'Created by oci-iot-emulator', 'DEVELOPMENT', ?, ?, ?, 'ACTIVE', ?, ?)`,
+      ).run(
+        groupId,
+        EMULATOR_COMPARTMENT,
+        opts.deviceHost,
+        `sqlite:${groupShort}`,
+        `urn:oracle:db::id::${groupShort}`,
+        opts.now,
+        opts.now,
+      );
+      db.prepare(
+        `INSERT INTO iot_domains (id, iot_domain_group_id, compartment_id, display_name, description,
+           short_id, device_host, lifecycle_state, time_created, time_updated)
+         VALUES (?, ?, ?, 'emulator-domain', 'Created by oci-iot-emulator', ?, ?, 'ACTIVE', ?, ?)`,
+      ).run(ocid('iotdomain', opts.region), groupId, EMULATOR_COMPARTMENT, base32(12), opts.deviceHost, opts.now, opts.now);
+      domain = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1').get() as DomainRow;
+    } else if (domain.device_host !== opts.deviceHost) {
+      db.prepare('UPDATE iot_domains SET device_host = ?, time_updated = ? WHERE id = ?').run(opts.deviceHost, opts.now, domain.id);
+      db.prepare('UPDATE iot_domain_groups SET data_host = ?, time_updated = ? WHERE id = ?').run(
+        opts.deviceHost,
+        opts.now,
+        domain.iot_domain_group_id,
+      );
+      domain = { ...domain, device_host: opts.deviceHost, time_updated: opts.now };
+    }
+    const group = db.prepare('SELECT * FROM iot_domain_groups WHERE id = ?').get(domain.iot_domain_group_id) as DomainGroupRow;
+    return { group, domain };
+  })();
+}
+
+export function getDomain(db: Db, id: string): DomainRow | undefined {
+  return db.prepare('SELECT * FROM iot_domains WHERE id = ?').get(id) as DomainRow | undefined;
+}
+
+export function getDomainByShortId(db: Db, shortId: string): DomainRow | undefined {
+  return db.prepare('SELECT * FROM iot_domains WHERE short_id = ?').get(shortId) as DomainRow | undefined;
+}
+
+export function listDomains(db: Db): DomainRow[] {
+  return db.prepare('SELECT * FROM iot_domains ORDER BY time_created').all() as DomainRow[];
+}
+
+export function getDomainGroup(db: Db, id: string): DomainGroupRow | undefined {
+  return db.prepare('SELECT * FROM iot_domain_groups WHERE id = ?').get(id) as DomainGroupRow | undefined;
+}
+
+export function listDomainGroups(db: Db): DomainGroupRow[] {
+  return db.prepare('SELECT * FROM iot_domain_groups ORDER BY time_created').all() as DomainGroupRow[];
+}

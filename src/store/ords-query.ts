@@ -1,0 +1,140 @@
+import { invalid } from '../errors.js';
+
+/** A table as the ORDS data API shows it. */
+export interface OrdsTable {
+  name: string;
+  columns: readonly string[];
+  /** Columns left out of list rows (the payloads); a single-row GET shows them. */
+  payloadColumns: readonly string[];
+  timeColumns: readonly string[];
+}
+
+export const RAW_COMMAND_DATA: OrdsTable = {
+  name: 'raw_command_data',
+  columns: [
+    'id', 'digital_twin_instance_id', 'request_endpoint', 'request_duration', 'request_data_format', 'request_data',
+    'request_content_type', 'response_endpoint', 'response_duration', 'response_data_format', 'response_data',
+    'response_content_type', 'delivery_status', 'created_by', 'time_created', 'time_updated', 'time_finished',
+  ],
+  payloadColumns: ['request_data', 'response_data'],
+  timeColumns: ['time_created', 'time_updated', 'time_finished'],
+};
+
+export const RAW_DATA: OrdsTable = {
+  name: 'raw_data',
+  columns: ['id', 'digital_twin_instance_id', 'endpoint', 'content_type', 'content', 'time_received'],
+  payloadColumns: ['content'],
+  timeColumns: ['time_received'],
+};
+
+const OPERATORS: Record<string, string> = { $eq: '=', $ne: '<>', $gt: '>', $gte: '>=', $lt: '<', $lte: '<=', $like: 'LIKE' };
+const MAX_TERMS = 50;
+const MAX_DEPTH = 8;
+
+export interface CompiledQuery {
+  where: string;
+  params: unknown[];
+  orderBy: string;
+}
+
+/**
+ * Compiles an ORDS `q` filter (`{"$and":[{"col":{"$gte":{"$date":"…"}}}], "$orderby":{"col":"desc"}}`)
+ * into a parameterised WHERE clause over known columns only.
+ */
+export function compileOrdsQuery(table: OrdsTable, q: string | undefined): CompiledQuery {
+  if (q === undefined || q.trim() === '') return { where: '1=1', params: [], orderBy: 'id ASC' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(q);
+  } catch {
+    throw invalid('q is not valid JSON');
+  }
+  if (!isObject(parsed)) throw invalid('q must be a JSON object');
+  const params: unknown[] = [];
+  let terms = 0;
+  let orderBy = 'id ASC';
+
+  const column = (name: string): string => {
+    if (!table.columns.includes(name)) throw invalid(`q: ${name} is not a column of ${table.name}`);
+    return name;
+  };
+
+  const literal = (col: string, value: unknown): unknown => {
+    if (isObject(value) && '$date' in value) {
+      const date = new Date(String(value.$date));
+      if (Number.isNaN(date.getTime())) throw invalid(`q: ${String(value.$date)} is not a date`);
+      return date.toISOString();
+    }
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) {
+      if (typeof value === 'string' && table.timeColumns.includes(col)) {
+        const date = new Date(value);
+        if (!Number.isNaN(date.getTime())) return date.toISOString();
+      }
+      return typeof value === 'boolean' ? Number(value) : value;
+    }
+    throw invalid(`q: unsupported value for ${col}: ${JSON.stringify(value)}`);
+  };
+
+  const condition = (col: string, value: unknown): string => {
+    if (++terms > MAX_TERMS) throw invalid(`q has more than ${MAX_TERMS} conditions`);
+    if (!isObject(value) || '$date' in value) {
+      const v = literal(col, value);
+      if (v === null) return `${col} IS NULL`;
+      params.push(v);
+      return `${col} = ?`;
+    }
+    const parts: string[] = [];
+    for (const [op, operand] of Object.entries(value)) {
+      if (op === '$null') parts.push(`${col} IS NULL`);
+      else if (op === '$notnull') parts.push(`${col} IS NOT NULL`);
+      else if (op === '$in' || op === '$nin') {
+        if (!Array.isArray(operand) || operand.length === 0 || operand.length > MAX_TERMS) {
+          throw invalid(`q: ${op} takes a list of 1 to ${MAX_TERMS} values`);
+        }
+        for (const item of operand) params.push(literal(col, item));
+        parts.push(`${col} ${op === '$in' ? 'IN' : 'NOT IN'} (${operand.map(() => '?').join(', ')})`);
+      } else if (OPERATORS[op]) {
+        params.push(literal(col, operand));
+        parts.push(`${col} ${OPERATORS[op]} ?`);
+      } else throw invalid(`q: unsupported operator ${op}`);
+    }
+    if (parts.length === 0) throw invalid(`q: empty condition for ${col}`);
+    return parts.join(' AND ');
+  };
+
+  const group = (node: unknown, depth: number): string => {
+    if (depth > MAX_DEPTH) throw invalid(`q is nested deeper than ${MAX_DEPTH} levels`);
+    if (!isObject(node)) throw invalid('q: every filter must be a JSON object');
+    const parts: string[] = [];
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$orderby') {
+        if (depth !== 0) throw invalid('q: $orderby belongs at the top level');
+        orderBy = orderClause(value);
+      } else if (key === '$and' || key === '$or') {
+        if (!Array.isArray(value) || value.length === 0) throw invalid(`q: ${key} takes a non-empty list`);
+        parts.push(`(${value.map((v) => group(v, depth + 1)).join(key === '$and' ? ' AND ' : ' OR ')})`);
+      } else {
+        parts.push(condition(column(key), value));
+      }
+    }
+    return parts.length ? parts.join(' AND ') : '1=1';
+  };
+
+  const orderClause = (value: unknown): string => {
+    if (!isObject(value)) throw invalid('q: $orderby must be an object such as {"time_created":"desc"}');
+    const keys = Object.entries(value).map(([col, dir]) => {
+      const d = String(dir).toLowerCase();
+      const desc = d === 'desc' || d === '-1';
+      if (!desc && d !== 'asc' && d !== '1') throw invalid(`q: $orderby direction for ${col} must be asc or desc`);
+      return `${column(col)} ${desc ? 'DESC' : 'ASC'}`;
+    });
+    return [...keys, 'id ASC'].join(', ');
+  };
+
+  const where = group(parsed, 0);
+  return { where, params, orderBy };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

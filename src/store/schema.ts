@@ -1,0 +1,161 @@
+/**
+ * The database schema, as ordered migrations. `PRAGMA user_version` records how many
+ * have run; a database from a newer emulator is refused rather than guessed at.
+ */
+export const MIGRATIONS: readonly string[] = [
+  /* 1: the command flow */ `
+  CREATE TABLE emulator_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE iot_domain_groups (
+    id TEXT PRIMARY KEY,
+    compartment_id TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT,
+    type TEXT NOT NULL,
+    data_host TEXT NOT NULL,
+    db_connection_string TEXT,
+    db_token_scope TEXT,
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL
+  );
+
+  CREATE TABLE iot_domains (
+    id TEXT PRIMARY KEY,
+    iot_domain_group_id TEXT NOT NULL REFERENCES iot_domain_groups(id),
+    compartment_id TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT,
+    short_id TEXT NOT NULL UNIQUE,
+    device_host TEXT NOT NULL,
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL
+  );
+
+  CREATE TABLE vault_secrets (
+    id TEXT PRIMARY KEY,
+    compartment_id TEXT NOT NULL,
+    vault_id TEXT NOT NULL,
+    key_id TEXT,
+    secret_name TEXT NOT NULL,
+    description TEXT,
+    content_type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    version_number INTEGER NOT NULL,
+    lifecycle_state TEXT NOT NULL,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX vault_secrets_name ON vault_secrets(vault_id, secret_name);
+
+  CREATE TABLE digital_twin_instances (
+    id TEXT PRIMARY KEY,
+    iot_domain_id TEXT NOT NULL REFERENCES iot_domains(id),
+    connectivity_type TEXT NOT NULL,
+    auth_id TEXT,
+    external_key TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT,
+    digital_twin_model_id TEXT,
+    digital_twin_model_spec_uri TEXT,
+    digital_twin_adapter_id TEXT,
+    gateways TEXT,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    system_tags TEXT NOT NULL DEFAULT '{}',
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE UNIQUE INDEX digital_twin_instances_external_key
+    ON digital_twin_instances(iot_domain_id, external_key) WHERE lifecycle_state = 'ACTIVE';
+  CREATE INDEX digital_twin_instances_domain ON digital_twin_instances(iot_domain_id, time_created);
+
+  -- The command table: OCI's RAW_COMMAND_DATA columns in OCI's order, then what the
+  -- emulator tracks besides (deadlines in epoch ms, delivery facts). Users query the
+  -- raw_command_data view, which shows exactly OCI's columns.
+  CREATE TABLE commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digital_twin_instance_id TEXT NOT NULL,
+    request_endpoint TEXT NOT NULL,
+    request_duration TEXT NOT NULL,
+    request_data_format TEXT NOT NULL,
+    request_data TEXT,
+    request_content_type TEXT NOT NULL,
+    response_endpoint TEXT,
+    response_duration TEXT,
+    response_data_format TEXT,
+    response_data TEXT,
+    response_content_type TEXT,
+    delivery_status TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    time_finished TEXT,
+    iot_domain_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    request_deadline_ms INTEGER NOT NULL,
+    response_window_ms INTEGER,
+    next_deadline_ms INTEGER,
+    time_sent TEXT,
+    time_acknowledged TEXT,
+    qos INTEGER,
+    client_id TEXT,
+    message_id INTEGER,
+    delivery_count INTEGER NOT NULL DEFAULT 0,
+    retry_token TEXT,
+    retry_fingerprint TEXT
+  );
+  CREATE INDEX commands_next_deadline ON commands(next_deadline_ms, id) WHERE next_deadline_ms IS NOT NULL;
+  CREATE INDEX commands_instance_status ON commands(digital_twin_instance_id, delivery_status, id);
+  CREATE INDEX commands_time_created ON commands(time_created);
+  CREATE UNIQUE INDEX commands_retry_token ON commands(digital_twin_instance_id, retry_token) WHERE retry_token IS NOT NULL;
+
+  CREATE VIEW raw_command_data AS SELECT
+    id, digital_twin_instance_id, request_endpoint, request_duration, request_data_format,
+    request_data, request_content_type, response_endpoint, response_duration,
+    response_data_format, response_data, response_content_type, delivery_status, created_by,
+    time_created, time_updated, time_finished
+  FROM commands;
+
+  CREATE TABLE command_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id INTEGER NOT NULL REFERENCES commands(id),
+    time TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT,
+    cause TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX command_events_command ON command_events(command_id, id);
+
+  CREATE TABLE raw_data (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digital_twin_instance_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    content BLOB,
+    time_received TEXT NOT NULL
+  );
+  CREATE INDEX raw_data_instance ON raw_data(digital_twin_instance_id, time_received);
+  CREATE INDEX raw_data_time ON raw_data(time_received);
+
+  -- Which MQTT client ids a device used, so a command for an offline device can find
+  -- the persistent session it would be delivered to.
+  CREATE TABLE device_sessions (
+    digital_twin_instance_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    clean_session INTEGER NOT NULL,
+    online INTEGER NOT NULL,
+    time_connected TEXT NOT NULL,
+    time_disconnected TEXT,
+    PRIMARY KEY (digital_twin_instance_id, client_id)
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
