@@ -358,7 +358,14 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
     signals,
     /** Runs once at start: commands whose deadline passed while the emulator was down. */
     recover: () => fireDue(clock.now()),
-    onTransition: (listener: (t: Transition) => void) => void listeners.push(listener),
+    /** Listens to every state change; returns a function that stops listening. */
+    onTransition(listener: (t: Transition) => void): () => void {
+      listeners.push(listener);
+      return () => {
+        const i = listeners.indexOf(listener);
+        if (i >= 0) listeners.splice(i, 1);
+      };
+    },
     get: store.get,
     stop: () => scheduler.stop(),
   };
