@@ -508,7 +508,8 @@ export class SqlitePersistence {
   // -- retained -------------------------------------------------------------
 
   async storeRetained(packet: MqttPacket): Promise<void> {
-    const topic = packet.topic ?? '';
+    const topic = packet.topic;
+    if (topic === undefined) throw new TypeError('cannot retain a packet without a topic');
     // An empty retained payload clears the retained message (MQTT-3.3.1-10/11).
     if (packet.payload === undefined || packet.payload.length === 0) {
       this.#stmt.retainedDelete.run(topic);
