@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
+import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import { resolveConfig, type EmulatorConfig } from './config.js';
@@ -64,6 +65,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       domainId: domain.id,
       host: config.bindHost,
       port: config.mqttPort,
+      // Device sessions live in the same database as the commands, so both survive a restart together.
+      persistence: createSqlitePersistence(db),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
     closers.push(() => broker.close());

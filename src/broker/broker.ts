@@ -49,7 +49,7 @@ export async function startBroker(opts: BrokerOptions) {
   // written by us rather than queued there, so this is where their acknowledgement shows.
   const clearMessageId = persistence.outgoingClearMessageId.bind(persistence);
   persistence.outgoingClearMessageId = async (client, packet) => {
-    const id = identities.get(client as Client);
+    const id = identities.get(client as unknown as Client);
     if (id && signals && typeof packet.messageId === 'number') signals.puback(id.instanceId, packet.messageId);
     return clearMessageId(client, packet);
   };

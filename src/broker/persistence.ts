@@ -3,8 +3,7 @@ import { createRequire } from 'node:module';
 /** The part of the aedes-persistence interface the emulator calls itself. */
 export interface BrokerPersistence {
   subscriptionsByClient(client: { id: string }): Promise<Array<{ topic: string; qos: number }>>;
-  outgoingClearMessageId(client: unknown, packet: { messageId?: number }): Promise<unknown>;
-  [method: string]: unknown;
+  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
 }
 
 const require = createRequire(import.meta.url);
