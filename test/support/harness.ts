@@ -170,3 +170,14 @@ export async function startTestEmulator(options: EmulatorOptions & { dataDir?: s
   };
   return t;
 }
+
+/**
+ * Waits until the broker has done something with no event of its own to wait on (such as
+ * storing a will): re-checks on each turn of the event loop, never on a timer.
+ */
+export function until(predicate: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (predicate() ? resolve() : setImmediate(check));
+    check();
+  });
+}
