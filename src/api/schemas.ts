@@ -115,6 +115,17 @@ export const iotDomainGroup = {
   },
 } as const;
 
+/**
+ * List operations answer with OCI's *Summary models, which leave out the details a GET
+ * gives (deviceHost, data retention, the database connection); serialization drops them.
+ */
+const pick = <T extends { properties: Record<string, unknown> }>(schema: T, keys: readonly (keyof T['properties'])[]) =>
+  ({ type: 'object', properties: Object.fromEntries(keys.map((k) => [k, schema.properties[k as string]])) }) as const;
+
+const summaryFields = ['id', 'compartmentId', 'displayName', 'description', 'lifecycleState', 'freeformTags', 'definedTags', 'systemTags', 'timeCreated', 'timeUpdated'] as const;
+export const iotDomainSummary = pick(iotDomain, ['iotDomainGroupId', ...summaryFields]);
+export const iotDomainGroupSummary = pick(iotDomainGroup, ['type', ...summaryFields]);
+
 export const invokeRawCommandBody = {
   type: 'object',
   required: ['requestDataFormat', 'requestEndpoint'],

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../errors.js';
 import { getDomain, getDomainGroup, listDomainGroups, listDomains } from '../../store/domains.js';
-import { idParam, iotDomain, iotDomainGroup } from '../schemas.js';
+import { idParam, iotDomain, iotDomainGroup, iotDomainGroupSummary, iotDomainSummary } from '../schemas.js';
 import { domainBody, domainGroupBody } from '../serialize.js';
 
 const listQuery = {
@@ -42,7 +42,7 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
 
   app.get<{ Querystring: ListQuery }>(
     '/20250531/iotDomains',
-    { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomain } } } } } },
+    { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomainSummary } } } } } },
     async (req) => {
       const q = req.query;
       const items = listDomains(db).filter(
@@ -69,7 +69,7 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
 
   app.get<{ Querystring: ListQuery }>(
     '/20250531/iotDomainGroups',
-    { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomainGroup } } } } } },
+    { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomainGroupSummary } } } } } },
     async (req) => {
       const q = req.query;
       const items = listDomainGroups(db).filter(

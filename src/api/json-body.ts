@@ -1,0 +1,26 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+
+/** The exact bytes of a request's JSON body (empty when there was none), for the body hash a signature covers. */
+export function rawBodyOf(req: FastifyRequest): Buffer {
+  return rawBodies.get(req) ?? Buffer.alloc(0);
+}
+
+/**
+ * Replaces Fastify's JSON parser with one that keeps the raw bytes and accepts an empty
+ * body. The OCI SDKs send `Content-Type: application/json` on every call, DELETE
+ * included, with no body; Fastify's own parser refuses that with "Body cannot be empty".
+ * An operation that needs a body still says so, through its JSON Schema.
+ */
+export function registerJsonBody(app: FastifyInstance): void {
+  // Same prototype-poisoning protection as Fastify's default parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const bytes = body as Buffer;
+    rawBodies.set(req, bytes);
+    if (bytes.length === 0) return done(null, undefined);
+    parseJson(req, bytes.toString('utf8'), done);
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * What the SDK conformance suite needs: API keys made on the spot, the official OCI SDK
+ * clients pointed at the emulator, and a loopback HTTP proxy that counts (and can drop)
+ * what the SDK sends.
+ */
+import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import * as common from 'oci-common';
+import { IotClient } from 'oci-iot';
+import { SecretsClient } from 'oci-secrets';
+import { VaultsClient } from 'oci-vault';
+import { expect } from 'vitest';
+import { keyFingerprint } from '../../src/api/signature-keys.js';
+
+export interface ApiKey {
+  tenancy: string;
+  user: string;
+  fingerprint: string;
+  /** `<tenancy>/<user>/<fingerprint>`, the keyId the SDK signs with. */
+  keyId: string;
+  privateKeyPem: string;
+  publicKeyPem: string;
+}
+
+let keyCount = 0;
+
+/** A fresh RSA API key, as a user would upload to OCI. */
+export function newApiKey(): ApiKey {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const n = ++keyCount;
+  const tenancy = `ocid1.tenancy.oc1..aaaatenancy${n}`;
+  const user = `ocid1.user.oc1..aaaauser${n}`;
+  const fingerprint = keyFingerprint(createPublicKey(publicKey));
+  return { tenancy, user, fingerprint, keyId: `${tenancy}/${user}/${fingerprint}`, privateKeyPem: privateKey, publicKeyPem: publicKey };
+}
+
+export function authProvider(key: ApiKey, signAs: Partial<Pick<ApiKey, 'fingerprint'>> = {}): common.SimpleAuthenticationDetailsProvider {
+  return new common.SimpleAuthenticationDetailsProvider(
+    key.tenancy,
+    key.user,
+    signAs.fingerprint ?? key.fingerprint,
+    key.privateKeyPem,
+    null,
+  );
+}
+
+export interface SdkClients {
+  iot: IotClient;
+  vaults: VaultsClient;
+  secrets: SecretsClient;
+}
+
+/** The three clients a device-provisioning back end uses, with only `endpoint` changed. */
+export function sdkClients(endpoint: string, provider: common.AuthenticationDetailsProvider): SdkClients {
+  const iot = new IotClient({ authenticationDetailsProvider: provider });
+  const vaults = new VaultsClient({ authenticationDetailsProvider: provider });
+  const secrets = new SecretsClient({ authenticationDetailsProvider: provider });
+  iot.endpoint = endpoint;
+  vaults.endpoint = endpoint;
+  secrets.endpoint = endpoint;
+  return { iot, vaults, secrets };
+}
+
+/**
+ * The OciError class the service packages throw. Each of them pins its own oci-common,
+ * which need not be the copy a top-level `import 'oci-common'` resolves to, so
+ * `instanceof` must use the one next to oci-iot.
+ */
+const requireHere = createRequire(import.meta.url);
+const SdkOciError = createRequire(requireHere.resolve('oci-iot'))('oci-common').OciError as typeof common.OciError;
+
+/** Awaits a call that must fail, and returns the OciError it failed with. */
+export async function ociError(call: Promise<unknown>): Promise<common.OciError> {
+  const outcome = await call.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  if (outcome.ok) throw new Error(`expected an OciError, got ${JSON.stringify(outcome.value)}`);
+  expect(outcome.error).toBeInstanceOf(SdkOciError);
+  return outcome.error as common.OciError;
+}
+
+/** The default retry policy (attempts and retry conditions) with no back-off wait. */
+export const retryWithoutWaiting: common.RetryConfiguration = {
+  delayStrategy: new common.FixedTimeDelayStrategy(0),
+};
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface Proxy {
+  url: string;
+  requests: SeenRequest[];
+  /** Forward the next `n` requests but cut the caller's connection instead of answering. */
+  dropResponses(n: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback HTTP proxy in front of the emulator. It forwards bytes and headers as they
+ * are (Host included, so signatures still verify) and can lose a response after the
+ * emulator has acted on the request: the network failure the SDK retries.
+ */
+export async function startProxy(target: string): Promise<Proxy> {
+  const upstream = new URL(target);
+  const requests: SeenRequest[] = [];
+  let drop = 0;
+  const server = createServer((req, res) => {
+    requests.push({ method: req.method!, url: req.url!, headers: req.headers });
+    const dropThis = drop > 0;
+    if (dropThis) drop--;
+    const out = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (reply) => {
+        if (dropThis) {
+          reply.resume();
+          reply.on('end', () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(reply.statusCode!, reply.headers);
+        reply.pipe(res);
+      },
+    );
+    out.on('error', () => req.socket.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    dropResponses: (n) => void (drop = n),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A model's fields and whether each is required, derived from the SDK's own TypeScript
+ * type: a shape constant that misses a field, adds one, or gets its marker wrong does
+ * not compile.
+ */
+export type Shape<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? 'optional' : 'required' };
+
+/** RFC 3339 with a time zone, as OCI sends times. */
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Checks a deserialized SDK response against its model: every field it has is one the
+ * model declares, every required one is there, and `time*` fields are RFC 3339 strings.
+ */
+export function expectShape<T extends object>(value: T, shape: Shape<T>): void {
+  const fields = shape as Record<string, 'required' | 'optional'>;
+  const actual = value as Record<string, unknown>;
+  expect(Object.keys(actual).filter((k) => !(k in fields)), 'fields the SDK model does not declare').toEqual([]);
+  const missing = Object.entries(fields).filter(([k, need]) => need === 'required' && (actual[k] === undefined || actual[k] === null));
+  expect(missing.map(([k]) => k), 'required fields missing').toEqual([]);
+  for (const [k, v] of Object.entries(actual)) {
+    if (/^time[A-Z]/.test(k) && v !== null && v !== undefined) expect(String(v), k).toMatch(RFC3339);
+  }
+}
