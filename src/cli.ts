@@ -10,9 +10,12 @@ const USAGE = `Usage:
   oci-iot-emulator --help
 
 Options (each also read from its environment variable):
-${OPTIONS.map((o) => `  ${`${o.flag} <value>`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key])})`).join('\n')}`;
+${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key]) || 'none'})`).join('\n')}`;
 
 class UsageError extends Error {}
+
+/** Flags that may stand alone (`--verify-signatures` means `--verify-signatures true`). */
+const BOOLEAN_FLAGS = OPTIONS.filter((o) => o.type === 'boolean').map((o) => o.flag);
 
 function parseFlags(args: string[], allowed: string[]): { values: Record<string, string>; positional: string[]; bools: Set<string> } {
   const values: Record<string, string> = {};
@@ -30,7 +33,8 @@ function parseFlags(args: string[], allowed: string[]): { values: Record<string,
       continue;
     }
     if (!allowed.includes(flag)) throw new UsageError(`unknown option ${flag}`);
-    const value = inline ?? args[++i];
+    const standalone = inline === undefined && BOOLEAN_FLAGS.includes(flag) && (args[i + 1] === undefined || args[i + 1].startsWith('--'));
+    const value = standalone ? 'true' : (inline ?? args[++i]);
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     values[flag] = value;
   }
@@ -60,6 +64,7 @@ async function start(args: string[]): Promise<void> {
       `  data API      ${emu.restUrl}/ords/${d.shortId}/20250531/rawCommandData`,
       `  database      ${emu.databaseFile}`,
       `  clock         ${emu.clock.kind}`,
+      `  signatures    ${emu.config.verifySignatures ? `verified against ${emu.config.signatureKeys}` : 'not checked (any request is accepted)'}`,
       '',
     ].join('\n'),
   );

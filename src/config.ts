@@ -16,6 +16,10 @@ export interface EmulatorConfig {
   defaultRequestDuration: string;
   defaultResponseDuration: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Refuse OCI API requests without a valid OCI signature from one of `signatureKeys`. */
+  verifySignatures: boolean;
+  /** A .json file {keyId: PEM}, a PEM file, or a directory of *.pem files; '' for none. */
+  signatureKeys: string;
 }
 
 export interface OptionSpec {
@@ -23,7 +27,7 @@ export interface OptionSpec {
   flag: string;
   env: string;
   help: string;
-  type: 'string' | 'port' | 'duration' | 'enum';
+  type: 'string' | 'port' | 'duration' | 'enum' | 'boolean';
   choices?: readonly string[];
 }
 
@@ -39,6 +43,8 @@ export const DEFAULTS: EmulatorConfig = {
   defaultRequestDuration: 'PT10M',
   defaultResponseDuration: 'PT10M',
   logLevel: 'info',
+  verifySignatures: false,
+  signatureKeys: '',
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -54,6 +60,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'defaultRequestDuration', flag: '--default-request-duration', env: 'OCI_IOT_DEFAULT_REQUEST_DURATION', type: 'duration', help: 'requestDuration when a command omits it' },
   { key: 'defaultResponseDuration', flag: '--default-response-duration', env: 'OCI_IOT_DEFAULT_RESPONSE_DURATION', type: 'duration', help: 'responseDuration when a command omits it' },
   { key: 'logLevel', flag: '--log-level', env: 'OCI_IOT_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
+  { key: 'verifySignatures', flag: '--verify-signatures', env: 'OCI_IOT_VERIFY_SIGNATURES', type: 'boolean', help: 'accept only OCI API requests signed by a key in --signature-keys (401 NotAuthenticated otherwise)' },
+  { key: 'signatureKeys', flag: '--signature-keys', env: 'OCI_IOT_SIGNATURE_KEYS', type: 'string', help: 'public keys for --verify-signatures: a .json file {"<keyId>": "<PEM>"}, or a PEM file or directory of *.pem files matched by the fingerprint in the keyId' },
 ];
 
 export class ConfigError extends Error {}
@@ -72,6 +80,13 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
       if (!parsed.ok) throw new ConfigError(`${name}: "${raw}" ${parsed.reason}`);
       return String(raw);
     }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw;
+      const text = String(raw).toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(text)) return true;
+      if (['false', '0', 'no', 'off'].includes(text)) return false;
+      throw new ConfigError(`${name}: "${raw}" is not true or false`);
+    }
     case 'enum':
       if (!spec.choices!.includes(String(raw))) throw new ConfigError(`${name}: "${raw}" is not one of ${spec.choices!.join(', ')}`);
       return String(raw) as EmulatorConfig['clock'];
@@ -89,6 +104,9 @@ export function resolveConfig(
   for (const spec of OPTIONS) {
     if (env[spec.env] !== undefined && env[spec.env] !== '') config[spec.key] = coerceOption(spec, env[spec.env]);
     if (overrides[spec.key] !== undefined) config[spec.key] = coerceOption(spec, overrides[spec.key]);
+  }
+  if (config.verifySignatures && !config.signatureKeys) {
+    throw new ConfigError('--verify-signatures / OCI_IOT_VERIFY_SIGNATURES needs the public keys to check against: --signature-keys / OCI_IOT_SIGNATURE_KEYS');
   }
   return config as unknown as EmulatorConfig;
 }

@@ -3,6 +3,8 @@ import { requestId } from '../ids.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
+import { registerSignatureCheck } from './signature.js';
+import { loadSignatureKeys } from './signature-keys.js';
 import { domainRoutes } from './routes/domains.js';
 import { emulatorRoutes } from './routes/emulator.js';
 import { instanceContentRoutes } from './routes/instance-content.js';
@@ -28,6 +30,7 @@ export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): F
   });
   registerErrorHandling(app);
   registerJsonBody(app);
+  if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
   void app.register(domainRoutes);
   void app.register(instanceRoutes);
   void app.register(instanceContentRoutes);

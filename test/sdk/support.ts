@@ -3,7 +3,7 @@
  * clients pointed at the emulator, and a loopback HTTP proxy that counts (and can drop)
  * what the SDK sends.
  */
-import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -170,4 +170,36 @@ export function expectShape<T extends object>(value: T, shape: Shape<T>): void {
   for (const [k, v] of Object.entries(actual)) {
     if (/^time[A-Z]/.test(k) && v !== null && v !== undefined) expect(String(v), k).toMatch(RFC3339);
   }
+}
+
+/**
+ * Signs a request by hand, the OCI way, independently of the SDK: for requests the SDK
+ * would never send (a stale date, a body changed after signing, a short header list).
+ */
+export function handSign(opts: {
+  method: string;
+  url: string;
+  key: ApiKey;
+  body?: string;
+  date?: Date;
+  /** The signed header list; OCI's full list for the method when omitted. */
+  signedHeaders?: string[];
+}): Record<string, string> {
+  const url = new URL(opts.url);
+  const method = opts.method.toUpperCase();
+  const body = opts.body ?? '';
+  const headers: Record<string, string> = { host: url.host, 'x-date': (opts.date ?? new Date()).toUTCString() };
+  const withBody = ['POST', 'PUT', 'PATCH'].includes(method);
+  if (withBody) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(body));
+    headers['x-content-sha256'] = createHash('sha256').update(body).digest('base64');
+  }
+  const names = opts.signedHeaders ?? ['x-date', '(request-target)', 'host', ...(withBody ? ['content-length', 'content-type', 'x-content-sha256'] : [])];
+  const signingString = names
+    .map((n) => (n === '(request-target)' ? `(request-target): ${method.toLowerCase()} ${url.pathname}${url.search}` : `${n}: ${headers[n]}`))
+    .join('\n');
+  const signature = sign('sha256', Buffer.from(signingString), opts.key.privateKeyPem).toString('base64');
+  headers.authorization = `Signature version="1",keyId="${opts.key.keyId}",algorithm="rsa-sha256",headers="${names.join(' ')}",signature="${signature}"`;
+  return headers;
 }
