@@ -8,10 +8,11 @@ export function rawBodyOf(req: FastifyRequest): Buffer {
 }
 
 /**
- * Replaces Fastify's JSON parser with one that keeps the raw bytes and accepts an empty
- * body. The OCI SDKs send `Content-Type: application/json` on every call, DELETE
- * included, with no body; Fastify's own parser refuses that with "Body cannot be empty".
- * An operation that needs a body still says so, through its JSON Schema.
+ * Replaces Fastify's JSON parser with one that keeps the raw bytes and reads an empty
+ * body as `{}`. The OCI SDKs send `Content-Type: application/json` on every call, DELETE
+ * included, and leave the body out when the details serialize to `{}` (composeRequest
+ * drops a "{}" body); Fastify's own parser refuses both with "Body cannot be empty".
+ * Read as `{}`, a create without its required fields is a MissingParameter naming them.
  */
 export function registerJsonBody(app: FastifyInstance): void {
   // Same prototype-poisoning protection as Fastify's default parser.
@@ -20,7 +21,7 @@ export function registerJsonBody(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const bytes = body as Buffer;
     rawBodies.set(req, bytes);
-    if (bytes.length === 0) return done(null, undefined);
+    if (bytes.length === 0) return done(null, {});
     parseJson(req, bytes.toString('utf8'), done);
   });
 }

@@ -3,16 +3,17 @@
  * clients pointed at the emulator, and a loopback HTTP proxy that counts (and can drop)
  * what the SDK sends.
  */
-import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import * as common from 'oci-common';
-import { IotClient } from 'oci-iot';
+import { IotClient, models as iotModels } from 'oci-iot';
 import { SecretsClient } from 'oci-secrets';
 import { VaultsClient } from 'oci-vault';
 import { expect } from 'vitest';
 import { keyFingerprint } from '../../src/api/signature-keys.js';
+import type { Device } from '../support/harness.js';
 
 export interface ApiKey {
   tenancy: string;
@@ -68,12 +69,14 @@ export function sdkClients(endpoint: string, provider: common.AuthenticationDeta
 }
 
 /**
- * The OciError class the service packages throw. Each of them pins its own oci-common,
+ * The OciError classes the service packages throw. Each of them pins its own oci-common,
  * which need not be the copy a top-level `import 'oci-common'` resolves to, so
- * `instanceof` must use the one next to oci-iot.
+ * `instanceof` must use the copy next to each package.
  */
 const requireHere = createRequire(import.meta.url);
-const SdkOciError = createRequire(requireHere.resolve('oci-iot'))('oci-common').OciError as typeof common.OciError;
+const sdkOciErrors = ['oci-iot', 'oci-vault', 'oci-secrets'].map(
+  (pkg) => createRequire(requireHere.resolve(pkg))('oci-common').OciError as typeof common.OciError,
+);
 
 /** Awaits a call that must fail, and returns the OciError it failed with. */
 export async function ociError(call: Promise<unknown>): Promise<common.OciError> {
@@ -82,7 +85,7 @@ export async function ociError(call: Promise<unknown>): Promise<common.OciError>
     (error: unknown) => ({ ok: false as const, error }),
   );
   if (outcome.ok) throw new Error(`expected an OciError, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(SdkOciError);
+  expect(sdkOciErrors.some((OciError) => outcome.error instanceof OciError), `${String(outcome.error)} is an OciError`).toBe(true);
   return outcome.error as common.OciError;
 }
 
@@ -202,4 +205,36 @@ export function handSign(opts: {
   const signature = sign('sha256', Buffer.from(signingString), opts.key.privateKeyPem).toString('base64');
   headers.authorization = `Signature version="1",keyId="${opts.key.keyId}",algorithm="rsa-sha256",headers="${names.join(' ')}",signature="${signature}"`;
   return headers;
+}
+
+/** A device provisioned the way a back end does it: a Vault secret, then an instance naming it. */
+export async function provisionDevice(
+  sdk: SdkClients,
+  iotDomainId: string,
+  fields: Partial<iotModels.CreateDigitalTwinInstanceDetails> = {},
+): Promise<Device> {
+  const password = `pw-${randomUUID()}`;
+  const { secret } = await sdk.vaults.createSecret({
+    createSecretDetails: {
+      compartmentId: 'ocid1.compartment.oc1..aaaaexample',
+      vaultId: 'ocid1.vault.oc1..aaaavault',
+      keyId: 'ocid1.key.oc1..aaaakey',
+      secretName: `device-${randomUUID()}`,
+      secretContent: { contentType: 'BASE64', content: Buffer.from(password).toString('base64') },
+    },
+  });
+  const { digitalTwinInstance } = await sdk.iot.createDigitalTwinInstance({
+    createDigitalTwinInstanceDetails: { iotDomainId, authId: secret.id, ...fields },
+  });
+  return { instanceId: digitalTwinInstance.id, externalKey: digitalTwinInstance.externalKey!, password, secretId: secret.id };
+}
+
+/** The raw_command_data row id a Location header names (its last path segment, as OCI documents). */
+export const commandIdOf = (location: string | undefined): number => Number(new URL(location!).pathname.split('/').pop());
+
+/** Fetches what a Location header points at: the command's row on the ORDS data API. */
+export async function fetchRow(location: string | undefined): Promise<Record<string, unknown>> {
+  const res = await fetch(location!);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
 }
