@@ -46,8 +46,18 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
         const rows = db.prepare(sql).all(domain.id, ...params, limit + 1, offset) as Row[];
         const hasMore = rows.length > limit;
         const items = (hasMore ? rows.slice(0, limit) : rows).map(present);
-        const self = `${req.protocol}://${req.headers.host}${req.url}`;
-        return { items, hasMore, limit, offset, count: items.length, links: [{ rel: 'self', href: self }] };
+        const self = new URL(req.url, `${req.protocol}://${req.headers.host}`);
+        // ORDS collection links: generic ORDS clients page by following `next`.
+        const at = (o: number) => {
+          const u = new URL(self);
+          u.searchParams.set('offset', String(o));
+          u.searchParams.set('limit', String(limit));
+          return u.href;
+        };
+        const links = [{ rel: 'self', href: self.href }, { rel: 'first', href: at(0) }];
+        if (offset > 0) links.push({ rel: 'prev', href: at(Math.max(0, offset - limit)) });
+        if (hasMore) links.push({ rel: 'next', href: at(offset + limit) });
+        return { items, hasMore, limit, offset, count: items.length, links };
       },
     );
 
