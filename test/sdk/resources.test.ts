@@ -9,7 +9,17 @@ import { models as secretsModels } from 'oci-secrets';
 import { models as vaultModels } from 'oci-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/harness.js';
-import { authProvider, expectShape, newApiKey, ociError, sdkClients, type SdkClients, type Shape } from './support.js';
+import {
+  authProvider,
+  expectShape,
+  newApiKey,
+  ociError,
+  retryWithoutWaiting,
+  sdkClients,
+  startProxy,
+  type SdkClients,
+  type Shape,
+} from './support.js';
 
 const instanceShape: Shape<models.DigitalTwinInstance> = {
   id: 'required',
@@ -362,5 +372,62 @@ describe('digital twin instances', () => {
 
     const unknown = await ociError(sdk.iot.getDigitalTwinInstanceContent({ digitalTwinInstanceId: 'ocid1.iotdigitaltwininstance.oc1..nope' }));
     expect(unknown).toMatchObject({ statusCode: 404, serviceCode: 'NotAuthorizedOrNotFound' });
+  });
+});
+
+describe('opc-retry-token on creates', () => {
+  const count = (table: string) => (t.emu.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+  it('a create whose response is lost is retried by the SDK with its token, and makes one secret and one instance', async () => {
+    const proxy = await startProxy(t.emu.restUrl);
+    try {
+      const viaProxy = sdkClients(proxy.url, authProvider(newApiKey()));
+      const [secrets, instances] = [count('vault_secrets'), count('digital_twin_instances')];
+
+      proxy.dropResponses(1);
+      const { secret } = await viaProxy.vaults.createSecret({
+        createSecretDetails: {
+          compartmentId,
+          vaultId: 'ocid1.vault.oc1..v',
+          keyId: 'ocid1.key.oc1..k',
+          secretName: 'lossy-secret',
+          secretContent: { contentType: 'BASE64', content: Buffer.from('pw').toString('base64') },
+        },
+        retryConfiguration: retryWithoutWaiting,
+      });
+      proxy.dropResponses(1);
+      const { digitalTwinInstance } = await viaProxy.iot.createDigitalTwinInstance({
+        createDigitalTwinInstanceDetails: { iotDomainId: t.emu.domain.id, authId: secret.id, externalKey: 'lossy-device' },
+        retryConfiguration: retryWithoutWaiting,
+      });
+
+      const creates = proxy.requests.filter((r) => r.method === 'POST');
+      expect(creates).toHaveLength(4);
+      expect(creates[1].headers['opc-retry-token']).toBe(creates[0].headers['opc-retry-token']);
+      expect(creates[3].headers['opc-retry-token']).toBe(creates[2].headers['opc-retry-token']);
+      expect([count('vault_secrets'), count('digital_twin_instances')]).toEqual([secrets + 1, instances + 1]);
+      expect(digitalTwinInstance).toMatchObject({ externalKey: 'lossy-device', authId: secret.id });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the same token with another body is 409 InvalidatedRetryToken', async () => {
+    const first = await sdk.iot.createDigitalTwinInstance({
+      createDigitalTwinInstanceDetails: { iotDomainId: t.emu.domain.id, displayName: 'token-a' },
+      opcRetryToken: 'create-token-1',
+    });
+    const again = await sdk.iot.createDigitalTwinInstance({
+      createDigitalTwinInstanceDetails: { iotDomainId: t.emu.domain.id, displayName: 'token-a' },
+      opcRetryToken: 'create-token-1',
+    });
+    expect(again.digitalTwinInstance.id).toBe(first.digitalTwinInstance.id);
+    const other = await ociError(
+      sdk.iot.createDigitalTwinInstance({
+        createDigitalTwinInstanceDetails: { iotDomainId: t.emu.domain.id, displayName: 'token-b' },
+        opcRetryToken: 'create-token-1',
+      }),
+    );
+    expect(other).toMatchObject({ statusCode: 409, serviceCode: 'InvalidatedRetryToken' });
   });
 });

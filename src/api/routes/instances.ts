@@ -9,6 +9,7 @@ import {
 } from '../../resources/instances.js';
 import { etagOf, getInstance, listInstances } from '../../store/instances.js';
 import { connectivityTypes, createInstanceBody, digitalTwinInstance, idParam, updateInstanceBody } from '../schemas.js';
+import { retryTokens } from '../retry-tokens.js';
 import { instanceBody } from '../serialize.js';
 
 const listQuery = {
@@ -50,11 +51,14 @@ type IfMatch = { Headers: { 'if-match'?: string } };
 export const instanceRoutes: FastifyPluginAsync = async (app) => {
   const { db, clock, config, devices } = app.emu;
 
-  app.post<{ Body: CreateInstanceDetails }>(
+  const creates = retryTokens(clock);
+
+  app.post<{ Body: CreateInstanceDetails; Headers: { 'opc-retry-token'?: string } }>(
     '/20250531/digitalTwinInstances',
     { schema: { body: createInstanceBody, response: { 200: digitalTwinInstance } } },
     async (req, reply) => {
-      const row = createInstance(db, clock, config.region, req.body);
+      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createInstance(db, clock, config.region, req.body).id);
+      const row = getInstance(db, id)!;
       void reply.header('etag', etagOf(row));
       return instanceBody(row);
     },

@@ -4,6 +4,7 @@ import { notFound } from '../../errors.js';
 import { createSecret, type CreateSecretDetails } from '../../resources/secrets.js';
 import { getSecret } from '../../store/secrets.js';
 import { createSecretBody, idParam, secret, secretBundle } from '../schemas.js';
+import { retryTokens } from '../retry-tokens.js';
 import { secretBody, secretBundleBody } from '../serialize.js';
 
 const etag = (id: string, version: number) => createHash('sha256').update(`${id}:${version}`).digest('hex').slice(0, 32);
@@ -12,11 +13,14 @@ const etag = (id: string, version: number) => createHash('sha256').update(`${id}
 export const vaultRoutes: FastifyPluginAsync = async (app) => {
   const { db, clock, config } = app.emu;
 
-  app.post<{ Body: CreateSecretDetails }>(
+  const creates = retryTokens(clock);
+
+  app.post<{ Body: CreateSecretDetails; Headers: { 'opc-retry-token'?: string } }>(
     '/20180608/secrets',
     { schema: { body: createSecretBody, response: { 200: secret } } },
     async (req, reply) => {
-      const row = createSecret(db, clock, config.region, req.body);
+      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createSecret(db, clock, config.region, req.body).id);
+      const row = getSecret(db, id)!;
       void reply.header('etag', etag(row.id, row.version_number));
       return secretBody(row);
     },
