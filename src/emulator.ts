@@ -6,6 +6,7 @@ import { startBroker } from './broker/broker.js';
 import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
+import type { DevicePort } from './commands/device-port.js';
 import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
@@ -34,6 +35,8 @@ export interface Emulator {
   clock: Clock;
   db: Db;
   engine: CommandEngine;
+  /** The broker as the engine sees it: presence and subscriptions per instance. */
+  devices: DevicePort & { isOnline(instanceId: string): boolean };
   close(): Promise<void>;
 }
 
@@ -102,6 +105,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       clock,
       db,
       engine,
+      devices: { ...broker.devices, isOnline: broker.isOnline },
       close: closeAll,
     };
   } catch (err) {
