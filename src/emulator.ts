@@ -17,6 +17,8 @@ export interface EmulatorOptions extends Partial<EmulatorConfig> {
   logger?: Logger;
   /** Environment to read OCI_IOT_* settings from; none unless given. */
   env?: NodeJS.ProcessEnv;
+  /** Where a manual clock starts (epoch ms); now by default. */
+  manualClockStart?: number;
 }
 
 export interface Emulator {
@@ -42,10 +44,10 @@ export interface Emulator {
 
 /** The composition root: opens the store, the broker, the engine and the API, in that order. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const { logger: givenLogger, env, ...overrides } = options;
+  const { logger: givenLogger, env, manualClockStart, ...overrides } = options;
   const config = resolveConfig(overrides, env);
   const log = givenLogger ?? pino({ level: config.logLevel });
-  const clock: Clock = config.clock === 'manual' ? manualClock() : systemClock();
+  const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
   const db = openDatabase(config.dataDir);
   const closers: Array<() => Promise<void> | void> = [() => void db.close()];
