@@ -97,7 +97,7 @@ describe('start', () => {
     const domainId = /IoT domain\s+(\S+)/.exec(out)![1];
     const health = await fetch(`${rest}/emulator/health`);
     expect(await health.json()).toEqual({ status: 'ok' });
-    const domain = await (await fetch(`${rest}/20250531/iotDomains/${domainId}`)).json();
+    const domain = (await (await fetch(`${rest}/20250531/iotDomains/${domainId}`)).json()) as { deviceHost: string };
     expect(domain.deviceHost).toBe('localhost');
     const exit = new Promise<number | null>((res) => child.on('exit', res));
     child.kill('SIGTERM');
