@@ -49,7 +49,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = givenLogger ?? pino({ level: config.logLevel });
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
-  const db = openDatabase(config.dataDir);
+  const db = openDatabase(config.dataDir, config.durability);
   const closers: Array<() => Promise<void> | void> = [() => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
@@ -71,12 +71,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       host: config.bindHost,
       port: config.mqttPort,
       // Device sessions live in the same database as the commands, so both survive a restart together.
-      persistence: createSqlitePersistence(db),
+      persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
     closers.push(() => broker.close());
 
-    const engine = createCommandEngine({ db, clock, devices: broker.devices });
+    const engine = createCommandEngine({ db, clock, devices: broker.devices, maxPendingPerDevice: config.maxPendingPerDevice });
     closers.push(() => engine.stop());
     engine.onTransition((t) =>
       log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),

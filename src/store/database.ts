@@ -12,7 +12,7 @@ export function databasePath(dataDir: string): string {
 }
 
 /** Opens (creating if needed) the emulator database and brings its schema up to date. */
-export function openDatabase(dataDir: string): Db {
+export function openDatabase(dataDir: string, durability: 'normal' | 'full' = 'normal'): Db {
   const file = databasePath(dataDir);
   if (file !== ':memory:') mkdirSync(dataDir, { recursive: true });
   const db = new Database(file);
@@ -21,8 +21,8 @@ export function openDatabase(dataDir: string): Db {
     checkVersion(db);
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a killed process loses no committed transaction; only power loss
-    // can drop the last few.
-    db.pragma('synchronous = NORMAL');
+    // can drop the last few. FULL syncs every commit to disk, for power loss too.
+    db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
