@@ -73,7 +73,11 @@ async function start(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`${signal}: stopping\n`);
-    const force = setTimeout(() => process.exit(1), 5000);
+    // A stop that cannot finish in 2 s is reported as a failure rather than hanging.
+    const force = setTimeout(() => {
+      process.stderr.write('could not stop within 2 s\n');
+      process.exit(1);
+    }, 2000);
     force.unref();
     emu.close().then(
       () => process.exit(0),

@@ -15,6 +15,10 @@ export interface EmulatorConfig {
   clock: 'system' | 'manual';
   defaultRequestDuration: string;
   defaultResponseDuration: string;
+  /** `normal`: a killed process loses nothing; `full`: an fsync per commit, for power loss too. */
+  durability: 'normal' | 'full';
+  /** Commands one offline device may have waiting; past it new ones are REFUSED. */
+  maxPendingPerDevice: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Refuse OCI API requests without a valid OCI signature from one of `signatureKeys`. */
   verifySignatures: boolean;
@@ -27,7 +31,7 @@ export interface OptionSpec {
   flag: string;
   env: string;
   help: string;
-  type: 'string' | 'port' | 'duration' | 'enum' | 'boolean';
+  type: 'string' | 'port' | 'duration' | 'enum' | 'count' | 'boolean';
   choices?: readonly string[];
 }
 
@@ -42,6 +46,8 @@ export const DEFAULTS: EmulatorConfig = {
   clock: 'system',
   defaultRequestDuration: 'PT10M',
   defaultResponseDuration: 'PT10M',
+  durability: 'normal',
+  maxPendingPerDevice: 1000,
   logLevel: 'info',
   verifySignatures: false,
   signatureKeys: '',
@@ -59,6 +65,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'clock', flag: '--clock', env: 'OCI_IOT_CLOCK', type: 'enum', choices: ['system', 'manual'], help: 'system time, or a manual clock moved with POST /emulator/clock' },
   { key: 'defaultRequestDuration', flag: '--default-request-duration', env: 'OCI_IOT_DEFAULT_REQUEST_DURATION', type: 'duration', help: 'requestDuration when a command omits it' },
   { key: 'defaultResponseDuration', flag: '--default-response-duration', env: 'OCI_IOT_DEFAULT_RESPONSE_DURATION', type: 'duration', help: 'responseDuration when a command omits it' },
+  { key: 'durability', flag: '--durability', env: 'OCI_IOT_DURABILITY', type: 'enum', choices: ['normal', 'full'], help: 'normal: a killed process loses nothing (SQLite WAL); full: also survive power loss (fsync per commit, slower)' },
+  { key: 'maxPendingPerDevice', flag: '--max-pending-per-device', env: 'OCI_IOT_MAX_PENDING_PER_DEVICE', type: 'count', help: 'commands an offline device may have PENDING; past it new ones are REFUSED' },
   { key: 'logLevel', flag: '--log-level', env: 'OCI_IOT_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
   { key: 'verifySignatures', flag: '--verify-signatures', env: 'OCI_IOT_VERIFY_SIGNATURES', type: 'boolean', help: 'accept only OCI API requests signed by a key in --signature-keys (401 NotAuthenticated otherwise)' },
   { key: 'signatureKeys', flag: '--signature-keys', env: 'OCI_IOT_SIGNATURE_KEYS', type: 'string', help: 'public keys for --verify-signatures: a .json file {"<keyId>": "<PEM>"}, or a PEM file or directory of *.pem files matched by the fingerprint in the keyId' },
@@ -75,6 +83,11 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name}: "${raw}" is not a port number (0-65535)`);
       return n;
     }
+    case 'count': {
+      const n = typeof raw === 'number' ? raw : Number(raw);
+      if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: "${raw}" is not a whole number of at least 1`);
+      return n;
+    }
     case 'duration': {
       const parsed = parseDuration(String(raw));
       if (!parsed.ok) throw new ConfigError(`${name}: "${raw}" ${parsed.reason}`);
@@ -89,7 +102,7 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
     }
     case 'enum':
       if (!spec.choices!.includes(String(raw))) throw new ConfigError(`${name}: "${raw}" is not one of ${spec.choices!.join(', ')}`);
-      return String(raw) as EmulatorConfig['clock'];
+      return String(raw);
     default:
       if (String(raw).length === 0) throw new ConfigError(`${name}: must not be empty`);
       return String(raw);

@@ -6,6 +6,7 @@ import { startBroker } from './broker/broker.js';
 import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
+import type { DevicePort } from './commands/device-port.js';
 import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
@@ -16,6 +17,8 @@ export interface EmulatorOptions extends Partial<EmulatorConfig> {
   logger?: Logger;
   /** Environment to read OCI_IOT_* settings from; none unless given. */
   env?: NodeJS.ProcessEnv;
+  /** Where a manual clock starts (epoch ms); now by default. */
+  manualClockStart?: number;
 }
 
 export interface Emulator {
@@ -34,17 +37,19 @@ export interface Emulator {
   clock: Clock;
   db: Db;
   engine: CommandEngine;
+  /** The broker as the engine sees it: presence and subscriptions per instance. */
+  devices: DevicePort & { isOnline(instanceId: string): boolean };
   close(): Promise<void>;
 }
 
 /** The composition root: opens the store, the broker, the engine and the API, in that order. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const { logger: givenLogger, env, ...overrides } = options;
+  const { logger: givenLogger, env, manualClockStart, ...overrides } = options;
   const config = resolveConfig(overrides, env);
   const log = givenLogger ?? pino({ level: config.logLevel });
-  const clock: Clock = config.clock === 'manual' ? manualClock() : systemClock();
+  const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
-  const db = openDatabase(config.dataDir);
+  const db = openDatabase(config.dataDir, config.durability);
   const closers: Array<() => Promise<void> | void> = [() => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
@@ -66,12 +71,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       host: config.bindHost,
       port: config.mqttPort,
       // Device sessions live in the same database as the commands, so both survive a restart together.
-      persistence: createSqlitePersistence(db),
+      persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
     closers.push(() => broker.close());
 
-    const engine = createCommandEngine({ db, clock, devices: broker.devices });
+    const engine = createCommandEngine({ db, clock, devices: broker.devices, maxPendingPerDevice: config.maxPendingPerDevice });
     closers.push(() => engine.stop());
     engine.onTransition((t) =>
       log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),
@@ -102,6 +107,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       clock,
       db,
       engine,
+      devices: { ...broker.devices, isOnline: broker.isOnline },
       close: closeAll,
     };
   } catch (err) {

@@ -127,7 +127,7 @@ describe('sessions', () => {
   it('a second connection of the same device takes over; the first is closed', async () => {
     const d = await t.createDevice();
     const first = await t.connect(d, { clientId: 'one' });
-    const closed = once(first.client, 'close');
+    const closed = new Promise<void>((res) => first.client.once('close', () => res()));
     const second = await t.connect(d, { clientId: 'two', subscribe: [['/endpoints/1234', 1]] });
     await closed;
     const id = await t.invoke(d.instanceId, SEED_COMMAND);
@@ -138,7 +138,7 @@ describe('sessions', () => {
   it('deleting the instance closes the device’s live session, and it cannot log in again', async () => {
     const d = await t.createDevice();
     const dev = await t.connect(d);
-    const closed = once(dev.client, 'close');
+    const closed = new Promise<void>((res) => dev.client.once('close', () => res()));
     expect((await t.rest('DELETE', `/20250531/digitalTwinInstances/${d.instanceId}`)).status).toBe(204);
     await closed;
     expect(await tryConnect({ username: d.externalKey, password: d.password })).toMatchObject({ ok: false, code: 5 });
@@ -147,7 +147,7 @@ describe('sessions', () => {
   it('changing the authId closes the live session; the new secret’s password works', async () => {
     const d = await t.createDevice();
     const dev = await t.connect(d);
-    const closed = once(dev.client, 'close');
+    const closed = new Promise<void>((res) => dev.client.once('close', () => res()));
     const secret = await t.rest('POST', '/20180608/secrets', { secretContent: { content: Buffer.from('new-pw').toString('base64') } });
     const upd = await t.rest('PUT', `/20250531/digitalTwinInstances/${d.instanceId}`, { authId: secret.body.id });
     expect(upd.status).toBe(200);

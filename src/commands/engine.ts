@@ -32,8 +32,9 @@ const RETRY_TOKEN_TTL_MS = 24 * 3600 * 1000;
  * commands on device signals and deadlines, and records every move together with its
  * event row in one transaction.
  */
-export function createCommandEngine(deps: { db: Db; clock: Clock; devices: DevicePort }) {
+export function createCommandEngine(deps: { db: Db; clock: Clock; devices: DevicePort; maxPendingPerDevice?: number }) {
   const { db, clock, devices } = deps;
+  const maxPending = deps.maxPendingPerDevice ?? 1000;
   const store = commandStore(db);
   const rawData = rawDataStore(db);
   const listeners: Array<(t: Transition) => void> = [];
@@ -136,7 +137,9 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
         ? route.online
           ? `device is online but has no subscription matching ${request.requestEndpoint}`
           : `device is offline and no persistent session is subscribed to ${request.requestEndpoint}`
-        : null;
+        : !route.online && store.countPending(input.instanceId) >= maxPending
+          ? `device is offline with ${maxPending} commands already PENDING (the --max-pending-per-device limit)`
+          : null;
 
     const row: NewCommand = {
       digital_twin_instance_id: input.instanceId,

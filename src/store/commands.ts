@@ -73,6 +73,9 @@ export function commandStore(db: Db) {
   const pendingFor = db.prepare(
     "SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING' ORDER BY id",
   );
+  const countPending = db.prepare(
+    "SELECT count(*) AS n FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING'",
+  );
   const unackedFor = db.prepare(
     `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
        AND qos = 1 AND time_acknowledged IS NULL ORDER BY id`,
@@ -117,6 +120,7 @@ export function commandStore(db: Db) {
     nextDue: (now: number) => nextDue.get(now) as CommandRow | undefined,
     nextDeadline: () => (nextDeadline.get() as { at: number | null }).at,
     pendingFor: (instanceId: string) => pendingFor.all(instanceId) as CommandRow[],
+    countPending: (instanceId: string) => (countPending.get(instanceId) as { n: number }).n,
     unackedFor: (instanceId: string) => unackedFor.all(instanceId) as CommandRow[],
     inFlightMessageIds: (instanceId: string) =>
       new Set((inFlightIds.all(instanceId) as Array<{ message_id: number }>).map((r) => r.message_id)),

@@ -12,15 +12,17 @@ export function databasePath(dataDir: string): string {
 }
 
 /** Opens (creating if needed) the emulator database and brings its schema up to date. */
-export function openDatabase(dataDir: string): Db {
+export function openDatabase(dataDir: string, durability: 'normal' | 'full' = 'normal'): Db {
   const file = databasePath(dataDir);
   if (file !== ':memory:') mkdirSync(dataDir, { recursive: true });
   const db = new Database(file);
   try {
+    // Checked first, so a newer emulator's database is not even switched to WAL.
+    checkVersion(db);
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a killed process loses no committed transaction; only power loss
-    // can drop the last few.
-    db.pragma('synchronous = NORMAL');
+    // can drop the last few. FULL syncs every commit to disk, for power loss too.
+    db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
@@ -31,17 +33,24 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
-export function migrate(db: Db): void {
+function checkVersion(db: Db): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new SchemaVersionError(
-      `database schema version ${current} is newer than this emulator understands (${SCHEMA_VERSION}); ` +
+      `database ${db.name} has schema version ${current}, newer than this emulator understands (${SCHEMA_VERSION}); ` +
         'use a newer oci-iot-emulator or another --data-dir',
     );
   }
+  return current;
+}
+
+export function migrate(db: Db): void {
+  const current = checkVersion(db);
   for (let v = current; v < SCHEMA_VERSION; v++) {
+    const step = MIGRATIONS[v];
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

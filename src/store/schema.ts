@@ -1,8 +1,11 @@
+import type Database from 'better-sqlite3';
+import { createMqttTables } from '../broker/sqlite-persistence.js';
+
 /**
  * The database schema, as ordered migrations. `PRAGMA user_version` records how many
  * have run; a database from a newer emulator is refused rather than guessed at.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   /* 1: the command flow */ `
   CREATE TABLE emulator_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -156,6 +159,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (digital_twin_instance_id, client_id)
   );
   `,
+  /* 2: MQTT sessions (subscriptions, queues, wills) move from memory into the database */
+  createMqttTables,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

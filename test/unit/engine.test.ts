@@ -158,6 +158,18 @@ describe('delivery and deadlines', () => {
   });
 });
 
+describe('bounded state', () => {
+  it('refuses, with the reason recorded, commands past the per-device PENDING cap', async () => {
+    engine.stop();
+    engine = createCommandEngine({ db, clock, devices: devices.port, maxPendingPerDevice: 2 });
+    devices.set(DEV, { online: false, persistent: true, subscriptions: [{ topic: 'cmd', qos: 1 }] });
+    const ids = [await invoke(), await invoke(), await invoke()];
+    expect(ids.map(status)).toEqual(['PENDING', 'PENDING', 'REFUSED']);
+    const cause = db.prepare('SELECT cause FROM command_events WHERE command_id = ?').get(ids[2]);
+    expect(cause).toEqual({ cause: expect.stringMatching(/2 commands already PENDING/) });
+  });
+});
+
 describe('restart and retry tokens', () => {
   it('recover() finishes commands whose deadline passed while the emulator was down, at their deadline', async () => {
     devices.set(DEV, { online: false, persistent: true, subscriptions: [{ topic: 'cmd', qos: 1 }] });
