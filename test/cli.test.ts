@@ -78,6 +78,32 @@ describe('arguments', () => {
 });
 
 describe('start', () => {
+  it('stops on SIGINT with a device connected: the device is disconnected and the exit code is 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oci-iot-cli-'));
+    const t = await startTestEmulator({ dataDir: join(dir, 'data'), certsDir: join(dir, 'certs') });
+    const device = await t.createDevice();
+    await t.close();
+    const child = spawn(process.execPath, [cli, '--rest-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'warn']);
+    let out = '';
+    await new Promise<void>((res) => child.stdout.on('data', (b: Buffer) => ((out += b.toString()), out.includes('clock') && res())));
+    const port = Number(/MQTTS\s+mqtts:\/\/localhost:(\d+)/.exec(out)![1]);
+    const mqtt = (await import('mqtt')).default;
+    const client = await mqtt.connectAsync(`mqtts://localhost:${port}`, {
+      ca: readFileSync(join(dir, 'certs', 'ca.pem')),
+      username: device.externalKey,
+      password: device.password,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    const dropped = new Promise<void>((res) => client.once('close', () => res()));
+    const exit = new Promise<number | null>((res) => child.on('exit', res));
+    child.kill('SIGINT');
+    await dropped;
+    expect(await exit).toBe(0);
+    expect(out).toContain('SIGINT: stopping');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('prints the URLs, CA file and domain, serves, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'oci-iot-cli-'));
     const child = spawn(process.execPath, [cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs')], {

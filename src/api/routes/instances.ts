@@ -7,7 +7,7 @@ import {
   type CreateInstanceDetails,
   type InstanceFields,
 } from '../../resources/instances.js';
-import { etagOf, getInstance, listInstances } from '../../store/instances.js';
+import { etagOf, getInstance, listInstances, type InstanceFilter } from '../../store/instances.js';
 import { connectivityTypes, createInstanceBody, digitalTwinInstance, idParam, updateInstanceBody } from '../schemas.js';
 import { retryTokens } from '../retry-tokens.js';
 import { instanceBody } from '../serialize.js';
@@ -30,19 +30,8 @@ const listQuery = {
   },
 } as const;
 
-interface ListQuery {
-  iotDomainId: string;
-  id?: string;
-  displayName?: string;
-  lifecycleState?: string;
-  connectivityType?: string;
-  digitalTwinModelId?: string;
-  digitalTwinModelSpecUri?: string;
-  limit?: number;
-  page?: string;
-  sortOrder?: 'ASC' | 'DESC';
-  sortBy?: 'timeCreated' | 'displayName';
-}
+type ListQuery = Omit<InstanceFilter, 'sortBy' | 'sortOrder' | 'offset' | 'limit'> &
+  Partial<Pick<InstanceFilter, 'sortBy' | 'sortOrder' | 'limit'>> & { page?: string };
 
 const instanceParams = idParam('digitalTwinInstanceId');
 type InstanceParams = { Params: { digitalTwinInstanceId: string } };
