@@ -1,7 +1,9 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
+import { opsRoutes, registerOpsHooks } from './ops.js';
+import type { OpsContext } from './ops-context.js';
 import { domainRoutes } from './routes/domains.js';
 import { emulatorRoutes } from './routes/emulator.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -9,9 +11,12 @@ import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
 import { vaultRoutes } from './routes/vault.js';
 
-export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): FastifyInstance {
+export function buildApi(
+  ctx: ApiContext,
+  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext },
+): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger,
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
     bodyLimit: 64 * 1024,
     // OCIDs run past find-my-way's default 100-character limit for a path parameter.
     routerOptions: { maxParamLength: 1024 },
@@ -25,11 +30,14 @@ export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): F
     void reply.header('opc-request-id', req.id);
   });
   registerErrorHandling(app);
+  // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
+  if (opts.ops) registerOpsHooks(app, opts.ops);
   void app.register(domainRoutes);
   void app.register(instanceRoutes);
   void app.register(invokeRoutes);
   void app.register(vaultRoutes);
   void app.register(ordsRoutes);
   void app.register(emulatorRoutes);
+  if (opts.ops) void app.register(opsRoutes);
   return app;
 }
