@@ -192,6 +192,9 @@ describe('/emulator/events', () => {
     expect(await states('SENT')).toMatchObject({ id, trail: ['PENDING', 'SENT'], requestData: '{"temp":33}', clientId: device.clientId });
     await client.publishAsync('/endpoints/4321', '{"test":1}', { qos: 1 });
     expect(await states('COMPLETED')).toMatchObject({ id, trail: ['PENDING', 'SENT', 'COMPLETED'], responseData: '{"test":1}' });
+    // The row says why it is COMPLETED, whatever was recorded about it afterwards (its PUBACK may come later).
+    const listed = JSON.parse((await get(emu, `/emulator/commands/${id}`)).text);
+    expect(listed).toMatchObject({ deliveryStatus: 'COMPLETED', cause: 'response received on /endpoints/4321' });
 
     await client.endAsync();
     expect(await stream.next((e) => e.event === 'devices')).toMatchObject({ data: [{ online: false }] });

@@ -9,7 +9,7 @@ export interface CommandView {
   deliveryStatus: DeliveryStatus;
   /** Every state the command has been in, in order, e.g. PENDING, SENT, COMPLETED. */
   trail: DeliveryStatus[];
-  /** Why it is in its current state, from its last event. */
+  /** Why it is in its current state: the cause of the event that moved it there. */
   cause: string | null;
   requestEndpoint: string;
   requestDataFormat: string;
@@ -29,13 +29,13 @@ export interface CommandView {
 }
 
 export function commandViews(db: Db) {
-  const events = db.prepare('SELECT to_status, cause FROM command_events WHERE command_id = ? ORDER BY id');
+  const events = db.prepare('SELECT from_status, to_status, cause FROM command_events WHERE command_id = ? ORDER BY id');
   const name = db.prepare('SELECT display_name FROM digital_twin_instances WHERE id = ?');
   const recent = db.prepare('SELECT * FROM commands ORDER BY id DESC LIMIT ?');
   const one = db.prepare('SELECT * FROM commands WHERE id = ?');
 
   function view(row: CommandRow): CommandView {
-    const history = events.all(row.id) as Array<{ to_status: DeliveryStatus | null; cause: string }>;
+    const history = events.all(row.id) as Array<{ from_status: DeliveryStatus | null; to_status: DeliveryStatus | null; cause: string }>;
     const trail: DeliveryStatus[] = [];
     for (const e of history) if (e.to_status && trail.at(-1) !== e.to_status) trail.push(e.to_status);
     return {
@@ -44,7 +44,8 @@ export function commandViews(db: Db) {
       displayName: (name.get(row.digital_twin_instance_id) as { display_name: string } | undefined)?.display_name ?? null,
       deliveryStatus: row.delivery_status,
       trail,
-      cause: history.at(-1)?.cause ?? null,
+      // Why it is in this state: later events that kept the state (a PUBACK after the response) are detail.
+      cause: history.findLast((e) => e.from_status !== e.to_status)?.cause ?? null,
       requestEndpoint: row.request_endpoint,
       requestDataFormat: row.request_data_format,
       requestData: row.request_data,
