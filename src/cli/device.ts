@@ -17,7 +17,7 @@ const FLAGS: FlagSpec[] = [
   { flag: '--name', value: 'NAME', help: 'display name of the new device' },
   { flag: '--external-key', value: 'KEY', help: 'its MQTT user name (generated when omitted)' },
   { flag: '--json', help: 'print the reply as JSON instead of text' },
-  { flag: '--url', value: 'URL', help: `the emulator's REST base URL (default ${DEFAULT_URL})`, env: 'OCI_IOT_URL' },
+  { flag: '--url', value: 'URL', help: `the emulator's REST base URL (default ${DEFAULT_URL})`, env: 'OCI_IOT_URL', aliases: ['--endpoint'] },
 ];
 
 export const DEVICE_USAGE = `Usage: oci-iot-emulator device create [--name NAME] [options]
