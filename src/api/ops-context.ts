@@ -1,4 +1,5 @@
 import type { PresenceChange } from '../broker/broker.js';
+import type { ChangeFeed } from './change-feed.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { PresenceSource } from '../views/devices.js';
 
@@ -19,5 +20,7 @@ export interface OpsContext {
 declare module 'fastify' {
   interface FastifyInstance {
     ops: OpsContext;
+    /** Fires when the device list may look different: presence, or an instance written. */
+    deviceFeed: ChangeFeed;
   }
 }

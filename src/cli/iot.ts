@@ -283,7 +283,7 @@ function loadRequestData(format: Format, value: unknown): unknown {
 /** Only the request's own fields, so CLI-only options never reach the API. */
 function pick(values: Record<string, unknown>, fields: readonly Field[]): Record<string, unknown> {
   const keys = new Set(fields.map((f) => f.key));
-  return Object.fromEntries(Object.entries(values).filter(([k, v]) => keys.has(k) && v !== undefined && !WAIT_FIELDS.some((w) => w.key === k)));
+  return Object.fromEntries(Object.entries(values).filter(([k, v]) => keys.has(k) && v !== undefined));
 }
 
 function camel(kebabName: string): string {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
 /** The console is three static files: no build step, no CDN, nothing fetched from outside. */
 const ASSETS = {
@@ -15,7 +15,7 @@ const read = (name: Asset) => readFileSync(new URL(`./public/${name}`, import.me
 
 export const consoleRoutes: FastifyPluginAsync = async (app) => {
   const files = new Map((Object.keys(ASSETS) as Asset[]).map((name) => [name, read(name)]));
-  const serve = (name: Asset) => async (_req: unknown, reply: import('fastify').FastifyReply) =>
+  const serve = (name: Asset) => async (_req: unknown, reply: FastifyReply) =>
     reply.type(ASSETS[name]).header('cache-control', 'no-cache').send(files.get(name));
 
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));

@@ -1,18 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ChangeFeed } from '../change-feed.js';
 import { commandViews } from '../../views/commands.js';
 import { listDeviceViews } from '../../views/devices.js';
 
 const SNAPSHOT_COMMANDS = 200;
 const KEEPALIVE_MS = 15_000;
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Fires when the device list may look different: presence, or an instance written. */
-    deviceFeed: ChangeFeed;
-  }
-}
 
 /**
  * `GET /emulator/events`: server-sent events for the console, no polling. A client first
