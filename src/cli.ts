@@ -1,18 +1,28 @@
 #!/usr/bin/env node
+import { CliError, UsageError } from './cli/args.js';
+import { deviceCommand } from './cli/device.js';
+import { iotCommand } from './cli/iot.js';
+import { DEFAULT_URL, ServiceError } from './cli/rest.js';
 import { ConfigError, DEFAULTS, OPTIONS, type EmulatorConfig } from './config.js';
-import { startEmulator } from './emulator.js';
 import { formatTable, runReadOnlySql, SqlError, toJson } from './sql.js';
 
 const USAGE = `Usage:
-  oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker)
+  oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker + console at /console)
+  oci-iot-emulator device create [--name NAME] [--url URL]
+                                          create a device on a running emulator; prints its credentials
+  oci-iot-emulator iot digital-twin-instance <command> [options]
+                                          the oci CLI's create, get, list, invoke-raw-json-command,
+                                          invoke-raw-text-command, invoke-raw-binary-command
   oci-iot-emulator sql "<query>" [--json] [--data-dir DIR]
                                           run a read-only SQL query on the emulator database
   oci-iot-emulator --help
 
 Options (each also read from its environment variable):
-${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key]) || 'none'})`).join('\n')}`;
+${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key]) || 'none'})`).join('\n')}
 
-class UsageError extends Error {}
+The device and iot commands talk to a running emulator:
+  ${'--url <value>'.padEnd(38)} ${'OCI_IOT_URL'.padEnd(34)} its REST base URL (default: ${DEFAULT_URL})
+Each command has its own --help.`;
 
 /** Flags that may stand alone (`--verify-signatures` means `--verify-signatures true`). */
 const BOOLEAN_FLAGS = OPTIONS.filter((o) => o.type === 'boolean').map((o) => o.flag);
@@ -50,6 +60,8 @@ function optionsFrom(values: Record<string, string>): Partial<EmulatorConfig> {
 async function start(args: string[]): Promise<void> {
   const { values, positional } = parseFlags(args, OPTIONS.map((o) => o.flag));
   if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  // Loaded here so the client commands (device, iot, sql) start without the server's modules.
+  const { startEmulator } = await import('./emulator.js');
   const emu = await startEmulator({ ...optionsFrom(values), env: process.env });
   const d = emu.domain;
   process.stdout.write(
@@ -65,6 +77,7 @@ async function start(args: string[]): Promise<void> {
       `  database      ${emu.databaseFile}`,
       `  clock         ${emu.clock.kind}`,
       `  signatures    ${emu.config.verifySignatures ? `verified against ${emu.config.signatureKeys}` : 'not checked (any request is accepted)'}`,
+      `  console       ${emu.restUrl}/console/   (API reference ${emu.restUrl}/docs, metrics ${emu.restUrl}/metrics)`,
       '',
     ].join('\n'),
   );
@@ -106,14 +119,18 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (first === 'sql') return sql(rest);
+  const io = { out: (text: string) => void process.stdout.write(text + '\n'), err: (text: string) => void process.stderr.write(text + '\n'), env: process.env };
+  if (first === 'device') return deviceCommand(rest, io);
+  if (first === 'iot') return iotCommand(rest, io);
   if (first === undefined || first === 'start') return start(rest);
   if (first.startsWith('--')) return start(argv);
   throw new UsageError(`unknown command ${first}`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${USAGE}\n`);
-  else if (err instanceof ConfigError || err instanceof SqlError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
+  if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${err.usage ?? USAGE}\n`);
+  else if (err instanceof ServiceError) process.stderr.write(`${err.render()}\n`);
+  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
   else process.stderr.write(`oci-iot-emulator: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

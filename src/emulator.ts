@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
@@ -11,6 +11,8 @@ import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { ensureDefaultDomain } from './store/domains.js';
+import { createLogger } from './ops/logger.js';
+import { createMetrics } from './ops/metrics.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
   /** A pino logger to use instead of the one built from `logLevel`. */
@@ -46,7 +48,7 @@ export interface Emulator {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const { logger: givenLogger, env, manualClockStart, ...overrides } = options;
   const config = resolveConfig(overrides, env);
-  const log = givenLogger ?? pino({ level: config.logLevel });
+  const log = givenLogger ?? createLogger(config.logLevel);
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
   const db = openDatabase(config.dataDir, config.durability);
@@ -76,7 +78,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     closers.push(() => broker.close());
 
-    const engine = createCommandEngine({ db, clock, devices: broker.devices, maxPendingPerDevice: config.maxPendingPerDevice });
+    const metrics = createMetrics(db);
+    const engine = createCommandEngine({
+      db,
+      clock,
+      devices: metrics.countSent(broker.devices),
+      maxPendingPerDevice: config.maxPendingPerDevice,
+    });
+    engine.onTransition(metrics.transition);
     closers.push(() => engine.stop());
     engine.onTransition((t) =>
       log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),
@@ -84,10 +93,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
-    const mqttPort = await broker.listen(engine.signals);
+    const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
     const api = buildApi(
       { db, clock, config, domain, group, engine, devices: broker },
-      { logger: givenLogger ? false : { level: config.logLevel === 'info' ? 'warn' : config.logLevel } },
+      {
+        logger: false,
+        // Request lines are debug detail; at the default info level the API logs only problems.
+        loggerInstance: givenLogger ? undefined : log.child({ component: 'api' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel }),
+        ops: { mqttPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
+      },
     );
     closers.push(() => api.close());
     await api.listen({ port: config.restPort, host: config.bindHost });

@@ -1,4 +1,17 @@
-export { startEmulator, type Emulator, type EmulatorOptions } from './emulator.js';
+export {
+  startEmulator,
+  type StartedEmulator,
+  type StartOptions,
+  type TestDevice,
+  type RawCommandData,
+  type MqttConnectOptions,
+} from './programmatic.js';
+export { type Emulator, type EmulatorOptions } from './emulator.js';
 export { type EmulatorConfig, DEFAULTS } from './config.js';
 export { type Clock, type ManualClock, isManual } from './clock.js';
+export { type DeliveryStatus } from './store/commands.js';
+export { type InvokeRawCommandDetails } from './commands/request.js';
+export { type NewDevice } from './devices/create-device.js';
+export { type DeviceConnection } from './devices/connection.js';
+export { type SqlResult } from './sql.js';
 export { OciError } from './errors.js';

@@ -1,4 +1,4 @@
-/** The `oci-iot-emulator` command as users run it: a child process of the built CLI. */
+/** `oci-iot-emulator start` and `sql` as users run them: a child process of the built CLI. */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,15 +49,6 @@ describe('sql', () => {
 });
 
 describe('arguments', () => {
-  it('--help lists every option with its environment variable', () => {
-    const help = run(['--help']);
-    expect(help.status).toBe(0);
-    for (const o of OPTIONS) {
-      expect(help.stdout).toContain(o.flag);
-      expect(help.stdout).toContain(o.env);
-    }
-  });
-
   it('the README documents every option', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     for (const o of OPTIONS) expect(readme).toContain(`| \`${o.flag}\` | \`${o.env}\` |`);

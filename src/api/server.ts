@@ -1,10 +1,12 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
 import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
+import { opsRoutes, registerOpsHooks } from './ops.js';
+import type { OpsContext } from './ops-context.js';
 import { domainRoutes } from './routes/domains.js';
 import { emulatorRoutes } from './routes/emulator.js';
 import { instanceContentRoutes } from './routes/instance-content.js';
@@ -13,9 +15,12 @@ import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
 import { vaultRoutes } from './routes/vault.js';
 
-export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): FastifyInstance {
+export function buildApi(
+  ctx: ApiContext,
+  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext },
+): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger,
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
     bodyLimit: 64 * 1024,
     // OCIDs run past find-my-way's default 100-character limit for a path parameter.
     routerOptions: { maxParamLength: 1024 },
@@ -31,6 +36,8 @@ export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): F
   registerErrorHandling(app);
   registerJsonBody(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
+  // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
+  if (opts.ops) registerOpsHooks(app, opts.ops);
   void app.register(domainRoutes);
   void app.register(instanceRoutes);
   void app.register(instanceContentRoutes);
@@ -38,5 +45,6 @@ export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): F
   void app.register(vaultRoutes);
   void app.register(ordsRoutes);
   void app.register(emulatorRoutes);
+  if (opts.ops) void app.register(opsRoutes);
   return app;
 }

@@ -18,6 +18,11 @@ export interface DeviceIdentity {
   clientId: string;
 }
 
+export interface PresenceChange {
+  instanceId: string;
+  kind: 'connected' | 'disconnected' | 'subscriptions';
+}
+
 export interface BrokerOptions {
   db: Db;
   domainId: string;
@@ -42,6 +47,11 @@ export async function startBroker(opts: BrokerOptions) {
   const sessions = deviceSessionStore(db);
   const identities = new WeakMap<Client, DeviceIdentity>();
   const live = new Map<string, Client>();
+  // Who watches presence (the console, metrics); told after the session row is written.
+  const presenceListeners = new Set<(change: PresenceChange) => void>();
+  const presence = (instanceId: string, kind: PresenceChange['kind']) => {
+    for (const listener of presenceListeners) listener({ instanceId, kind });
+  };
   let signals: DeviceSignals | null = null;
   const persistence = opts.persistence ?? memoryPersistence();
 
@@ -114,6 +124,7 @@ export async function startBroker(opts: BrokerOptions) {
     live.set(id.instanceId, client);
     sessions.connected(id.instanceId, id.clientId, client.clean, iso(clock.now()));
     log('info', 'device connected', { instanceId: id.instanceId, clientId: id.clientId, clean: client.clean });
+    presence(id.instanceId, 'connected');
     signals?.deviceReady(id.instanceId, { clean: client.clean }).catch((err) => log('warn', 'delivery after connect failed', { err: String(err) }));
   });
   aedes.on('clientDisconnect', (client) => {
@@ -122,23 +133,39 @@ export async function startBroker(opts: BrokerOptions) {
     if (live.get(id.instanceId) === client) live.delete(id.instanceId);
     sessions.disconnected(id.instanceId, id.clientId, iso(clock.now()));
     log('info', 'device disconnected', { instanceId: id.instanceId, clientId: id.clientId });
+    presence(id.instanceId, 'disconnected');
   });
   aedes.on('subscribe', (_subs, client) => {
     const id = identities.get(client);
     if (id) signals?.subscribed(id.instanceId).catch((err) => log('warn', 'delivery after subscribe failed', { err: String(err) }));
+    if (id) presence(id.instanceId, 'subscriptions');
   });
+  aedes.on('unsubscribe', (_topics, client) => {
+    const id = identities.get(client);
+    if (id) presence(id.instanceId, 'subscriptions');
+  });
+
+  function liveClient(instanceId: string): Client | undefined {
+    const client = live.get(instanceId);
+    return client && !client.closed ? client : undefined;
+  }
+  function liveSubscriptions(client: Client): Array<{ topic: string; qos: number }> {
+    const subs = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions;
+    return Object.entries(subs).map(([topic, s]) => ({ topic, qos: s.qos }));
+  }
+  /** The subscriptions of the device's last persistent session, which outlive its connection. */
+  async function persistentSubscriptions(instanceId: string): Promise<Array<{ topic: string; qos: number }>> {
+    const clientId = sessions.lastPersistentClientId(instanceId);
+    if (!clientId) return [];
+    const subs = await persistence.subscriptionsByClient({ id: `${instanceId}/${clientId}` });
+    return subs.map((s) => ({ topic: s.topic, qos: s.qos }));
+  }
 
   const devices: DevicePort = {
     async route(instanceId, topic): Promise<DeliveryRoute> {
-      const client = live.get(instanceId);
-      if (client && !client.closed) {
-        const subs = (client as unknown as { subscriptions: Record<string, { qos: number }> }).subscriptions;
-        return { online: true, qos: bestMatch(Object.entries(subs).map(([t, s]) => ({ topic: t, qos: s.qos })), topic) };
-      }
-      const clientId = sessions.lastPersistentClientId(instanceId);
-      if (!clientId) return { online: false, qos: null };
-      const subs = await persistence.subscriptionsByClient({ id: `${instanceId}/${clientId}` });
-      return { online: false, qos: bestMatch(subs, topic) };
+      const client = liveClient(instanceId);
+      if (client) return { online: true, qos: bestMatch(liveSubscriptions(client), topic) };
+      return { online: false, qos: bestMatch(await persistentSubscriptions(instanceId), topic) };
     },
     liveClientId(instanceId) {
       const client = live.get(instanceId);
@@ -183,6 +210,16 @@ export async function startBroker(opts: BrokerOptions) {
       return (server.address() as AddressInfo).port;
     },
     isOnline: (instanceId: string) => live.has(instanceId),
+    /** The subscriptions a device has now: its live connection's, else its last persistent session's. */
+    subscriptionsOf(instanceId: string): Promise<Array<{ topic: string; qos: number }>> {
+      const client = liveClient(instanceId);
+      return client ? Promise.resolve(liveSubscriptions(client)) : persistentSubscriptions(instanceId);
+    },
+    /** Reports connects, disconnects and subscription changes; returns a function that stops it. */
+    onPresence(listener: (change: PresenceChange) => void): () => void {
+      presenceListeners.add(listener);
+      return () => void presenceListeners.delete(listener);
+    },
     /** Closes a device's live connection, e.g. when its instance is deleted or its credentials change. */
     disconnect(instanceId: string) {
       live.get(instanceId)?.close();

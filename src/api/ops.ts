@@ -1,0 +1,47 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { consoleRoutes } from '../console/routes.js';
+import { VERSION } from '../version.js';
+import { changeFeed } from './change-feed.js';
+import { docsRoutes, registerOpenApi } from './openapi.js';
+import type { OpsContext } from './ops-context.js';
+import { emulatorCommandRoutes } from './routes/emulator-commands.js';
+import { emulatorDeviceRoutes } from './routes/emulator-devices.js';
+import { emulatorInfoRoutes } from './routes/emulator-info.js';
+import { emulatorSqlRoutes } from './routes/emulator-sql.js';
+import { eventRoutes } from './routes/events.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+/** Writes after which the device list looks different. */
+const DEVICE_WRITES = /^\/(20250531\/digitalTwinInstances(\/:digitalTwinInstanceId)?|emulator\/devices)$/;
+
+/**
+ * What must be in place before any route is added: the `ops` decoration, the OpenAPI
+ * collector (it only sees routes registered after it) and the root hooks every route shares.
+ */
+export function registerOpsHooks(app: FastifyInstance, ops: OpsContext): void {
+  app.decorate('ops', ops);
+  const feed = changeFeed();
+  app.decorate('deviceFeed', feed);
+  const stopPresence = ops.presence.onPresence(() => feed.notify());
+  app.addHook('onClose', async () => stopPresence());
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url;
+    // Unmatched paths share one label, so scanners cannot grow the series without bound.
+    ops.metrics.httpRequest(req.method, route ?? 'unmatched', reply.statusCode);
+    if (route && req.method !== 'GET' && reply.statusCode < 300 && DEVICE_WRITES.test(route)) feed.notify();
+  });
+  registerOpenApi(app, VERSION);
+}
+
+/** The console, its JSON and event routes, /metrics and /docs. */
+export const opsRoutes: FastifyPluginAsync = async (app) => {
+  await app.register(emulatorInfoRoutes);
+  await app.register(emulatorDeviceRoutes);
+  await app.register(emulatorCommandRoutes);
+  await app.register(emulatorSqlRoutes);
+  await app.register(eventRoutes);
+  await app.register(metricsRoutes);
+  await app.register(docsRoutes);
+  await app.register(consoleRoutes);
+};

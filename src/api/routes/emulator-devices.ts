@@ -1,0 +1,96 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { createDevice, type NewDevice } from '../../devices/create-device.js';
+import { deviceConnection } from '../../devices/connection.js';
+import { deviceView, listDeviceViews } from '../../views/devices.js';
+
+const subscription = { type: 'object', properties: { topic: { type: 'string' }, qos: { type: 'integer' } } } as const;
+export const deviceViewSchema = {
+  type: 'object',
+  properties: {
+    instanceId: { type: 'string' },
+    displayName: { type: 'string' },
+    externalKey: { type: 'string' },
+    authId: { type: ['string', 'null'] },
+    timeCreated: { type: 'string' },
+    online: { type: 'boolean' },
+    clientId: { type: ['string', 'null'] },
+    persistentSession: { type: ['boolean', 'null'] },
+    lastSeen: { type: ['string', 'null'] },
+    subscriptions: { type: 'array', items: subscription },
+  },
+} as const;
+
+const newDevice = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    displayName: { type: 'string', minLength: 1, maxLength: 255 },
+    externalKey: { type: 'string', minLength: 1, maxLength: 255 },
+    password: { type: 'string', minLength: 1, maxLength: 255 },
+    description: { type: 'string', maxLength: 400 },
+  },
+} as const;
+
+const createdDevice = {
+  type: 'object',
+  properties: {
+    device: deviceViewSchema,
+    secretId: { type: 'string' },
+    connection: {
+      type: 'object',
+      properties: {
+        host: { type: 'string' },
+        port: { type: 'integer' },
+        mqttUrl: { type: 'string' },
+        caFile: { type: 'string' },
+        caUrl: { type: 'string' },
+        username: { type: 'string' },
+        password: { type: 'string' },
+        clientId: { type: 'string' },
+        mosquittoSub: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+/** Devices as the console sees them, and creating one in one step (Vault secret + instance). */
+export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
+  const { db, clock, config, domain } = app.emu;
+  const { presence, mqttPort, caFile } = app.ops;
+
+  app.get(
+    '/emulator/devices',
+    {
+      schema: {
+        tags: ['emulator'],
+        summary: 'Every active digital twin instance with its MQTT presence and subscriptions',
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceViewSchema } } } },
+      },
+    },
+    async () => ({ items: await listDeviceViews(db, presence, domain.id) }),
+  );
+
+  app.post<{ Body: NewDevice | undefined }>(
+    '/emulator/devices',
+    {
+      schema: {
+        tags: ['emulator'],
+        summary: 'Create a device in one step: a Vault secret with its password and an instance whose authId names it',
+        body: newDevice,
+        response: { 200: createdDevice },
+      },
+    },
+    async (req) => {
+      const created = createDevice(db, clock, config.region, domain.id, req.body ?? {});
+      const restUrl = `${req.protocol}://${req.headers.host ?? req.hostname}`;
+      return {
+        device: await deviceView(db, presence, created.instance),
+        secretId: created.secretId,
+        connection: {
+          ...deviceConnection({ host: domain.device_host, port: mqttPort, caFile, username: created.username, password: created.password }),
+          caUrl: `${restUrl}/emulator/ca.pem`,
+        },
+      };
+    },
+  );
+};

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { iso } from '../../clock.js';
+
+const info = {
+  type: 'object',
+  properties: {
+    restUrl: { type: 'string' },
+    apiBaseUrl: { type: 'string' },
+    dataApiUrl: { type: 'string' },
+    deviceHost: { type: 'string' },
+    mqttPort: { type: 'integer' },
+    mqttUrl: { type: 'string' },
+    mqttProtocol: { type: 'string' },
+    caFile: { type: 'string' },
+    caUrl: { type: 'string' },
+    domain: {
+      type: 'object',
+      properties: { id: { type: 'string' }, shortId: { type: 'string' }, displayName: { type: 'string' }, groupId: { type: 'string' } },
+    },
+    clock: { type: 'object', properties: { kind: { type: 'string' }, now: { type: 'string' } } },
+  },
+} as const;
+
+/** Where things are: what the console's domain panel and `device create` show. */
+export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
+  const { domain, group, clock } = app.emu;
+  const { mqttPort, caFile, ca } = app.ops;
+
+  app.get('/emulator/info', { schema: { tags: ['emulator'], summary: 'Endpoints, IoT domain and clock of this emulator', response: { 200: info } } }, async (req) => {
+    // The caller's own view of our address, so the URLs work through port mappings and proxies.
+    const restUrl = `${req.protocol}://${req.headers.host ?? req.hostname}`;
+    const host = domain.device_host;
+    return {
+      restUrl,
+      apiBaseUrl: `${restUrl}/20250531`,
+      dataApiUrl: `${restUrl}/ords/${domain.short_id}/20250531`,
+      deviceHost: host,
+      mqttPort,
+      mqttUrl: `mqtts://${host.includes(':') ? `[${host}]` : host}:${mqttPort}`,
+      mqttProtocol: 'MQTT 3.1.1 over TLS',
+      caFile,
+      caUrl: `${restUrl}/emulator/ca.pem`,
+      domain: { id: domain.id, shortId: domain.short_id, displayName: domain.display_name, groupId: group.id },
+      clock: { kind: clock.kind, now: iso(clock.now()) },
+    };
+  });
+
+  app.get('/emulator/ca.pem', { schema: { tags: ['emulator'], summary: 'The CA certificate devices pass to their MQTT client' } }, async (_req, reply) => {
+    return reply
+      .header('content-type', 'application/x-pem-file')
+      .header('content-disposition', 'attachment; filename="oci-iot-emulator-ca.pem"')
+      .send(ca);
+  });
+};

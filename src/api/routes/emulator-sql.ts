@@ -1,0 +1,55 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalid } from '../../errors.js';
+import { readOnlyConnection, runOn, SqlError } from '../../sql.js';
+
+const MAX_ROWS = 1000;
+
+const sqlReply = {
+  type: 'object',
+  properties: {
+    columns: { type: 'array', items: { type: 'string' } },
+    rows: { type: 'array', items: { type: 'array', items: { type: ['string', 'number', 'null'] } } },
+    truncated: { type: 'boolean' },
+  },
+} as const;
+
+/** The SQL workshop: one read-only statement, answered as a table. */
+export const emulatorSqlRoutes: FastifyPluginAsync = async (app) => {
+  const { db, config } = app.emu;
+
+  app.post<{ Body: { sql: string } }>(
+    '/emulator/sql',
+    {
+      schema: {
+        tags: ['emulator'],
+        summary: `Run one read-only SQL statement (at most ${MAX_ROWS} rows are returned)`,
+        body: { type: 'object', required: ['sql'], additionalProperties: false, properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 } } },
+        response: { 200: sqlReply },
+      },
+    },
+    async (req) => {
+      const conn = readOnlyConnection(db, config.dataDir);
+      try {
+        const result = runOn(conn, req.body.sql, MAX_ROWS);
+        return {
+          columns: result.columns,
+          rows: result.rows.map((row) => result.columns.map((c) => cell(row[c]))),
+          truncated: result.truncated,
+        };
+      } catch (err) {
+        if (err instanceof SqlError) throw invalid(err.message);
+        throw err;
+      } finally {
+        conn.close();
+      }
+    },
+  );
+};
+
+function cell(v: unknown): string | number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return v.toString();
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return String(v);
+}

@@ -1,0 +1,372 @@
+// The emulator console: plain DOM, no framework, no build step. Everything shown comes
+// from the emulator's own routes; live state arrives as server-sent events, never polled.
+// Values are always set as text, never as HTML: payloads come from devices and callers.
+
+const SEED_COMMAND = {
+  requestDataFormat: 'JSON',
+  requestEndpoint: '/endpoints/1234',
+  requestDuration: 'PT3M',
+  requestData: { temp: 33 },
+  responseEndpoint: '/endpoints/4321',
+  responseDuration: 'PT3M',
+};
+
+const VIEWS = ['domain', 'devices', 'commands', 'sql'];
+
+/** @type {{ devices: Map<string, any>, commands: Map<number, any>, info: any }} */
+const state = { devices: new Map(), commands: new Map(), info: null };
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+/** Builds an element; string children become text nodes. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key === 'className') node.className = value;
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  node.append(...children.filter((c) => c !== undefined && c !== null && c !== false));
+  return node;
+}
+
+async function api(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  const text = await res.text();
+  let data = text;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { ok: res.ok, status: res.status, headers: res.headers, data };
+}
+
+/** OCI errors are `{code, message}`; show both, as the OCI SDKs do. */
+const errorText = (reply) =>
+  reply.data && typeof reply.data === 'object' && reply.data.code ? `${reply.data.code}: ${reply.data.message}` : `HTTP ${reply.status}`;
+
+const fmtTime = (iso) => (iso ? iso.slice(11, 23) : '');
+
+function fmtDelta(fromIso, toIso) {
+  if (!fromIso || !toIso) return '';
+  const ms = Date.parse(toIso) - Date.parse(fromIso);
+  if (ms < 1000) return `+${ms} ms`;
+  if (ms < 60_000) return `+${(ms / 1000).toFixed(1)} s`;
+  const min = Math.floor(ms / 60_000);
+  return `+${min} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function setFields(root, values) {
+  for (const node of root.querySelectorAll('[data-field]')) {
+    const key = node.dataset.field;
+    if (key in values) node.textContent = String(values[key] ?? '');
+  }
+}
+
+function showError(node, message) {
+  node.textContent = message;
+  node.hidden = !message;
+}
+
+// ---- views -------------------------------------------------------------------------
+
+function showView() {
+  const wanted = location.hash.slice(1);
+  const view = VIEWS.includes(wanted) ? wanted : 'domain';
+  for (const name of VIEWS) $(`#view-${name}`).hidden = name !== view;
+  for (const link of document.querySelectorAll('nav a')) {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+// ---- domain ------------------------------------------------------------------------
+
+async function loadInfo() {
+  const reply = await api('GET', '/emulator/info');
+  if (!reply.ok) return;
+  const i = reply.data;
+  state.info = i;
+  setFields($('#domain-info'), {
+    deviceHost: i.deviceHost,
+    mqttPort: i.mqttPort,
+    mqttProtocol: i.mqttProtocol,
+    caFile: i.caFile,
+    apiBaseUrl: i.apiBaseUrl,
+    dataApiUrl: i.dataApiUrl,
+    domainId: i.domain.id,
+    shortId: i.domain.shortId,
+    groupId: i.domain.groupId,
+    clock: clockText(i.clock),
+  });
+  $('#advance-clock').hidden = i.clock.kind !== 'manual';
+}
+
+const clockText = (clock) => `${clock.kind} clock, now ${clock.now}`;
+
+async function advanceClock(event) {
+  event.preventDefault();
+  const advance = new FormData(event.target).get('advance');
+  const reply = await api('POST', '/emulator/clock', { advance });
+  $('#clock-result').textContent = reply.ok ? '' : errorText(reply);
+  if (reply.ok) setFields($('#domain-info'), { clock: clockText(reply.data) });
+}
+
+// ---- devices -----------------------------------------------------------------------
+
+function renderDevices() {
+  const devices = [...state.devices.values()];
+  $('#devices tbody').replaceChildren(...devices.map(deviceRow));
+  $('#no-devices').hidden = devices.length > 0;
+  $('#devices').hidden = devices.length === 0;
+  renderDeviceChoice();
+}
+
+function deviceRow(d) {
+  const subs = d.subscriptions.length
+    ? el('ul', { className: 'subs' }, ...d.subscriptions.map((s) => el('li', {}, el('code', {}, s.topic), ` QoS ${s.qos}`)))
+    : el('span', { className: 'muted' }, 'none');
+  const status = d.online ? 'online' : 'offline';
+  const seen = d.lastSeen ? `${d.online ? 'connected' : 'last seen'} ${d.lastSeen}` : 'never connected';
+  return el(
+    'tr',
+    { dataset: { instanceId: d.instanceId } },
+    el('td', { dataset: { col: 'name' } }, d.displayName),
+    el('td', { dataset: { col: 'username' } }, el('code', {}, d.externalKey)),
+    el('td', { dataset: { col: 'status' } }, el('span', { className: `badge ${status}`, title: seen }, status)),
+    el('td', { dataset: { col: 'client' } }, d.clientId ? el('code', {}, d.clientId) : el('span', { className: 'muted' }, '—'),
+      d.clientId && d.persistentSession !== null ? el('div', { className: 'muted small' }, d.persistentSession ? 'persistent session' : 'clean session') : null),
+    el('td', { dataset: { col: 'subscriptions' } }, subs),
+    el('td', { dataset: { col: 'instance' }, className: 'ocid', title: d.instanceId }, el('code', {}, shortOcid(d.instanceId))),
+  );
+}
+
+const shortOcid = (id) => (id.length > 40 ? `${id.slice(0, 30)}…${id.slice(-6)}` : id);
+
+function renderDeviceChoice() {
+  const select = $('#invoke select');
+  const current = select.value;
+  const options = [...state.devices.values()].map((d) =>
+    el('option', { value: d.instanceId }, `${d.displayName} (${d.online ? 'online' : 'offline'})`),
+  );
+  select.replaceChildren(...options);
+  if (current && state.devices.has(current)) select.value = current;
+}
+
+async function createDevice(event) {
+  event.preventDefault();
+  const form = event.target;
+  const displayName = String(new FormData(form).get('displayName') ?? '').trim();
+  const button = form.querySelector('button');
+  button.disabled = true;
+  try {
+    const reply = await api('POST', '/emulator/devices', displayName ? { displayName } : {});
+    showError($('#create-device-error'), reply.ok ? '' : errorText(reply));
+    if (!reply.ok) return;
+    const { device, connection } = reply.data;
+    state.devices.set(device.instanceId, device);
+    renderDevices();
+    $('#invoke select').value = device.instanceId;
+    const card = $('#new-device');
+    setFields(card, { ...connection, displayName: device.displayName, instanceId: device.instanceId });
+    $('#mosquitto-sub').textContent = connection.mosquittoSub;
+    card.hidden = false;
+    form.reset();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function copy(event) {
+  const button = event.target.closest('button[data-copy]');
+  if (!button) return;
+  const text = document.getElementById(button.dataset.copy).textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = 'Copied';
+  } catch {
+    // No clipboard (plain http from another host): select it for Ctrl+C instead.
+    getSelection().selectAllChildren(document.getElementById(button.dataset.copy));
+    button.textContent = 'Selected';
+  }
+  setTimeout(() => (button.textContent = 'Copy'), 1500);
+}
+
+// ---- commands ----------------------------------------------------------------------
+
+function upsertCommand(c) {
+  state.commands.set(c.id, c);
+  const tbody = $('#commands tbody');
+  const row = commandRow(c);
+  const existing = tbody.querySelector(`tr[data-command-id="${c.id}"]`);
+  if (existing) {
+    existing.replaceWith(row);
+    row.classList.add('changed');
+  } else {
+    // Newest first: before the first row with a smaller id.
+    const after = [...tbody.rows].find((r) => Number(r.dataset.commandId) < c.id);
+    tbody.insertBefore(row, after ?? null);
+  }
+  updateCommandsEmpty();
+}
+
+function renderCommands() {
+  const commands = [...state.commands.values()].sort((a, b) => b.id - a.id);
+  $('#commands tbody').replaceChildren(...commands.map(commandRow));
+  updateCommandsEmpty();
+}
+
+function updateCommandsEmpty() {
+  const any = state.commands.size > 0;
+  $('#no-commands').hidden = any;
+  $('#commands').hidden = !any;
+}
+
+function payload(endpoint, format, data, duration) {
+  if (!endpoint) return el('span', { className: 'muted' }, 'one-way');
+  return el(
+    'div',
+    {},
+    el('code', { className: 'endpoint' }, endpoint),
+    el('span', { className: 'muted small' }, ` ${[format, duration].filter(Boolean).join(' · ')}`),
+    data !== null && data !== undefined ? el('pre', { className: 'data' }, data) : null,
+  );
+}
+
+function commandRow(c) {
+  return el(
+    'tr',
+    { dataset: { commandId: String(c.id), state: c.deliveryStatus } },
+    el('td', { dataset: { col: 'id' } }, String(c.id)),
+    el('td', { dataset: { col: 'device' }, title: c.instanceId }, c.displayName ?? shortOcid(c.instanceId)),
+    el('td', { dataset: { col: 'state' } }, el('span', { className: `badge ${c.deliveryStatus}`, title: c.cause ?? '' }, c.deliveryStatus)),
+    el('td', { dataset: { col: 'trail' }, className: 'small' }, c.trail.join(' → '),
+      c.cause ? el('div', { className: 'muted' }, c.cause) : null),
+    el('td', { dataset: { col: 'request' } }, payload(c.requestEndpoint, c.requestDataFormat, c.requestData, c.requestDuration)),
+    el('td', { dataset: { col: 'response' } },
+      c.responseEndpoint ? payload(c.responseEndpoint, c.responseDataFormat, c.responseData, c.responseDuration) : el('span', { className: 'muted' }, 'one-way'),
+      c.responseEndpoint && c.responseData === null && (c.deliveryStatus === 'SENT' || c.deliveryStatus === 'PENDING')
+        ? el('div', { className: 'muted small' }, 'waiting for the device…')
+        : null),
+    el('td', { dataset: { col: 'created' } }, fmtTime(c.timeCreated)),
+    el('td', { dataset: { col: 'sent' } }, fmtDelta(c.timeCreated, c.timeSent)),
+    el('td', { dataset: { col: 'finished' } }, fmtDelta(c.timeCreated, c.timeFinished)),
+  );
+}
+
+async function invoke(event) {
+  event.preventDefault();
+  const form = event.target;
+  const out = $('#invoke-result');
+  const instanceId = form.elements.instance.value;
+  const text = form.elements.body.value;
+  out.className = '';
+  if (!instanceId) {
+    out.className = 'error';
+    out.textContent = 'Create a device first (Devices view).';
+    return;
+  }
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    out.className = 'error';
+    out.textContent = `The command is not valid JSON: ${err.message}`;
+    return;
+  }
+  // The text goes as typed: the emulator validates it exactly as OCI's API would.
+  const reply = await api('POST', `/20250531/digitalTwinInstances/${encodeURIComponent(instanceId)}/actions/invokeRawCommand`, text);
+  if (reply.status === 202) {
+    const id = (reply.headers.get('location') ?? '').split('/').pop();
+    out.className = 'ok';
+    out.textContent = `202 Accepted: command ${id}`;
+  } else {
+    out.className = 'error';
+    out.textContent = `${reply.status} ${errorText(reply)}`;
+  }
+}
+
+// ---- SQL workshop ------------------------------------------------------------------
+
+async function runSql(event) {
+  event?.preventDefault();
+  const form = $('#sql');
+  const sql = form.elements.sql.value;
+  const reply = await api('POST', '/emulator/sql', { sql });
+  const thead = $('#sql-result thead');
+  const tbody = $('#sql-result tbody');
+  if (!reply.ok) {
+    showError($('#sql-error'), errorText(reply));
+    $('#sql-summary').textContent = '';
+    thead.replaceChildren();
+    tbody.replaceChildren();
+    return;
+  }
+  showError($('#sql-error'), '');
+  const { columns, rows, truncated } = reply.data;
+  thead.replaceChildren(el('tr', {}, ...columns.map((c) => el('th', {}, c))));
+  tbody.replaceChildren(
+    ...rows.map((row) => el('tr', {}, ...row.map((v) => el('td', { className: v === null ? 'null' : undefined }, v === null ? 'NULL' : String(v))))),
+  );
+  $('#sql-summary').textContent = `${rows.length} row${rows.length === 1 ? '' : 's'}${truncated ? ' (only the first rows are shown)' : ''}`;
+}
+
+// ---- live events -------------------------------------------------------------------
+
+function setLive(stateName, text) {
+  const badge = $('#live');
+  badge.dataset.state = stateName;
+  badge.textContent = text;
+}
+
+function connectEvents() {
+  const events = new EventSource('/emulator/events');
+  events.addEventListener('error', () => setLive('reconnecting', 'reconnecting…'));
+  events.addEventListener('snapshot', (e) => {
+    const snapshot = JSON.parse(e.data);
+    state.devices = new Map(snapshot.devices.map((d) => [d.instanceId, d]));
+    state.commands = new Map(snapshot.commands.map((c) => [c.id, c]));
+    renderDevices();
+    renderCommands();
+    setLive('live', 'live');
+  });
+  events.addEventListener('devices', (e) => {
+    state.devices = new Map(JSON.parse(e.data).map((d) => [d.instanceId, d]));
+    renderDevices();
+  });
+  events.addEventListener('command', (e) => upsertCommand(JSON.parse(e.data)));
+}
+
+// ---- start -------------------------------------------------------------------------
+
+function start() {
+  window.addEventListener('hashchange', showView);
+  showView();
+  $('#invoke textarea').value = JSON.stringify(SEED_COMMAND, null, 2);
+  $('#create-device').addEventListener('submit', createDevice);
+  $('#invoke').addEventListener('submit', invoke);
+  $('#sql').addEventListener('submit', runSql);
+  $('#sql textarea').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) runSql(e);
+  });
+  for (const button of document.querySelectorAll('[data-sql]')) {
+    button.addEventListener('click', () => {
+      $('#sql textarea').value = button.dataset.sql;
+      runSql();
+    });
+  }
+  $('#advance-clock').addEventListener('submit', advanceClock);
+  document.addEventListener('click', copy);
+  renderDevices();
+  updateCommandsEmpty();
+  connectEvents();
+  void loadInfo();
+}
+
+start();

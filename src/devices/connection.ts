@@ -1,0 +1,51 @@
+/** Where and how a device connects: what the console, `device create` and the test API show. */
+export interface DeviceConnection {
+  host: string;
+  port: number;
+  /** mqtts://host:port */
+  mqttUrl: string;
+  /** Absolute path of the CA certificate on the emulator's machine. */
+  caFile: string;
+  username: string;
+  password: string;
+  /** The client id the suggested commands use; any id works. */
+  clientId: string;
+  /** A command line that subscribes as this device to every command sent to it. */
+  mosquittoSub: string;
+}
+
+export function deviceConnection(p: { host: string; port: number; caFile: string; username: string; password: string }): DeviceConnection {
+  const clientId = p.username;
+  return {
+    host: p.host,
+    port: p.port,
+    mqttUrl: `mqtts://${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`,
+    caFile: p.caFile,
+    username: p.username,
+    password: p.password,
+    clientId,
+    mosquittoSub: [
+      'mosquitto_sub',
+      '-h', p.host,
+      '-p', String(p.port),
+      '--cafile', p.caFile,
+      // The platform speaks MQTT 3.1.1 only; mosquitto_sub would otherwise try 3.1.1 anyway,
+      // but saying so keeps the line right for clients whose default is 5.
+      '-V', 'mqttv311',
+      '-u', p.username,
+      '-P', p.password,
+      '-i', clientId,
+      '-q', '1',
+      '-t', '#',
+      '-v',
+    ]
+      .map(shellQuote)
+      .join(' '),
+  };
+}
+
+/** Quotes a word for POSIX shells only when it needs it, so the common line stays readable. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,122 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Transition } from '../commands/engine.js';
+import type { DevicePort, DeviceSignals } from '../commands/device-port.js';
+import { TERMINAL } from '../store/commands.js';
+import type { Db } from '../store/database.js';
+
+/** Every state a command can be in, so each gauge series exists from the first scrape. */
+const STATES = ['PENDING', 'SENT', 'REFUSED', 'EXPIRED', 'NOT_RESPONDED', 'COMPLETED'] as const;
+
+/**
+ * Process metrics (CPU, memory, event loop, GC) belong to the process, not to one emulator;
+ * several emulators in one test process share them, and their observers are set up once.
+ */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export interface Metrics {
+  /** Feeds every command state change in: final states and invoke-to-final latency. */
+  transition(t: Transition): void;
+  httpRequest(method: string, route: string, status: number): void;
+  /** Wraps the engine's view of the broker so every command PUBLISH written is counted. */
+  countSent(port: DevicePort): DevicePort;
+  /** Wraps the broker's signals so every device PUBLISH taken is counted. */
+  countReceived(signals: DeviceSignals): DeviceSignals;
+  readonly contentType: string;
+  render(): Promise<string>;
+}
+
+export function createMetrics(db: Db): Metrics {
+  const registry = new Registry();
+
+  const online = db.prepare('SELECT count(DISTINCT digital_twin_instance_id) AS n FROM device_sessions WHERE online = 1');
+  new Gauge({
+    name: 'oci_iot_devices_connected',
+    help: 'Devices (digital twin instances) with a live MQTT connection',
+    registers: [registry],
+    collect() {
+      this.set((online.get() as { n: number }).n);
+    },
+  });
+
+  const byState = db.prepare('SELECT delivery_status AS state, count(*) AS n FROM commands GROUP BY delivery_status');
+  new Gauge({
+    name: 'oci_iot_commands',
+    help: 'Commands in the database, by delivery_status',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const counts = new Map((byState.all() as Array<{ state: string; n: number }>).map((r) => [r.state, r.n]));
+      for (const state of STATES) this.set({ state }, counts.get(state) ?? 0);
+    },
+  });
+
+  const finished = new Counter({
+    name: 'oci_iot_commands_finished_total',
+    help: 'Commands that reached a final state since start, by that state',
+    labelNames: ['state'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'oci_iot_command_duration_seconds',
+    help: 'Time from invoke to final state (emulator clock), by final state',
+    labelNames: ['state'],
+    // Commands live from milliseconds (one-way, device online) to their PT10M default windows.
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180, 600, 1800, 3600],
+    registers: [registry],
+  });
+  const mqtt = new Counter({
+    name: 'oci_iot_mqtt_messages_total',
+    help: 'MQTT PUBLISH packets: in = taken from devices (telemetry, responses, wills), out = commands written to devices',
+    labelNames: ['direction'],
+    registers: [registry],
+  });
+  const http = new Counter({
+    name: 'oci_iot_http_requests_total',
+    help: 'HTTP requests served, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  for (const state of TERMINAL) finished.inc({ state }, 0);
+  mqtt.inc({ direction: 'in' }, 0);
+  mqtt.inc({ direction: 'out' }, 0);
+
+  return {
+    transition({ command, to }) {
+      if (!TERMINAL.includes(to)) return;
+      finished.inc({ state: to });
+      const ms = Date.parse(command.time_finished ?? command.time_updated) - Date.parse(command.time_created);
+      latency.observe({ state: to }, Math.max(0, ms) / 1000);
+    },
+    httpRequest(method, route, status) {
+      http.inc({ method, route, status: String(status) });
+    },
+    countSent(port) {
+      return {
+        ...port,
+        send(instanceId, message, written) {
+          const sent = port.send(instanceId, message, written);
+          if (sent) mqtt.inc({ direction: 'out' });
+          return sent;
+        },
+      };
+    },
+    countReceived(signals) {
+      return {
+        ...signals,
+        published(instanceId, topic, payload) {
+          signals.published(instanceId, topic, payload);
+          mqtt.inc({ direction: 'in' });
+        },
+      };
+    },
+    contentType: registry.contentType,
+    render: () => Registry.merge([processMetrics(), registry]).metrics(),
+  };
+}

@@ -1,0 +1,225 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isManual, iso } from './clock.js';
+import { parseDuration } from './commands/durations.js';
+import type { InvokeRawCommandDetails } from './commands/request.js';
+import { createDevice as createDeviceRows, type NewDevice } from './devices/create-device.js';
+import { deviceConnection, type DeviceConnection } from './devices/connection.js';
+import { startEmulator as startCore, type Emulator, type EmulatorOptions } from './emulator.js';
+import { readOnlyConnection, runOn, type SqlResult } from './sql.js';
+import { TERMINAL, type DeliveryStatus } from './store/commands.js';
+
+/** A row of `raw_command_data`: OCI's 17 columns, as users query them. */
+export interface RawCommandData {
+  id: number;
+  digital_twin_instance_id: string;
+  request_endpoint: string;
+  request_duration: string;
+  request_data_format: string;
+  request_data: string | null;
+  request_content_type: string;
+  response_endpoint: string | null;
+  response_duration: string | null;
+  response_data_format: string | null;
+  response_data: string | null;
+  response_content_type: string | null;
+  delivery_status: DeliveryStatus;
+  created_by: string;
+  time_created: string;
+  time_updated: string;
+  time_finished: string | null;
+}
+
+/** Options for MQTT.js's `connect` / `connectAsync` (and close to what other clients take). */
+export interface MqttConnectOptions {
+  host: string;
+  port: number;
+  protocol: 'mqtts';
+  protocolVersion: 4;
+  ca: string;
+  username: string;
+  password: string;
+  clientId: string;
+}
+
+/** A device created in one step: its instance, its credentials and how to connect. */
+export interface TestDevice extends DeviceConnection {
+  instanceId: string;
+  externalKey: string;
+  displayName: string;
+  secretId: string;
+  /** PEM of the CA to trust. */
+  ca: string;
+  /** Ready for `mqtt.connectAsync(device.mqttOptions)`. */
+  mqttOptions: MqttConnectOptions;
+}
+
+export type StartOptions = EmulatorOptions;
+
+/** A running emulator for a test suite. */
+export interface StartedEmulator extends Emulator {
+  /** The web console, e.g. http://127.0.0.1:41234/console/ */
+  consoleUrl: string;
+  /** Creates a Vault secret and a digital twin instance, and returns how the device logs in. */
+  createDevice(device?: NewDevice): Promise<TestDevice>;
+  /**
+   * Invokes a raw command through the REST API (the body of invokeRawCommand, e.g. the
+   * seed's command.json) and returns its raw_command_data id. An OCI error is thrown as
+   * an Error whose message starts with its status and code.
+   */
+  invoke(instanceId: string, command: InvokeRawCommandDetails): Promise<number>;
+  /** The command's raw_command_data row now, or undefined for an unknown id. */
+  command(id: number): RawCommandData | undefined;
+  /**
+   * Resolves with the row once the command is in `state` (at once if it already is).
+   * Rejects as soon as the command ends in another final state, saying which.
+   */
+  waitForCommand(id: number, state: DeliveryStatus): Promise<RawCommandData>;
+  /** Moves the manual clock forward (`'PT3M'` or milliseconds), firing every deadline passed. */
+  advance(by: string | number): string;
+  /** Runs one read-only SQL statement against the database. */
+  sql(query: string): SqlResult;
+}
+
+// One CA per process: a suite that starts an emulator per test does not pay for a new key pair each time.
+let sharedCertsDir: string | undefined;
+function processCertsDir(): string {
+  if (!sharedCertsDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'oci-iot-emulator-certs-'));
+    sharedCertsDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return sharedCertsDir;
+}
+
+/**
+ * Starts an emulator for a test suite: both listeners on free loopback ports, a fresh
+ * database in a temporary directory (removed by `close()`), the manual clock, no logs.
+ * Every option of the CLI can still be given; environment variables are not read.
+ */
+export async function startEmulator(options: StartOptions = {}): Promise<StartedEmulator> {
+  const ownDataDir = options.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'oci-iot-emulator-data-')) : undefined;
+  let emu: Emulator;
+  try {
+    emu = await startCore({
+      bindHost: '127.0.0.1',
+      restPort: 0,
+      mqttPort: 0,
+      clock: 'manual',
+      logLevel: 'silent',
+      ...options,
+      dataDir: options.dataDir ?? ownDataDir,
+      certsDir: options.certsDir ?? processCertsDir(),
+    });
+  } catch (err) {
+    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const row = emu.db.prepare('SELECT * FROM raw_command_data WHERE id = ?');
+  const command = (id: number) => row.get(id) as RawCommandData | undefined;
+
+  const started: StartedEmulator = {
+    ...emu,
+    consoleUrl: `${emu.restUrl}/console/`,
+
+    async createDevice(device = {}) {
+      const created = createDeviceRows(emu.db, emu.clock, emu.config.region, emu.domain.id, device);
+      const conn = deviceConnection({
+        host: emu.domain.deviceHost,
+        port: emu.mqttPort,
+        caFile: emu.caFile,
+        username: created.username,
+        password: created.password,
+      });
+      return {
+        ...conn,
+        instanceId: created.instance.id,
+        externalKey: created.instance.external_key,
+        displayName: created.instance.display_name,
+        secretId: created.secretId,
+        ca: emu.ca,
+        mqttOptions: {
+          host: conn.host,
+          port: conn.port,
+          protocol: 'mqtts',
+          protocolVersion: 4,
+          ca: emu.ca,
+          username: conn.username,
+          password: conn.password,
+          clientId: conn.clientId,
+        },
+      };
+    },
+
+    async invoke(instanceId, body) {
+      const res = await fetch(`${emu.restUrl}/20250531/digitalTwinInstances/${encodeURIComponent(instanceId)}/actions/invokeRawCommand`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 202) {
+        const error = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+        throw new Error(`invokeRawCommand failed: ${res.status} ${error.code ?? ''}: ${error.message ?? ''}`);
+      }
+      return Number(res.headers.get('location')!.split('/').pop());
+    },
+
+    command,
+
+    waitForCommand(id, state) {
+      return new Promise((resolve, reject) => {
+        const settle = (): boolean => {
+          const current = command(id);
+          if (!current) {
+            reject(new Error(`command ${id} does not exist`));
+            return true;
+          }
+          if (current.delivery_status === state) {
+            resolve(current);
+            return true;
+          }
+          if (TERMINAL.includes(current.delivery_status)) {
+            reject(new Error(`command ${id} ended ${current.delivery_status}, so it will never be ${state}`));
+            return true;
+          }
+          return false;
+        };
+        // Listen first, then look: a change between the two cannot be missed.
+        const stop = emu.engine.onTransition((t) => {
+          if (t.command.id === id && settle()) stop();
+        });
+        if (settle()) stop();
+      });
+    },
+
+    advance(by) {
+      if (!isManual(emu.clock)) throw new Error('advance() needs the manual clock; start the emulator with clock: "manual" (the default here)');
+      let ms: number;
+      if (typeof by === 'number') ms = by;
+      else {
+        const parsed = parseDuration(by);
+        if (!parsed.ok) throw new Error(`advance("${by}"): ${parsed.reason}`);
+        ms = parsed.ms;
+      }
+      return iso(emu.clock.advance(ms));
+    },
+
+    sql(query) {
+      const conn = readOnlyConnection(emu.db, emu.config.dataDir);
+      try {
+        const { columns, rows } = runOn(conn, query);
+        return { columns, rows };
+      } finally {
+        conn.close();
+      }
+    },
+
+    async close() {
+      await emu.close();
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    },
+  };
+  return started;
+}

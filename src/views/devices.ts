@@ -1,0 +1,48 @@
+import type { Db } from '../store/database.js';
+import { deviceSessionStore } from '../store/device-sessions.js';
+import { listInstances, type InstanceRow } from '../store/instances.js';
+
+/** What the broker can tell about a device right now. */
+export interface PresenceSource {
+  isOnline(instanceId: string): boolean;
+  subscriptionsOf(instanceId: string): Promise<Array<{ topic: string; qos: number }>>;
+}
+
+export interface DeviceView {
+  instanceId: string;
+  displayName: string;
+  /** The MQTT user name. */
+  externalKey: string;
+  authId: string | null;
+  timeCreated: string;
+  online: boolean;
+  /** The live connection's client id, or the last one seen; null if it never connected. */
+  clientId: string | null;
+  /** Whether that session is persistent (clean session false), so it outlives the connection. */
+  persistentSession: boolean | null;
+  /** When the device last connected or disconnected. */
+  lastSeen: string | null;
+  subscriptions: Array<{ topic: string; qos: number }>;
+}
+
+export async function deviceView(db: Db, presence: PresenceSource, row: InstanceRow): Promise<DeviceView> {
+  const [latest] = deviceSessionStore(db).list(row.id);
+  return {
+    instanceId: row.id,
+    displayName: row.display_name,
+    externalKey: row.external_key,
+    authId: row.auth_id,
+    timeCreated: row.time_created,
+    online: presence.isOnline(row.id),
+    clientId: latest?.client_id ?? null,
+    persistentSession: latest ? latest.clean_session === 0 : null,
+    lastSeen: latest ? (latest.online ? latest.time_connected : (latest.time_disconnected ?? latest.time_connected)) : null,
+    subscriptions: await presence.subscriptionsOf(row.id),
+  };
+}
+
+/** Every active instance of the domain, newest first, with its live MQTT state. */
+export async function listDeviceViews(db: Db, presence: PresenceSource, domainId: string, limit = 1000): Promise<DeviceView[]> {
+  const { rows } = listInstances(db, { iotDomainId: domainId, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit });
+  return Promise.all(rows.map((row) => deviceView(db, presence, row)));
+}
