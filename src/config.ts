@@ -16,6 +16,26 @@ export interface EmulatorConfig {
   defaultRequestDuration: string;
   defaultResponseDuration: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest MQTT packet (fixed header included) a logged-in device may send, in bytes. */
+  mqttMaxPacketSize: number;
+  /** Largest packet accepted before the CONNECT is authenticated, in bytes. */
+  mqttMaxConnectSize: number;
+  /** Time a socket has to finish the TLS handshake and send its CONNECT. */
+  mqttConnectTimeout: string;
+  /** Largest keepalive (seconds) a device may ask for; 0 is refused too. */
+  mqttMaxKeepalive: number;
+  /** Time a device has to read what was written to it before it is dropped. */
+  mqttDrainTimeout: string;
+  /** Unacknowledged QoS 1 commands allowed in flight to one device. */
+  mqttMaxInflight: number;
+  /** Failed logins for one external key before backoff starts. */
+  loginFailuresPerKey: number;
+  /** Failed logins from one source address before backoff starts. */
+  loginFailuresPerAddress: number;
+  /** Longest backoff after repeated failed logins. */
+  loginBackoffMax: string;
+  /** Time limit of one statement of the `sql` command. */
+  sqlTimeout: string;
 }
 
 export interface OptionSpec {
@@ -23,8 +43,11 @@ export interface OptionSpec {
   flag: string;
   env: string;
   help: string;
-  type: 'string' | 'port' | 'duration' | 'enum';
+  type: 'string' | 'port' | 'duration' | 'enum' | 'integer';
   choices?: readonly string[];
+  /** Bounds of an 'integer' option. */
+  min?: number;
+  max?: number;
 }
 
 export const DEFAULTS: EmulatorConfig = {
@@ -39,6 +62,16 @@ export const DEFAULTS: EmulatorConfig = {
   defaultRequestDuration: 'PT10M',
   defaultResponseDuration: 'PT10M',
   logLevel: 'info',
+  mqttMaxPacketSize: 512 * 1024,
+  mqttMaxConnectSize: 16 * 1024,
+  mqttConnectTimeout: 'PT5S',
+  mqttMaxKeepalive: 300,
+  mqttDrainTimeout: 'PT30S',
+  mqttMaxInflight: 20,
+  loginFailuresPerKey: 5,
+  loginFailuresPerAddress: 20,
+  loginBackoffMax: 'PT1M',
+  sqlTimeout: 'PT10S',
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -54,6 +87,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'defaultRequestDuration', flag: '--default-request-duration', env: 'OCI_IOT_DEFAULT_REQUEST_DURATION', type: 'duration', help: 'requestDuration when a command omits it' },
   { key: 'defaultResponseDuration', flag: '--default-response-duration', env: 'OCI_IOT_DEFAULT_RESPONSE_DURATION', type: 'duration', help: 'responseDuration when a command omits it' },
   { key: 'logLevel', flag: '--log-level', env: 'OCI_IOT_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
+  { key: 'mqttMaxPacketSize', flag: '--mqtt-max-packet-size', env: 'OCI_IOT_MQTT_MAX_PACKET_SIZE', type: 'integer', min: 1024, max: 268_435_460, help: 'largest MQTT packet a logged-in device may send, in bytes; a bigger one closes the connection' },
+  { key: 'mqttMaxConnectSize', flag: '--mqtt-max-connect-size', env: 'OCI_IOT_MQTT_MAX_CONNECT_SIZE', type: 'integer', min: 128, max: 268_435_460, help: 'largest packet accepted before the CONNECT is authenticated, in bytes' },
+  { key: 'mqttConnectTimeout', flag: '--mqtt-connect-timeout', env: 'OCI_IOT_MQTT_CONNECT_TIMEOUT', type: 'duration', help: 'time a new socket has to finish TLS and send CONNECT before it is closed' },
+  { key: 'mqttMaxKeepalive', flag: '--mqtt-max-keepalive', env: 'OCI_IOT_MQTT_MAX_KEEPALIVE', type: 'integer', min: 1, max: 65535, help: 'largest keepalive in seconds; keepalive 0 or above it gets CONNACK 2' },
+  { key: 'mqttDrainTimeout', flag: '--mqtt-drain-timeout', env: 'OCI_IOT_MQTT_DRAIN_TIMEOUT', type: 'duration', help: 'a device that does not read what is written to it within this time is dropped' },
+  { key: 'mqttMaxInflight', flag: '--mqtt-max-inflight', env: 'OCI_IOT_MQTT_MAX_INFLIGHT', type: 'integer', min: 1, max: 65535, help: 'unacknowledged QoS 1 commands in flight to one device; more wait as PENDING' },
+  { key: 'loginFailuresPerKey', flag: '--login-failures-per-key', env: 'OCI_IOT_LOGIN_FAILURES_PER_KEY', type: 'integer', min: 1, max: 1_000_000, help: 'failed device logins for one external key before backoff starts' },
+  { key: 'loginFailuresPerAddress', flag: '--login-failures-per-address', env: 'OCI_IOT_LOGIN_FAILURES_PER_ADDRESS', type: 'integer', min: 1, max: 1_000_000, help: 'failed device logins from one source address before backoff starts' },
+  { key: 'loginBackoffMax', flag: '--login-backoff-max', env: 'OCI_IOT_LOGIN_BACKOFF_MAX', type: 'duration', help: 'longest wait imposed after repeated failed logins (the backoff doubles from 1 s)' },
+  { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
 ];
 
 export class ConfigError extends Error {}
@@ -71,6 +114,13 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
       const parsed = parseDuration(String(raw));
       if (!parsed.ok) throw new ConfigError(`${name}: "${raw}" ${parsed.reason}`);
       return String(raw);
+    }
+    case 'integer': {
+      const n = typeof raw === 'number' ? raw : Number(raw);
+      const min = spec.min ?? Number.MIN_SAFE_INTEGER;
+      const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+      if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}: "${raw}" is not a whole number from ${min} to ${max}`);
+      return n;
     }
     case 'enum':
       if (!spec.choices!.includes(String(raw))) throw new ConfigError(`${name}: "${raw}" is not one of ${spec.choices!.join(', ')}`);
@@ -91,4 +141,11 @@ export function resolveConfig(
     if (overrides[spec.key] !== undefined) config[spec.key] = coerceOption(spec, overrides[spec.key]);
   }
   return config as unknown as EmulatorConfig;
+}
+
+/** Milliseconds of a duration option; resolveConfig has already checked it parses. */
+export function durationMs(duration: string): number {
+  const parsed = parseDuration(duration);
+  if (!parsed.ok) throw new ConfigError(`"${duration}" ${parsed.reason}`);
+  return parsed.ms;
 }

@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
+import { brokerLimits } from './broker/limits.js';
 import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
@@ -67,11 +68,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       port: config.mqttPort,
       // Device sessions live in the same database as the commands, so both survive a restart together.
       persistence: createSqlitePersistence(db),
+      limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
     closers.push(() => broker.close());
 
-    const engine = createCommandEngine({ db, clock, devices: broker.devices });
+    const engine = createCommandEngine({ db, clock, devices: broker.devices, maxInFlight: config.mqttMaxInflight });
     closers.push(() => engine.stop());
     engine.onTransition((t) =>
       log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),

@@ -1,0 +1,64 @@
+import { X509Certificate as NodeX509, type webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EC, FILES, pemBody, serial, SIGN, toPem, x509 } from './certificates.js';
+
+export interface IssuedClientCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+  caCertificatePem: string;
+  serialNumber: string;
+  /** As node:crypto's X509Certificate.fingerprint256 gives it, so a peer certificate can be looked up by it. */
+  fingerprintSha256: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/**
+ * Issues a device certificate (ECDSA P-256, clientAuth) from the emulator's CA in
+ * `certsDir`. Validity runs from `now` in the emulator's time, so a manual clock can
+ * make it expire.
+ */
+export async function issueClientCertificate(
+  certsDir: string,
+  commonName: string,
+  validity: { now: number; ms: number },
+): Promise<IssuedClientCertificate> {
+  const x = await x509();
+  const { subtle } = globalThis.crypto;
+  x.cryptoProvider.set(globalThis.crypto);
+  const caPem = readFileSync(join(certsDir, FILES.ca), 'utf8');
+  const caCert = new x.X509Certificate(caPem);
+  const caKey = await subtle.importKey('pkcs8', pemBody(readFileSync(join(certsDir, FILES.caKey), 'utf8')), EC, false, ['sign']);
+  const keys = (await subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  // X.509 times have one-second resolution; whole seconds keep the stored times exact.
+  const notBefore = new Date(Math.floor(validity.now / 1000) * 1000);
+  const notAfter = new Date(notBefore.getTime() + validity.ms);
+  const serialNumber = serial();
+  const cert = await x.X509CertificateGenerator.create({
+    serialNumber,
+    subject: [{ CN: [commonName] }],
+    issuer: caCert.subject,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: SIGN,
+    extensions: [
+      new x.BasicConstraintsExtension(false, undefined, true),
+      new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
+      new x.ExtendedKeyUsageExtension([x.ExtendedKeyUsage.clientAuth]),
+      await x.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  const certificatePem = cert.toString('pem');
+  return {
+    certificatePem,
+    privateKeyPem: toPem(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY'),
+    caCertificatePem: caPem,
+    serialNumber,
+    fingerprintSha256: new NodeX509(certificatePem).fingerprint256,
+    notBefore,
+    notAfter,
+  };
+}
