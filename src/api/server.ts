@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
+import { DEFAULT_BODY_LIMIT, registerRequestLimits } from './limits.js';
+import { certificateRoutes } from './routes/certificates.js';
 import { domainRoutes } from './routes/domains.js';
 import { emulatorRoutes } from './routes/emulator.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -12,7 +14,7 @@ import { vaultRoutes } from './routes/vault.js';
 export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): FastifyInstance {
   const app = Fastify({
     logger: opts.logger,
-    bodyLimit: 64 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
     // OCIDs run past find-my-way's default 100-character limit for a path parameter.
     routerOptions: { maxParamLength: 1024 },
     // The OCI SDKs send `opc-request-id`; it becomes the request id in our logs too.
@@ -25,11 +27,13 @@ export function buildApi(ctx: ApiContext, opts: { logger: boolean | object }): F
     void reply.header('opc-request-id', req.id);
   });
   registerErrorHandling(app);
+  registerRequestLimits(app);
   void app.register(domainRoutes);
   void app.register(instanceRoutes);
   void app.register(invokeRoutes);
   void app.register(vaultRoutes);
   void app.register(ordsRoutes);
   void app.register(emulatorRoutes);
+  void app.register(certificateRoutes);
   return app;
 }
