@@ -205,8 +205,12 @@ export async function startBroker(opts: BrokerOptions) {
       }),
     ),
   );
-  // A client that is not speaking TLS never reaches MQTT; there is nothing to answer.
-  server.on('tlsClientError', (err) => log('debug', 'TLS handshake failed', { err: err.message }));
+  // A client that is not speaking TLS never reaches MQTT; there is nothing to answer. With a
+  // listener attached Node leaves the socket open, so a silent TCP peer would stay forever.
+  server.on('tlsClientError', (err, socket) => {
+    log('debug', 'TLS handshake failed', { err: err.message });
+    socket.destroy();
+  });
   return {
     aedes,
     devices,
