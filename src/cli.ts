@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { ConfigError, DEFAULTS, OPTIONS, type EmulatorConfig } from './config.js';
+import { ConfigError, DEFAULTS, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
+import { OciError } from './errors.js';
+import { issueCertificateFiles } from './pki/cert-command.js';
 import { startEmulator } from './emulator.js';
 import { formatTable, runReadOnlySql, SqlError, toJson } from './sql.js';
 
@@ -7,6 +9,10 @@ const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker)
   oci-iot-emulator sql "<query>" [--json] [--data-dir DIR]
                                           run a read-only SQL query on the emulator database
+  oci-iot-emulator cert issue --cn <externalKey> [--validity P365D] [--out DIR]
+                          [--data-dir DIR] [--certs-dir DIR] [--region R]
+                                          issue a device certificate (mTLS) from the emulator CA;
+                                          its OCID is usable as the instance's authId
   oci-iot-emulator --help
 
 Options (each also read from its environment variable):
@@ -90,6 +96,29 @@ function sql(args: string[]): void {
   process.stdout.write((bools.has('--json') ? toJson(result) : formatTable(result)) + '\n');
 }
 
+async function cert(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'issue') throw new UsageError('cert takes one action: issue');
+  const { values, positional } = parseFlags(rest, ['--cn', '--validity', '--out', '--data-dir', '--certs-dir', '--region', '--device-host']);
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const commonName = values['--cn'];
+  if (!commonName) throw new UsageError('cert issue needs --cn <externalKey>');
+  const config = resolveConfig(optionsFrom(values), process.env);
+  const issued = await issueCertificateFiles(config, commonName, values['--validity'], values['--out'] ?? '.');
+  process.stdout.write(
+    [
+      `issued certificate ${issued.id}`,
+      `  common name   ${issued.commonName}`,
+      `  valid to      ${issued.validTo}`,
+      `  certificate   ${issued.certFile}`,
+      `  private key   ${issued.keyFile}`,
+      `  CA file       ${issued.caFile}`,
+      `Make it the device's login with authId = ${issued.id} on the instance whose externalKey is ${issued.commonName}.`,
+      '',
+    ].join('\n'),
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -97,6 +126,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (first === 'sql') return sql(rest);
+  if (first === 'cert') return cert(rest);
   if (first === undefined || first === 'start') return start(rest);
   if (first.startsWith('--')) return start(argv);
   throw new UsageError(`unknown command ${first}`);
@@ -104,7 +134,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${USAGE}\n`);
-  else if (err instanceof ConfigError || err instanceof SqlError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
+  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof OciError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
   else process.stderr.write(`oci-iot-emulator: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });
