@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-import { ConfigError, DEFAULTS, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
+import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
 import { OciError } from './errors.js';
 import { issueCertificateFiles } from './pki/cert-command.js';
 import { startEmulator } from './emulator.js';
-import { formatTable, runReadOnlySql, SqlError, toJson } from './sql.js';
+import { formatTable, SqlError, toJson } from './sql.js';
+import { runReadOnlySqlWithin } from './sql-runner.js';
 
 const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker)
-  oci-iot-emulator sql "<query>" [--json] [--data-dir DIR]
+  oci-iot-emulator sql "<query>" [--json] [--data-dir DIR] [--sql-timeout PT10S]
                                           run a read-only SQL query on the emulator database
   oci-iot-emulator cert issue --cn <externalKey> [--validity P365D] [--out DIR]
                           [--data-dir DIR] [--certs-dir DIR] [--region R]
@@ -88,11 +89,11 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-function sql(args: string[]): void {
-  const { values, positional, bools } = parseFlags(args, ['--data-dir', '--json']);
+async function sql(args: string[]): Promise<void> {
+  const { values, positional, bools } = parseFlags(args, ['--data-dir', '--json', '--sql-timeout']);
   if (positional.length !== 1) throw new UsageError('sql takes exactly one query, in quotes');
-  const dataDir = values['--data-dir'] ?? process.env.OCI_IOT_DATA_DIR ?? DEFAULTS.dataDir;
-  const result = runReadOnlySql(dataDir, positional[0]);
+  const config = resolveConfig(optionsFrom(values), process.env);
+  const result = await runReadOnlySqlWithin(config.dataDir, positional[0], durationMs(config.sqlTimeout));
   process.stdout.write((bools.has('--json') ? toJson(result) : formatTable(result)) + '\n');
 }
 

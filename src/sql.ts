@@ -1,3 +1,4 @@
+import { refusal } from './sql-policy.js';
 import { openReadOnly } from './store/database.js';
 
 export class SqlError extends Error {}
@@ -25,7 +26,8 @@ export function runReadOnlySql(dataDir: string, sql: string): SqlResult {
     } catch (err) {
       throw new SqlError((err as Error).message);
     }
-    if (!stmt.reader) throw new SqlError('the sql command is read-only: only statements that return rows (SELECT, WITH, read-only PRAGMA) are allowed');
+    const refused = refusal(sql, stmt);
+    if (refused) throw new SqlError(refused);
     try {
       const rows = stmt.all() as Array<Record<string, unknown>>;
       return { columns: stmt.columns().map((c) => c.name), rows };
