@@ -25,6 +25,9 @@ export class GuardedConnection extends Duplex {
   ) {
     super();
     this.scanner = createHeaderScanner(opts);
+    // MQTT packets are small and a device waits for each answer. With Nagle on, the CONNACK
+    // sat behind the TLS session tickets until the client's delayed ACK: 40 ms per login.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.destroyed) return;
       const refusal = this.scanner.feed(chunk);
