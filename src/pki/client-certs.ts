@@ -37,7 +37,7 @@ export async function issueClientCertificate(
   const serialNumber = serial();
   const cert = await x.X509CertificateGenerator.create({
     serialNumber,
-    subject: [{ CN: [commonName] }],
+    subject: new x.Name(subjectWithCommonName(commonName)),
     issuer: caCert.subject,
     notBefore,
     notAfter,
@@ -61,4 +61,22 @@ export async function issueClientCertificate(
     notBefore,
     notAfter,
   };
+}
+
+/** DER tag-length-value. */
+function tlv(tag: number, body: Buffer): Buffer {
+  const n = body.length;
+  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), length, body]);
+}
+
+/**
+ * The DER of a Name holding one CN (OID 2.5.4.3) as a UTF8String. Built by hand because
+ * the library's string and JSON name forms give meaning to characters (a leading '#' is
+ * hex, quotes and commas are syntax), and an externalKey may contain any of them.
+ */
+function subjectWithCommonName(commonName: string): Buffer {
+  const oid = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]);
+  const value = tlv(0x0c, Buffer.from(commonName, 'utf8'));
+  return tlv(0x30, tlv(0x31, tlv(0x30, Buffer.concat([oid, value]))));
 }

@@ -4,7 +4,6 @@
  * password devices on the same port unaffected.
  */
 import { execFile } from 'node:child_process';
-import { once, type EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +67,8 @@ async function tryCert(cert: { certificatePem: string; privateKeyPem: string }, 
     return { ok: false as const, code: (err as { code?: number }).code };
   }
 }
-const closeOf = (client: mqtt.MqttClient) => once(client as unknown as EventEmitter, 'close');
+/** Resolves on 'close' even when an 'error' (a reset) comes first. */
+const closeOf = (client: mqtt.MqttClient) => new Promise<void>((resolve) => client.once('close', () => resolve()));
 
 describe('issuing', () => {
   it('POST /emulator/certificates returns the certificate, its key once, the CA, and an OCID; GET shows it without the key', async () => {
@@ -106,6 +106,16 @@ describe('logging in with a certificate', () => {
     await client.publishAsync('/endpoints/4321', '{"ok":true}', { qos: 1 });
     expect((await t.waitFor(id, 'COMPLETED')).response_data).toBe('{"ok":true}');
     await client.endAsync();
+  });
+
+  it('an externalKey full of DN syntax (# , = + " \\ spaces) is the CN exactly, and logs in', async () => {
+    const externalKey = `#odd, "key"=+\\ ${newKey()} `;
+    const cert = await issue(externalKey);
+    const inst = await t.rest('POST', '/20250531/digitalTwinInstances', { iotDomainId: t.emu.domain.id, externalKey, authId: cert.id });
+    expect(inst.status).toBe(200);
+    const res = await tryCert(cert, { username: externalKey });
+    expect(res.ok).toBe(true);
+    if (res.ok) await res.client.endAsync();
   });
 
   it('the user name may be sent, but only as the CN', async () => {

@@ -1,5 +1,4 @@
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { once } from 'node:events';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
 /**
@@ -29,11 +28,19 @@ export interface RawOptions {
 
 export async function rawDevice(opts: RawOptions): Promise<RawDevice> {
   const socket = tlsConnect({ host: 'localhost', port: opts.port, ca: opts.ca, cert: opts.cert, key: opts.key });
+  // A reset (the emulator closing on unread bytes) is one way for a test device to end; 'close' always follows.
   socket.on('error', () => {});
-  const closed = once(socket, 'close').then(() => {});
   let isClosed = false;
-  void closed.then(() => (isClosed = true));
-  await Promise.race([once(socket, 'secureConnect'), closed.then(() => Promise.reject(new Error('closed during TLS handshake')))]);
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      isClosed = true;
+      resolve();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', () => resolve());
+    void closed.then(() => reject(new Error('closed during TLS handshake')));
+  });
 
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   const received: Packet[] = [];
