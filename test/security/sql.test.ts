@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReadOnlySql } from '../../src/sql.js';
 import { runReadOnlySqlWithin } from '../../src/sql-runner.js';
 import { SEED_COMMAND, startTestEmulator, type TestEmulator } from '../support/harness.js';
 
@@ -64,10 +65,16 @@ describe('refusals', () => {
     ['SELECT 1; DELETE FROM commands', /more than one statement/],
   ];
 
-  it.each(refused)('%s', async (sql, message) => {
+  // The rules live in runReadOnlySql, which the sql command's child process runs; called
+  // here directly on the same database file, without a process per statement.
+  it.each(refused)('%s', (sql, message) => {
     const before = snapshot();
-    await expect(run(sql)).rejects.toThrow(message);
+    expect(() => runReadOnlySql(t.dataDir, sql)).toThrow(message);
     expect(snapshot()).toEqual(before);
+  });
+
+  it('a refusal crosses the process boundary as the same message', async () => {
+    await expect(run("ATTACH DATABASE '/etc/passwd' AS p")).rejects.toThrow(/ATTACH is refused/);
   });
 
   it('VACUUM INTO wrote no file', () => {
