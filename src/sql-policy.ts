@@ -67,3 +67,9 @@ export function refusal(sql: string, stmt: StatementFacts): string | null {
   if (!stmt.readonly) return 'the sql command is read-only: this statement would change the database';
   return null;
 }
+
+/** SQLite's own refusal of load_extension() says only "not authorized"; say what was refused. */
+export function explainError(message: string, sql: string): string {
+  if (message === 'not authorized' && /load_extension/i.test(sql)) return 'load_extension() is refused: extension loading is disabled';
+  return message;
+}

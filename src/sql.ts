@@ -1,4 +1,4 @@
-import { refusal } from './sql-policy.js';
+import { explainError, refusal } from './sql-policy.js';
 import { openReadOnly } from './store/database.js';
 
 export class SqlError extends Error {}
@@ -32,7 +32,7 @@ export function runReadOnlySql(dataDir: string, sql: string): SqlResult {
       const rows = stmt.all() as Array<Record<string, unknown>>;
       return { columns: stmt.columns().map((c) => c.name), rows };
     } catch (err) {
-      throw new SqlError((err as Error).message);
+      throw new SqlError(explainError((err as Error).message, sql));
     }
   } finally {
     db.close();

@@ -42,7 +42,13 @@ function checkAuthId(db: Db, authId: string | undefined): void {
   if (secret?.lifecycle_state === 'ACTIVE') return;
   const cert = getClientCertificate(db, authId);
   if (cert?.lifecycle_state === 'ACTIVE') return;
-  if (cert) throw related(`authId: certificate (revoked ${cert.time_revoked}: ${cert.revocation_reason})`, authId);
+  if (cert) {
+    throw new OciError(
+      400,
+      'RelatedResourceNotAuthorizedOrNotFound',
+      `authId: certificate ${authId} was revoked at ${cert.time_revoked} (${cert.revocation_reason}); issue a new one`,
+    );
+  }
   throw related('authId: Vault secret or certificate', authId);
 }
 

@@ -60,7 +60,7 @@ describe('refusals', () => {
     ['PRAGMA optimize', /not one of the reporting pragmas/],
     ['PRAGMA wal_checkpoint', /not one of the reporting pragmas/],
     ['PRAGMA locking_mode = EXCLUSIVE', /pragmas that change settings/],
-    ["SELECT load_extension('/usr/lib/x86_64-linux-gnu/libsqlite3.so.0')", /not authorized/],
+    ["SELECT load_extension('/usr/lib/x86_64-linux-gnu/libsqlite3.so.0')", /load_extension\(\) is refused/],
     [`VACUUM INTO '${join('/tmp', `oci-iot-vacuum-${process.pid}.db`)}'`, /read-only/],
     ['SELECT 1; DELETE FROM commands', /more than one statement/],
   ];
