@@ -3,8 +3,11 @@ import { CliError, UsageError } from './cli/args.js';
 import { deviceCommand } from './cli/device.js';
 import { iotCommand } from './cli/iot.js';
 import { DEFAULT_URL, ServiceError } from './cli/rest.js';
-import { ConfigError, DEFAULTS, OPTIONS, type EmulatorConfig } from './config.js';
-import { formatTable, runReadOnlySql, SqlError, toJson } from './sql.js';
+import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
+import { OciError } from './errors.js';
+import { issueCertificateFiles } from './pki/cert-command.js';
+import { formatTable, SqlError, toJson } from './sql.js';
+import { runReadOnlySqlWithin } from './sql-runner.js';
 
 const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker + console at /console)
@@ -13,8 +16,12 @@ const USAGE = `Usage:
   oci-iot-emulator iot digital-twin-instance <command> [options]
                                           the oci CLI's create, get, list, invoke-raw-json-command,
                                           invoke-raw-text-command, invoke-raw-binary-command
-  oci-iot-emulator sql "<query>" [--json] [--data-dir DIR]
+  oci-iot-emulator sql "<query>" [--json] [--data-dir DIR] [--sql-timeout PT10S]
                                           run a read-only SQL query on the emulator database
+  oci-iot-emulator cert issue --cn <externalKey> [--validity P365D] [--out DIR]
+                          [--data-dir DIR] [--certs-dir DIR] [--region R]
+                                          issue a device certificate (mTLS) from the emulator CA;
+                                          its OCID is usable as the instance's authId
   oci-iot-emulator --help
 
 Options (each also read from its environment variable):
@@ -104,12 +111,35 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-function sql(args: string[]): void {
-  const { values, positional, bools } = parseFlags(args, ['--data-dir', '--json']);
+async function sql(args: string[]): Promise<void> {
+  const { values, positional, bools } = parseFlags(args, ['--data-dir', '--json', '--sql-timeout']);
   if (positional.length !== 1) throw new UsageError('sql takes exactly one query, in quotes');
-  const dataDir = values['--data-dir'] ?? process.env.OCI_IOT_DATA_DIR ?? DEFAULTS.dataDir;
-  const result = runReadOnlySql(dataDir, positional[0]);
+  const config = resolveConfig(optionsFrom(values), process.env);
+  const result = await runReadOnlySqlWithin(config.dataDir, positional[0], durationMs(config.sqlTimeout));
   process.stdout.write((bools.has('--json') ? toJson(result) : formatTable(result)) + '\n');
+}
+
+async function cert(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'issue') throw new UsageError('cert takes one action: issue');
+  const { values, positional } = parseFlags(rest, ['--cn', '--validity', '--out', '--data-dir', '--certs-dir', '--region', '--device-host']);
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const commonName = values['--cn'];
+  if (!commonName) throw new UsageError('cert issue needs --cn <externalKey>');
+  const config = resolveConfig(optionsFrom(values), process.env);
+  const issued = await issueCertificateFiles(config, commonName, values['--validity'], values['--out'] ?? '.');
+  process.stdout.write(
+    [
+      `issued certificate ${issued.id}`,
+      `  common name   ${issued.commonName}`,
+      `  valid to      ${issued.validTo}`,
+      `  certificate   ${issued.certFile}`,
+      `  private key   ${issued.keyFile}`,
+      `  CA file       ${issued.caFile}`,
+      `Make it the device's login with authId = ${issued.id} on the instance whose externalKey is ${issued.commonName}.`,
+      '',
+    ].join('\n'),
+  );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -122,6 +152,7 @@ async function main(argv: string[]): Promise<void> {
   const io = { out: (text: string) => void process.stdout.write(text + '\n'), err: (text: string) => void process.stderr.write(text + '\n'), env: process.env };
   if (first === 'device') return deviceCommand(rest, io);
   if (first === 'iot') return iotCommand(rest, io);
+  if (first === 'cert') return cert(rest);
   if (first === undefined || first === 'start') return start(rest);
   if (first.startsWith('--')) return start(argv);
   throw new UsageError(`unknown command ${first}`);
@@ -130,7 +161,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${err.usage ?? USAGE}\n`);
   else if (err instanceof ServiceError) process.stderr.write(`${err.render()}\n`);
-  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
+  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError || err instanceof OciError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
   else process.stderr.write(`oci-iot-emulator: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

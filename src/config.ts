@@ -24,6 +24,26 @@ export interface EmulatorConfig {
   verifySignatures: boolean;
   /** A .json file {keyId: PEM}, a PEM file, or a directory of *.pem files; '' for none. */
   signatureKeys: string;
+  /** Largest MQTT packet (fixed header included) a logged-in device may send, in bytes. */
+  mqttMaxPacketSize: number;
+  /** Largest packet accepted before the CONNECT is authenticated, in bytes. */
+  mqttMaxConnectSize: number;
+  /** Time a socket has to finish the TLS handshake and send its CONNECT. */
+  mqttConnectTimeout: string;
+  /** Largest keepalive (seconds) a device may ask for; 0 is refused too. */
+  mqttMaxKeepalive: number;
+  /** Time a device has to read what was written to it before it is dropped. */
+  mqttDrainTimeout: string;
+  /** Unacknowledged QoS 1 commands allowed in flight to one device. */
+  mqttMaxInflight: number;
+  /** Failed logins for one external key before backoff starts. */
+  loginFailuresPerKey: number;
+  /** Failed logins from one source address before backoff starts. */
+  loginFailuresPerAddress: number;
+  /** Longest backoff after repeated failed logins. */
+  loginBackoffMax: string;
+  /** Time limit of one statement of the `sql` command. */
+  sqlTimeout: string;
 }
 
 export interface OptionSpec {
@@ -31,8 +51,11 @@ export interface OptionSpec {
   flag: string;
   env: string;
   help: string;
-  type: 'string' | 'port' | 'duration' | 'enum' | 'count' | 'boolean';
+  type: 'string' | 'port' | 'duration' | 'enum' | 'boolean' | 'integer';
   choices?: readonly string[];
+  /** Bounds of an 'integer' option. */
+  min?: number;
+  max?: number;
 }
 
 export const DEFAULTS: EmulatorConfig = {
@@ -51,6 +74,16 @@ export const DEFAULTS: EmulatorConfig = {
   logLevel: 'info',
   verifySignatures: false,
   signatureKeys: '',
+  mqttMaxPacketSize: 512 * 1024,
+  mqttMaxConnectSize: 16 * 1024,
+  mqttConnectTimeout: 'PT5S',
+  mqttMaxKeepalive: 300,
+  mqttDrainTimeout: 'PT30S',
+  mqttMaxInflight: 20,
+  loginFailuresPerKey: 5,
+  loginFailuresPerAddress: 20,
+  loginBackoffMax: 'PT1M',
+  sqlTimeout: 'PT10S',
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -66,10 +99,20 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'defaultRequestDuration', flag: '--default-request-duration', env: 'OCI_IOT_DEFAULT_REQUEST_DURATION', type: 'duration', help: 'requestDuration when a command omits it' },
   { key: 'defaultResponseDuration', flag: '--default-response-duration', env: 'OCI_IOT_DEFAULT_RESPONSE_DURATION', type: 'duration', help: 'responseDuration when a command omits it' },
   { key: 'durability', flag: '--durability', env: 'OCI_IOT_DURABILITY', type: 'enum', choices: ['normal', 'full'], help: 'normal: a killed process loses nothing (SQLite WAL); full: also survive power loss (fsync per commit, slower)' },
-  { key: 'maxPendingPerDevice', flag: '--max-pending-per-device', env: 'OCI_IOT_MAX_PENDING_PER_DEVICE', type: 'count', help: 'commands an offline device may have PENDING; past it new ones are REFUSED' },
+  { key: 'maxPendingPerDevice', flag: '--max-pending-per-device', env: 'OCI_IOT_MAX_PENDING_PER_DEVICE', type: 'integer', min: 1, max: 1_000_000, help: 'commands an offline device may have PENDING; past it new ones are REFUSED' },
   { key: 'logLevel', flag: '--log-level', env: 'OCI_IOT_LOG_LEVEL', type: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
   { key: 'verifySignatures', flag: '--verify-signatures', env: 'OCI_IOT_VERIFY_SIGNATURES', type: 'boolean', help: 'accept only OCI API requests signed by a key in --signature-keys (401 NotAuthenticated otherwise)' },
   { key: 'signatureKeys', flag: '--signature-keys', env: 'OCI_IOT_SIGNATURE_KEYS', type: 'string', help: 'public keys for --verify-signatures: a .json file {"<keyId>": "<PEM>"}, or a PEM file or directory of *.pem files matched by the fingerprint in the keyId' },
+  { key: 'mqttMaxPacketSize', flag: '--mqtt-max-packet-size', env: 'OCI_IOT_MQTT_MAX_PACKET_SIZE', type: 'integer', min: 1024, max: 268_435_460, help: 'largest MQTT packet a logged-in device may send, in bytes; a bigger one closes the connection' },
+  { key: 'mqttMaxConnectSize', flag: '--mqtt-max-connect-size', env: 'OCI_IOT_MQTT_MAX_CONNECT_SIZE', type: 'integer', min: 128, max: 268_435_460, help: 'largest packet accepted before the CONNECT is authenticated, in bytes' },
+  { key: 'mqttConnectTimeout', flag: '--mqtt-connect-timeout', env: 'OCI_IOT_MQTT_CONNECT_TIMEOUT', type: 'duration', help: 'time a new socket has to finish TLS and send CONNECT before it is closed' },
+  { key: 'mqttMaxKeepalive', flag: '--mqtt-max-keepalive', env: 'OCI_IOT_MQTT_MAX_KEEPALIVE', type: 'integer', min: 1, max: 65535, help: 'largest keepalive in seconds; keepalive 0 or above it gets CONNACK 2' },
+  { key: 'mqttDrainTimeout', flag: '--mqtt-drain-timeout', env: 'OCI_IOT_MQTT_DRAIN_TIMEOUT', type: 'duration', help: 'a device that does not read what is written to it within this time is dropped' },
+  { key: 'mqttMaxInflight', flag: '--mqtt-max-inflight', env: 'OCI_IOT_MQTT_MAX_INFLIGHT', type: 'integer', min: 1, max: 65535, help: 'unacknowledged QoS 1 commands in flight to one device; more wait as PENDING' },
+  { key: 'loginFailuresPerKey', flag: '--login-failures-per-key', env: 'OCI_IOT_LOGIN_FAILURES_PER_KEY', type: 'integer', min: 1, max: 1_000_000, help: 'failed device logins for one external key before backoff starts' },
+  { key: 'loginFailuresPerAddress', flag: '--login-failures-per-address', env: 'OCI_IOT_LOGIN_FAILURES_PER_ADDRESS', type: 'integer', min: 1, max: 1_000_000, help: 'failed device logins from one source address before backoff starts' },
+  { key: 'loginBackoffMax', flag: '--login-backoff-max', env: 'OCI_IOT_LOGIN_BACKOFF_MAX', type: 'duration', help: 'longest wait imposed after repeated failed logins (the backoff doubles from 1 s)' },
+  { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
 ];
 
 export class ConfigError extends Error {}
@@ -83,11 +126,6 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name}: "${raw}" is not a port number (0-65535)`);
       return n;
     }
-    case 'count': {
-      const n = typeof raw === 'number' ? raw : Number(raw);
-      if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: "${raw}" is not a whole number of at least 1`);
-      return n;
-    }
     case 'duration': {
       const parsed = parseDuration(String(raw));
       if (!parsed.ok) throw new ConfigError(`${name}: "${raw}" ${parsed.reason}`);
@@ -99,6 +137,13 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
       if (['true', '1', 'yes', 'on'].includes(text)) return true;
       if (['false', '0', 'no', 'off'].includes(text)) return false;
       throw new ConfigError(`${name}: "${raw}" is not true or false`);
+    }
+    case 'integer': {
+      const n = typeof raw === 'number' ? raw : Number(raw);
+      const min = spec.min ?? Number.MIN_SAFE_INTEGER;
+      const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+      if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name}: "${raw}" is not a whole number from ${min} to ${max}`);
+      return n;
     }
     case 'enum':
       if (!spec.choices!.includes(String(raw))) throw new ConfigError(`${name}: "${raw}" is not one of ${spec.choices!.join(', ')}`);
@@ -122,4 +167,11 @@ export function resolveConfig(
     throw new ConfigError('--verify-signatures / OCI_IOT_VERIFY_SIGNATURES needs the public keys to check against: --signature-keys / OCI_IOT_SIGNATURE_KEYS');
   }
   return config as unknown as EmulatorConfig;
+}
+
+/** Milliseconds of a duration option; resolveConfig has already checked it parses. */
+export function durationMs(duration: string): number {
+  const parsed = parseDuration(duration);
+  if (!parsed.ok) throw new ConfigError(`"${duration}" ${parsed.reason}`);
+  return parsed.ms;
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
+import { brokerLimits } from './broker/limits.js';
 import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
@@ -74,6 +75,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       port: config.mqttPort,
       // Device sessions live in the same database as the commands, so both survive a restart together.
       persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
+      limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
     closers.push(() => broker.close());
@@ -84,6 +86,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       clock,
       devices: metrics.countSent(broker.devices),
       maxPendingPerDevice: config.maxPendingPerDevice,
+      maxInFlight: config.mqttMaxInflight,
     });
     engine.onTransition(metrics.transition);
     closers.push(() => engine.stop());

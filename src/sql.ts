@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { explainError, refusal } from './sql-policy.js';
 import { openReadOnly, type Db } from './store/database.js';
 
 export class SqlError extends Error {}
@@ -12,7 +13,7 @@ export interface SqlResult {
  * Runs one read-only statement against the emulator database. The connection itself is
  * read-only, so no statement can write, whatever its keywords.
  */
-export function runReadOnlySql(dataDir: string, sql: string): SqlResult {
+export function runReadOnlySql(dataDir: string, sql: string, maxRows = Infinity): SqlResult & { truncated: boolean } {
   let db;
   try {
     db = openReadOnly(dataDir);
@@ -20,7 +21,7 @@ export function runReadOnlySql(dataDir: string, sql: string): SqlResult {
     throw new SqlError(`cannot open the database in ${dataDir}: ${(err as Error).message}`);
   }
   try {
-    return runOn(db, sql);
+    return runOn(db, sql, maxRows);
   } finally {
     db.close();
   }
@@ -50,7 +51,8 @@ export function runOn(db: Db, sql: string, maxRows = Infinity): SqlResult & { tr
     if (WRITE.test(sql)) throw new SqlError(`${READ_ONLY} (${(err as Error).message})`);
     throw new SqlError((err as Error).message);
   }
-  if (!stmt.reader) throw new SqlError(READ_ONLY);
+  const refused = refusal(sql, stmt);
+  if (refused) throw new SqlError(refused);
   try {
     const rows: Array<Record<string, unknown>> = [];
     let truncated = false;
@@ -63,7 +65,7 @@ export function runOn(db: Db, sql: string, maxRows = Infinity): SqlResult & { tr
     }
     return { columns: stmt.columns().map((c) => c.name), rows, truncated };
   } catch (err) {
-    throw new SqlError((err as Error).message);
+    throw new SqlError(explainError((err as Error).message, sql));
   }
 }
 

@@ -41,7 +41,7 @@ describe('sql', () => {
     ]) {
       const res = run(['sql', sql, '--data-dir', t.dataDir]);
       expect(res.status, sql).toBe(1);
-      expect(res.stderr).toMatch(/read-only|readonly/i);
+      expect(res.stderr).toMatch(/read-only|readonly|ATTACH is refused/i);
     }
     expect(t.command(commandId).delivery_status).toBe('REFUSED');
     expect(run(['sql', 'select nonsense from nowhere', '--data-dir', t.dataDir]).stderr).toMatch(/no such table: nowhere/);

@@ -2,7 +2,7 @@
 import mqtt from 'mqtt';
 import { connect as tlsConnect } from 'node:tls';
 import { connect as netConnect } from 'node:net';
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_COMMAND, startTestEmulator, until, type TestEmulator } from './support/harness.js';
 
@@ -14,6 +14,8 @@ afterAll(async () => {
   await t.close();
 });
 
+/** MQTT.js's typed emitter is not a Node EventEmitter to the compiler, though it is one at run time. */
+const closeOf = (client: mqtt.MqttClient) => once(client as unknown as EventEmitter, 'close');
 const url = () => `mqtts://localhost:${t.emu.mqttPort}`;
 const rawDataCount = () => (t.emu.db.prepare('SELECT count(*) AS n FROM raw_data').get() as { n: number }).n;
 
@@ -127,7 +129,7 @@ describe('sessions', () => {
   it('a second connection of the same device takes over; the first is closed', async () => {
     const d = await t.createDevice();
     const first = await t.connect(d, { clientId: 'one' });
-    const closed = new Promise<void>((res) => first.client.once('close', () => res()));
+    const closed = closeOf(first.client);
     const second = await t.connect(d, { clientId: 'two', subscribe: [['/endpoints/1234', 1]] });
     await closed;
     const id = await t.invoke(d.instanceId, SEED_COMMAND);
@@ -138,7 +140,7 @@ describe('sessions', () => {
   it('deleting the instance closes the device’s live session, and it cannot log in again', async () => {
     const d = await t.createDevice();
     const dev = await t.connect(d);
-    const closed = new Promise<void>((res) => dev.client.once('close', () => res()));
+    const closed = closeOf(dev.client);
     expect((await t.rest('DELETE', `/20250531/digitalTwinInstances/${d.instanceId}`)).status).toBe(204);
     await closed;
     expect(await tryConnect({ username: d.externalKey, password: d.password })).toMatchObject({ ok: false, code: 5 });
@@ -147,7 +149,7 @@ describe('sessions', () => {
   it('changing the authId closes the live session; the new secret’s password works', async () => {
     const d = await t.createDevice();
     const dev = await t.connect(d);
-    const closed = new Promise<void>((res) => dev.client.once('close', () => res()));
+    const closed = closeOf(dev.client);
     const secret = await t.rest('POST', '/20180608/secrets', { secretContent: { content: Buffer.from('new-pw').toString('base64') } });
     const upd = await t.rest('PUT', `/20250531/digitalTwinInstances/${d.instanceId}`, { authId: secret.body.id });
     expect(upd.status).toBe(200);

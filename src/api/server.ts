@@ -7,6 +7,8 @@ import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
 import { opsRoutes, registerOpsHooks } from './ops.js';
 import type { OpsContext } from './ops-context.js';
+import { DEFAULT_BODY_LIMIT, registerRequestLimits } from './limits.js';
+import { certificateRoutes } from './routes/certificates.js';
 import { domainRoutes } from './routes/domains.js';
 import { emulatorRoutes } from './routes/emulator.js';
 import { instanceContentRoutes } from './routes/instance-content.js';
@@ -21,7 +23,7 @@ export function buildApi(
 ): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
-    bodyLimit: 64 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
     // OCIDs run past find-my-way's default 100-character limit for a path parameter.
     routerOptions: { maxParamLength: 1024 },
     // The OCI SDKs send `opc-request-id`; it becomes the request id in our logs too.
@@ -35,6 +37,7 @@ export function buildApi(
   });
   registerErrorHandling(app);
   registerJsonBody(app);
+  registerRequestLimits(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
   if (opts.ops) registerOpsHooks(app, opts.ops);
@@ -45,6 +48,7 @@ export function buildApi(
   void app.register(vaultRoutes);
   void app.register(ordsRoutes);
   void app.register(emulatorRoutes);
+  void app.register(certificateRoutes);
   if (opts.ops) void app.register(opsRoutes);
   return app;
 }

@@ -1,13 +1,19 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
+import { X509Certificate } from 'node:crypto';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { iso, type Clock } from '../clock.js';
 import type { DevicePort, DeviceSignals, DeliveryRoute, OutboundCommand } from '../commands/device-port.js';
 import type { TlsMaterial } from '../pki/certificates.js';
+import { deviceTlsOptions } from '../pki/tls-policy.js';
+import { DEFAULTS } from '../config.js';
 import type { Db } from '../store/database.js';
 import { deviceSessionStore } from '../store/device-sessions.js';
-import { checkDeviceLogin } from './authenticate.js';
+import { createDeviceLogin } from './device-login.js';
+import { GuardedConnection } from './guarded-connection.js';
+import { brokerLimits, type BrokerLimits, type ConnectFacts } from './limits.js';
+import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
 import { bestMatch } from './topics.js';
 import { memoryPersistence, type BrokerPersistence } from './persistence.js';
 
@@ -31,6 +37,8 @@ export interface BrokerOptions {
   port: number;
   clock: Clock;
   persistence?: BrokerPersistence;
+  /** What Aedes 1.2 does not enforce itself; the configuration's defaults when omitted. */
+  limits?: BrokerLimits;
   log?: (level: 'info' | 'warn' | 'debug', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -54,6 +62,17 @@ export async function startBroker(opts: BrokerOptions) {
   };
   let signals: DeviceSignals | null = null;
   const persistence = opts.persistence ?? memoryPersistence();
+  const limits = opts.limits ?? brokerLimits(DEFAULTS);
+  const login = createDeviceLogin({
+    db,
+    domainId: opts.domainId,
+    clock,
+    maxKeepalive: limits.maxKeepalive,
+    throttle: createLoginThrottle(clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
+    ca: new X509Certificate(opts.tls.ca),
+  });
+  // authenticate sees neither the keepalive nor the client id as sent; preConnect does.
+  const connectFacts = new WeakMap<Client, ConnectFacts>();
 
   // Aedes reports a PUBACK by clearing the packet id from the persistence; commands are
   // written by us rather than queued there, so this is where their acknowledgement shows.
@@ -69,14 +88,29 @@ export async function startBroker(opts: BrokerOptions) {
   const aedes = await Aedes.createBroker({
     persistence,
     heartbeatInterval: 60_000,
+    connectTimeout: limits.connectTimeoutMs,
+    drainTimeout: limits.drainTimeoutMs,
+    preConnect(client, packet, done) {
+      connectFacts.set(client, { clientId: packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0 });
+      done(null, true);
+    },
     authenticate(client, username, password, done) {
-      const instance = checkDeviceLogin(db, opts.domainId, username, password);
-      if (!instance) {
-        log('info', 'device login refused', { username, clientId: client.id });
-        const err = new Error('not authorized') as AuthenticateError;
-        err.returnCode = 5;
+      const conn = client.conn instanceof GuardedConnection ? client.conn : null;
+      const outcome = login({
+        facts: connectFacts.get(client),
+        username,
+        password,
+        address: normalizeAddress((conn?.socket ?? (client.conn as Socket)).remoteAddress),
+        peerCertificate: conn?.socket.getPeerX509Certificate(),
+      });
+      if (!outcome.ok) {
+        log('info', 'device login refused', { username, clientId: client.id, returnCode: outcome.returnCode, reason: outcome.reason });
+        const err = new Error(outcome.reason) as AuthenticateError;
+        err.returnCode = outcome.returnCode;
         return done(err, false);
       }
+      const { instance } = outcome;
+      conn?.authenticated();
       const identity = { instanceId: instance.id, externalKey: instance.external_key, clientId: client.id };
       identities.set(client, identity);
       // Namespacing the session id by instance keeps one device from taking over or
@@ -188,12 +222,22 @@ export async function startBroker(opts: BrokerOptions) {
     },
   };
 
-  const server: TlsServer = createTlsServer(
-    { key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' },
-    (socket) => aedes.handle(socket),
+  const server: TlsServer = createTlsServer(deviceTlsOptions(opts.tls, limits.connectTimeoutMs), (socket) =>
+    aedes.handle(
+      new GuardedConnection(socket, {
+        maxPacketSize: limits.maxPacketSize,
+        maxConnectSize: limits.maxConnectSize,
+        drainTimeoutMs: limits.drainTimeoutMs,
+        onRefused: (reason) => log('info', 'device connection closed', { reason, address: socket.remoteAddress }),
+      }),
+    ),
   );
-  // A client that is not speaking TLS never reaches MQTT; there is nothing to answer.
-  server.on('tlsClientError', (err) => log('debug', 'TLS handshake failed', { err: err.message }));
+  // A client that is not speaking TLS never reaches MQTT; there is nothing to answer. With a
+  // listener attached Node leaves the socket open, so a silent TCP peer would stay forever.
+  server.on('tlsClientError', (err, socket) => {
+    log('debug', 'TLS handshake failed', { err: err.message });
+    socket.destroy();
+  });
   return {
     aedes,
     devices,
@@ -231,6 +275,11 @@ export async function startBroker(opts: BrokerOptions) {
       await stopped;
     },
   };
+}
+
+/** IPv4 peers of a dual-stack listener show up as ::ffff:a.b.c.d; one address, one backoff. */
+function normalizeAddress(address: string | undefined): string {
+  return address?.startsWith('::ffff:') ? address.slice(7) : (address ?? 'unknown');
 }
 
 export type Broker = Awaited<ReturnType<typeof startBroker>>;

@@ -32,8 +32,17 @@ const RETRY_TOKEN_TTL_MS = 24 * 3600 * 1000;
  * commands on device signals and deadlines, and records every move together with its
  * event row in one transaction.
  */
-export function createCommandEngine(deps: { db: Db; clock: Clock; devices: DevicePort; maxPendingPerDevice?: number }) {
+export function createCommandEngine(deps: {
+  db: Db;
+  clock: Clock;
+  devices: DevicePort;
+  /** Unacknowledged QoS 1 commands allowed in flight to one device; unlimited when omitted. */
+  maxInFlight?: number;
+  /** Commands one offline device may have waiting; past it new ones are REFUSED. */
+  maxPendingPerDevice?: number;
+}) {
   const { db, clock, devices } = deps;
+  const maxInFlight = deps.maxInFlight ?? Infinity;
   const maxPending = deps.maxPendingPerDevice ?? 1000;
   const store = commandStore(db);
   const rawData = rawDataStore(db);
@@ -81,12 +90,24 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
     return id;
   }
 
-  /** Publishes a PENDING command on the device's live connection and marks it SENT. */
+  /** Whether one more QoS 1 command may be sent before the device acknowledges earlier ones. */
+  const windowOpen = (instanceId: string) => store.inFlightMessageIds(instanceId).size < maxInFlight;
+
+  /** A QoS 1 command left flight (acknowledged or finished): commands waiting for room may go. */
+  function windowMoved(instanceId: string): void {
+    if (Number.isFinite(maxInFlight) && store.pendingFor(instanceId).length > 0) void serialFlush(instanceId).catch(() => {});
+  }
+
+  /**
+   * Publishes a PENDING command on the device's live connection and marks it SENT. A QoS 1
+   * command stays PENDING while the device's window is full; windowMoved sends it later.
+   */
   function dispatch(cmd: CommandRow, subscribedQos: 0 | 1 | 2): void {
     const now = clock.now();
     // Past its request deadline a command is EXPIRED, even if the deadline has not fired yet.
     if (now >= cmd.request_deadline_ms) return;
     const qos: 0 | 1 = subscribedQos === 0 ? 0 : 1;
+    if (qos === 1 && !windowOpen(cmd.digital_twin_instance_id)) return;
     const messageId = qos === 1 ? nextMessageId(cmd.digital_twin_instance_id) : undefined;
     const twoWay = cmd.response_endpoint !== null;
     const payload = commandPayload(cmd);
@@ -184,7 +205,7 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
         time,
         from: null,
         to: row.delivery_status,
-        cause: refusal ?? (route.online ? 'accepted; device online and subscribed' : 'accepted; waiting for the device to reconnect'),
+        cause: refusal ?? acceptedCause(input.instanceId, route),
       });
       return { cmd: store.get(id)!, fresh: true };
     })();
@@ -194,6 +215,14 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
     if (!refusal && route.online) dispatch(created.cmd, route.qos!);
     scheduler.reschedule();
     return { id: created.cmd.id, replayed: false };
+  }
+
+  function acceptedCause(instanceId: string, route: { online: boolean; qos: number | null }): string {
+    if (!route.online) return 'accepted; waiting for the device to reconnect';
+    if (route.qos !== 0 && !windowOpen(instanceId)) {
+      return `accepted; waiting until the device acknowledges one of its ${maxInFlight} commands in flight`;
+    }
+    return 'accepted; device online and subscribed';
   }
 
   function replayed(input: InvokeInput): CommandRow | undefined {
@@ -227,6 +256,7 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
       } else if (cmd.delivery_status === 'SENT') {
         moved = finish(cmd, 'EXPIRED', `delivery not acknowledged within requestDuration ${cmd.request_duration}`, at);
       }
+      if (moved && cmd.delivery_status === 'SENT') windowMoved(cmd.digital_twin_instance_id);
       if (!moved) {
         // A row that cannot move must not stall the loop.
         db.prepare('UPDATE commands SET next_deadline_ms = NULL WHERE id = ?').run(cmd.id);
@@ -302,6 +332,7 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
       if (cmd.delivery_status === 'SENT' && cmd.response_endpoint === null) {
         finish(cmd, 'COMPLETED', 'PUBACK received (one-way)', now, { time_acknowledged: iso(now) });
         scheduler.reschedule();
+        windowMoved(instanceId);
         return;
       }
       db.transaction(() => {
@@ -315,6 +346,7 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
           detail: { messageId },
         });
       })();
+      windowMoved(instanceId);
     },
 
     published(instanceId, topic, payload) {
@@ -329,6 +361,7 @@ export function createCommandEngine(deps: { db: Db; clock: Clock; devices: Devic
         });
         if (done) {
           scheduler.reschedule();
+          windowMoved(instanceId);
           return;
         }
       }

@@ -12,7 +12,7 @@ export interface TlsMaterial {
   key: string;
 }
 
-const FILES = {
+export const FILES = {
   ca: 'ca.pem',
   caKey: 'ca-key.pem',
   cert: 'server.pem',
@@ -68,11 +68,11 @@ interface Issued {
   key: string;
 }
 
-const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+export const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+export const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 /** Loaded lazily: certificate generation happens once, and start-up should not pay for it. */
-async function x509() {
+export async function x509() {
   await import('reflect-metadata');
   return import('@peculiar/x509');
 }
@@ -136,17 +136,17 @@ async function issue(names: string[], existing?: { ca: string; caKey: string }):
   };
 }
 
-function serial(): string {
+export function serial(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
   bytes[0] &= 0x7f;
   return Buffer.from(bytes).toString('hex');
 }
 
-function pemBody(pem: string): Buffer {
+export function pemBody(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }
 
-function toPem(der: ArrayBuffer, label: string): string {
+export function toPem(der: ArrayBuffer, label: string): string {
   const b64 = Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }

@@ -11,6 +11,7 @@ import {
   updateInstance,
   type InstanceRow,
 } from '../store/instances.js';
+import { getClientCertificate, revokeClientCertificate } from '../store/client-certificates.js';
 import { getSecret } from '../store/secrets.js';
 
 export interface InstanceFields {
@@ -34,10 +35,28 @@ export interface CreateInstanceDetails extends InstanceFields {
 const related = (what: string, id: string) =>
   new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
 
+/** authId names either a Vault secret (password login) or a certificate the emulator issued (mTLS). */
 function checkAuthId(db: Db, authId: string | undefined): void {
   if (authId === undefined) return;
   const secret = getSecret(db, authId);
-  if (!secret || secret.lifecycle_state !== 'ACTIVE') throw related('authId: Vault secret', authId);
+  if (secret?.lifecycle_state === 'ACTIVE') return;
+  const cert = getClientCertificate(db, authId);
+  if (cert?.lifecycle_state === 'ACTIVE') return;
+  if (cert) {
+    throw new OciError(
+      400,
+      'RelatedResourceNotAuthorizedOrNotFound',
+      `authId: certificate ${authId} was revoked at ${cert.time_revoked} (${cert.revocation_reason}); issue a new one`,
+    );
+  }
+  throw related('authId: Vault secret or certificate', authId);
+}
+
+/** A certificate stops being a login the moment its instance lets go of it. */
+function revokeReleasedCertificate(db: Db, before: InstanceRow, after: InstanceRow, reason: string): void {
+  if (before.auth_id && (after.auth_id !== before.auth_id || after.lifecycle_state !== 'ACTIVE')) {
+    revokeClientCertificate(db, before.auth_id, after.time_updated, reason);
+  }
 }
 
 function checkExternalKeyFree(db: Db, domainId: string, externalKey: string, self?: string): void {
@@ -123,6 +142,7 @@ export function updateInstanceFields(
       time_updated: iso(clock.now()),
     };
     const credentialsChanged = next.auth_id !== row.auth_id || next.external_key !== row.external_key;
+    revokeReleasedCertificate(db, row, next, `authId of ${row.id} changed`);
     return { row: updateInstance(db, next), credentialsChanged };
   })();
 }
@@ -131,6 +151,8 @@ export function deleteInstance(db: Db, clock: Clock, id: string, ifMatch: string
   return db.transaction(() => {
     const row = activeInstance(db, id);
     checkEtag(row, ifMatch);
-    return updateInstance(db, { ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
+    const deleted: InstanceRow = { ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) };
+    revokeReleasedCertificate(db, row, deleted, `${row.id} deleted`);
+    return updateInstance(db, deleted);
   })();
 }

@@ -30,6 +30,12 @@ export const RAW_DATA: OrdsTable = {
 const OPERATORS: Record<string, string> = { $eq: '=', $ne: '<>', $gt: '>', $gte: '>=', $lt: '<', $lte: '<=', $like: 'LIKE' };
 const MAX_TERMS = 50;
 const MAX_DEPTH = 8;
+/**
+ * SQLite's LIKE costs up to (pattern length x value length) per row, so patterns are
+ * short and never run over the payload columns (up to 256 KiB each). The sql command,
+ * which has a statement time limit, is the place for searching payloads.
+ */
+export const MAX_LIKE_PATTERN = 128;
 
 export interface CompiledQuery {
   where: string;
@@ -93,7 +99,14 @@ export function compileOrdsQuery(table: OrdsTable, q: string | undefined): Compi
         }
         for (const item of operand) params.push(literal(col, item));
         parts.push(`${col} ${op === '$in' ? 'IN' : 'NOT IN'} (${operand.map(() => '?').join(', ')})`);
-      } else if (OPERATORS[op]) {
+      } else if (op === '$like') {
+        if (table.payloadColumns.includes(col)) throw invalid(`q: $like is not supported on the payload column ${col}`);
+        if (typeof operand !== 'string' || operand.length > MAX_LIKE_PATTERN) {
+          throw invalid(`q: $like takes a pattern of at most ${MAX_LIKE_PATTERN} characters`);
+        }
+        params.push(operand);
+        parts.push(`${col} LIKE ?`);
+      } else if (Object.hasOwn(OPERATORS, op)) {
         params.push(literal(col, operand));
         parts.push(`${col} ${OPERATORS[op]} ?`);
       } else throw invalid(`q: unsupported operator ${op}`);

@@ -161,6 +161,21 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   `,
   /* 2: MQTT sessions (subscriptions, queues, wills) move from memory into the database */
   createMqttTables,
+  /* 3: device client certificates issued by the emulator CA (mTLS) */ `
+  CREATE TABLE client_certificates (
+    id TEXT PRIMARY KEY,
+    common_name TEXT NOT NULL,
+    serial_number TEXT NOT NULL UNIQUE,
+    fingerprint_sha256 TEXT NOT NULL UNIQUE,
+    certificate_pem TEXT NOT NULL,
+    time_valid_from TEXT NOT NULL,
+    time_valid_to TEXT NOT NULL,
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_revoked TEXT,
+    revocation_reason TEXT
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalid } from '../../errors.js';
+import { durationMs } from '../../config.js';
 import { readOnlyConnection, runOn, SqlError } from '../../sql.js';
+import { runReadOnlySqlWithin } from '../../sql-runner.js';
 
 const MAX_ROWS = 1000;
 
@@ -17,6 +19,21 @@ const sqlReply = {
 export const emulatorSqlRoutes: FastifyPluginAsync = async (app) => {
   const { db, config } = app.emu;
 
+  /**
+   * A statement runs in a child process killed at --sql-timeout, so a runaway query cannot
+   * stall the emulator. An in-memory database has no file a child could open; it is read
+   * in-process, from a read-only copy.
+   */
+  async function run(sql: string) {
+    if (config.dataDir !== ':memory:') return runReadOnlySqlWithin(config.dataDir, sql, durationMs(config.sqlTimeout), MAX_ROWS);
+    const conn = readOnlyConnection(db, config.dataDir);
+    try {
+      return runOn(conn, sql, MAX_ROWS);
+    } finally {
+      conn.close();
+    }
+  }
+
   app.post<{ Body: { sql: string } }>(
     '/emulator/sql',
     {
@@ -28,9 +45,8 @@ export const emulatorSqlRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (req) => {
-      const conn = readOnlyConnection(db, config.dataDir);
       try {
-        const result = runOn(conn, req.body.sql, MAX_ROWS);
+        const result = await run(req.body.sql);
         return {
           columns: result.columns,
           rows: result.rows.map((row) => result.columns.map((c) => cell(row[c]))),
@@ -39,8 +55,6 @@ export const emulatorSqlRoutes: FastifyPluginAsync = async (app) => {
       } catch (err) {
         if (err instanceof SqlError) throw invalid(err.message);
         throw err;
-      } finally {
-        conn.close();
       }
     },
   );

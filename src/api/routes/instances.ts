@@ -75,7 +75,7 @@ export const instanceRoutes: FastifyPluginAsync = async (app) => {
     async (req, reply) => {
       const q = req.query;
       const offset = q.page === undefined ? 0 : Number(q.page);
-      if (!Number.isInteger(offset) || offset < 0) throw invalid(`page "${q.page}" is not a page token this service issued`);
+      if (!Number.isSafeInteger(offset) || offset < 0) throw invalid(`page "${q.page}" is not a page token this service issued`);
       const sortBy = q.sortBy ?? 'timeCreated';
       const limit = q.limit ?? 100;
       const { rows, more } = listInstances(db, {

@@ -8,7 +8,8 @@ const listQuery = {
   properties: {
     q: { type: 'string', maxLength: 8192 },
     limit: { type: 'integer', minimum: 1, maximum: 10000 },
-    offset: { type: 'integer', minimum: 0 },
+    // Beyond 2^53 a JavaScript number is no longer an exact integer SQLite can take as OFFSET.
+    offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   },
 } as const;
 

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { OciError } from '../errors.js';
+
+/** Every route not listed below accepts a body up to this size (set on the Fastify instance). */
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Routes that need a different limit than the default, by `METHOD url`. invokeRawCommand
+ * sets its own (512 KiB: 256 KiB of data, base64-encoded for BINARY, and the other
+ * fields); the emulator's own small operations get less.
+ */
+export const BODY_LIMITS: Readonly<Record<string, number>> = {
+  'POST /emulator/clock': 1024,
+};
+
+/** Deeper JSON is refused before it is parsed: the schema validator and JSON.stringify recurse. */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deeply `text` nests arrays and objects, counting only brackets outside strings; stops early past `limit`. */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * A non-finite number anywhere in `value` (JSON.parse reads 1e999 as Infinity, and Ajv
+ * coerces the query string "Infinity" to a number that passes integer, minimum and
+ * maximum). Returns where it is, or null. `value` is already depth-limited.
+ */
+export function nonFinite(value: unknown, path = ''): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : path || 'value';
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [key, child] of Object.entries(value)) {
+    const found = nonFinite(child, path ? `${path}.${key}` : key);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * Per-route body limits and finite numbers only in query and path; register before the
+ * routes. The JSON body parser (json-body.ts) applies the depth limit and finite check to bodies.
+ */
+export function registerRequestLimits(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      const limit = BODY_LIMITS[`${method} ${route.url}`];
+      if (limit !== undefined && route.bodyLimit === undefined) route.bodyLimit = limit;
+    }
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const where = nonFinite(req.query) ?? nonFinite(req.params);
+    if (where) throw new OciError(400, 'InvalidParameter', `${where} must be a finite number`);
+  });
+}
