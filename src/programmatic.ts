@@ -8,28 +8,9 @@ import { createDevice as createDeviceRows, type NewDevice } from './devices/crea
 import { deviceConnection, type DeviceConnection } from './devices/connection.js';
 import { startEmulator as startCore, type Emulator, type EmulatorOptions } from './emulator.js';
 import { readOnlyConnection, runOn, type SqlResult } from './sql.js';
-import { TERMINAL, type DeliveryStatus } from './store/commands.js';
+import { TERMINAL, type DeliveryStatus, type RawCommandData } from './store/commands.js';
 
-/** A row of `raw_command_data`: OCI's 17 columns, as users query them. */
-export interface RawCommandData {
-  id: number;
-  digital_twin_instance_id: string;
-  request_endpoint: string;
-  request_duration: string;
-  request_data_format: string;
-  request_data: string | null;
-  request_content_type: string;
-  response_endpoint: string | null;
-  response_duration: string | null;
-  response_data_format: string | null;
-  response_data: string | null;
-  response_content_type: string | null;
-  delivery_status: DeliveryStatus;
-  created_by: string;
-  time_created: string;
-  time_updated: string;
-  time_finished: string | null;
-}
+export type { RawCommandData };
 
 /** Options for MQTT.js's `connect` / `connectAsync` (and close to what other clients take). */
 export interface MqttConnectOptions {

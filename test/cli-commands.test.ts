@@ -3,6 +3,7 @@
  * (`npm test` builds first) against an emulator started in-process on free ports.
  */
 import { spawn } from 'node:child_process';
+import { SEED_COMMAND } from './support/harness.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,14 +57,6 @@ const file = (name: string, content: string | Buffer) => {
   return `file://${path}`;
 };
 
-const SEED = {
-  requestDataFormat: 'JSON',
-  requestEndpoint: '/endpoints/1234',
-  requestDuration: 'PT3M',
-  requestData: { temp: 33 },
-  responseEndpoint: '/endpoints/4321',
-  responseDuration: 'PT3M',
-};
 
 describe('--help and bad command lines', () => {
   it('--help lists every option of start with its environment variable, and the client commands', async () => {
@@ -98,7 +91,7 @@ describe('--help and bad command lines', () => {
         'Usage: oci-iot-emulator iot digital-twin-instance invoke-raw-json-command [options]',
       ],
       [
-        ['iot', 'digital-twin-instance', 'invoke-raw-text-command', '--digital-twin-instance-id', 'i', '--from-json', file('json-command.json', JSON.stringify(SEED))],
+        ['iot', 'digital-twin-instance', 'invoke-raw-text-command', '--digital-twin-instance-id', 'i', '--from-json', file('json-command.json', JSON.stringify(SEED_COMMAND))],
         'oci-iot-emulator: --from-json has requestDataFormat JSON, but this is invoke-raw-text-command',
         'Usage: oci-iot-emulator iot digital-twin-instance invoke-raw-text-command [options]',
       ],
@@ -234,7 +227,7 @@ describe('iot digital-twin-instance, in the oci CLI\'s shape', () => {
       client.on('message', () => void client.publishAsync('/endpoints/4321', '{"test":1}', { qos: 1 }));
       const run = await cli(
         'iot', 'digital-twin-instance', 'invoke-raw-json-command',
-        '--digital-twin-instance-id', device.instanceId, '--from-json', file('command.json', JSON.stringify(SEED, null, 2)),
+        '--digital-twin-instance-id', device.instanceId, '--from-json', file('command.json', JSON.stringify(SEED_COMMAND, null, 2)),
       );
       expect(run.code).toBe(0);
       expect(run.stdout).toBe('');
@@ -259,7 +252,7 @@ describe('iot digital-twin-instance, in the oci CLI\'s shape', () => {
       const [overridden, binary] = await Promise.all([
         cli(
           'iot', 'digital-twin-instance', 'invoke-raw-json-command', '--digital-twin-instance-id', device.instanceId,
-          '--from-json', file('seed.json', JSON.stringify(SEED)), '--request-endpoint', 'cmd/json', '--request-data', '{"temp":40}',
+          '--from-json', file('seed.json', JSON.stringify(SEED_COMMAND)), '--request-endpoint', 'cmd/json', '--request-data', '{"temp":40}',
         ),
         cli(
           'iot', 'digital-twin-instance', 'invoke-raw-binary-command', '--digital-twin-instance-id', device.instanceId,

@@ -3,20 +3,13 @@
  * lives on, the console's JSON routes, and the logs.
  */
 import { PassThrough } from 'node:stream';
+import { SEED_COMMAND } from './support/harness.js';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/ops/logger.js';
 import { startEmulator, type StartedEmulator, type StartOptions } from '../src/programmatic.js';
 import { openSse } from './support/sse.js';
 
-const SEED = {
-  requestDataFormat: 'JSON',
-  requestEndpoint: '/endpoints/1234',
-  requestDuration: 'PT3M',
-  requestData: { temp: 33 },
-  responseEndpoint: '/endpoints/4321',
-  responseDuration: 'PT3M',
-};
 
 const running: StartedEmulator[] = [];
 const clients: mqtt.MqttClient[] = [];
@@ -61,14 +54,14 @@ describe('/metrics', () => {
     const emu = await start();
     const device = await emu.createDevice();
     const client = await connect(emu, device, '/endpoints/1234');
-    const done = await emu.invoke(device.instanceId, SEED);
+    const done = await emu.invoke(device.instanceId, SEED_COMMAND);
     await emu.waitForCommand(done, 'SENT');
     emu.advance('PT2M');
     await client.publishAsync('/endpoints/4321', '{"test":1}', { qos: 1 });
     await emu.waitForCommand(done, 'COMPLETED');
     await client.publishAsync('telemetry/temp', '21.5', { qos: 1 });
     const offline = await emu.createDevice();
-    await emu.invoke(offline.instanceId, SEED); // REFUSED at once
+    await emu.invoke(offline.instanceId, SEED_COMMAND); // REFUSED at once
     await get(emu, '/no/such/path');
 
     const m = await get(emu, '/metrics');
@@ -186,7 +179,7 @@ describe('/emulator/events', () => {
     const subscribed = await stream.next((e) => e.event === 'devices' && (e.data as any[])[0]?.subscriptions.length === 1);
     expect((subscribed.data as any[])[0].subscriptions).toEqual([{ topic: '/endpoints/1234', qos: 1 }]);
 
-    const id = await emu.invoke(device.instanceId, SEED);
+    const id = await emu.invoke(device.instanceId, SEED_COMMAND);
     const states = async (state: string) => (await stream.next((e) => e.event === 'command' && (e.data as any).deliveryStatus === state)).data as any;
     expect(await states('PENDING')).toMatchObject({ id, trail: ['PENDING'] });
     expect(await states('SENT')).toMatchObject({ id, trail: ['PENDING', 'SENT'], requestData: '{"temp":33}', clientId: device.clientId });
@@ -214,7 +207,7 @@ describe('logs', () => {
     const emu = await start({ logger: createLogger('debug', { destination: out }) });
     const device = await emu.createDevice();
     const client = await connect(emu, device, '/endpoints/1234');
-    const id = await emu.invoke(device.instanceId, SEED);
+    const id = await emu.invoke(device.instanceId, SEED_COMMAND);
     await client.publishAsync('/endpoints/4321', '{"test":1}', { qos: 1 });
     await emu.waitForCommand(id, 'COMPLETED');
 

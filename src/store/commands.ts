@@ -3,8 +3,8 @@ import type { Db } from './database.js';
 export type DeliveryStatus = 'REFUSED' | 'PENDING' | 'SENT' | 'EXPIRED' | 'NOT_RESPONDED' | 'COMPLETED';
 export const TERMINAL: readonly DeliveryStatus[] = ['REFUSED', 'EXPIRED', 'NOT_RESPONDED', 'COMPLETED'];
 
-/** A row of the wide `commands` table (the raw_command_data columns and the emulator's own). */
-export interface CommandRow {
+/** A row of `raw_command_data`: OCI's 17 columns, as users query them. */
+export interface RawCommandData {
   id: number;
   digital_twin_instance_id: string;
   request_endpoint: string;
@@ -22,6 +22,10 @@ export interface CommandRow {
   time_created: string;
   time_updated: string;
   time_finished: string | null;
+}
+
+/** A row of the wide `commands` table: raw_command_data's columns and the emulator's own. */
+export interface CommandRow extends RawCommandData {
   iot_domain_id: string;
   created_at_ms: number;
   request_deadline_ms: number;
