@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, REPO_ROOT, RESULTS_DIR, type BenchContext, type Section } from './lib/context.js';
 import { markdownTable } from './lib/format.js';
-import { describeMachine, loadAverage, type Machine } from './lib/machine.js';
+import { describeMachine, loadAverage, machineBusy, type Machine } from './lib/machine.js';
 import { canPin, pinSelf } from './lib/proc.js';
 import { ensureMosquitto } from './lib/mosquitto.js';
 import { capacityScenario } from './scenarios/capacity.js';
@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function report(args: Args, machine: Machine, pinned: boolean, sections: Section[], started: Date, seconds: number, load: [number, number]): string {
+function report(args: Args, machine: Machine, pinned: boolean, sections: Section[], started: Date, seconds: number, load: [number, number], busy: number): string {
   const rows = sections.flatMap((s) => s.rows);
   const targets = rows.filter((r) => r.status !== '');
   const checks = sections.flatMap((s) => s.checks.map((c) => ({ ...c, section: s.title })));
@@ -68,7 +68,7 @@ function report(args: Args, machine: Machine, pinned: boolean, sections: Section
     pinned
       ? 'The process under test (emulator, or the ceiling it is compared with) runs on CPU 0; the load process on CPU 1. All traffic is on loopback.'
       : 'Processes are not pinned to cores. All traffic is on loopback.',
-    `1-minute load average before / after the run: ${load[0].toFixed(2)} / ${load[1].toFixed(2)} (anything well above the benchmark's own use means other work shared the machine).`,
+    `Other work on the machine: ${(busy * 100).toFixed(0)} % of all cores busy in the 2 s before the run; 1-minute load average ${load[0].toFixed(2)} before, ${load[1].toFixed(2)} after.`,
     '',
     markdownTable(
       ['Measure', 'Emulator', 'Ceiling', 'Ratio', 'Target', 'Status'],
@@ -102,6 +102,8 @@ async function main(): Promise<number> {
   }
   const machine = describeMachine();
   const loadBefore = loadAverage();
+  const busyBefore = await machineBusy(2000);
+  if (busyBefore > 0.1) ctx.log(`warning: the machine is ${(busyBefore * 100).toFixed(0)} % busy before the run; numbers will be skewed`);
   pinSelf(ctx.placement);
   let mosquitto: string | null | undefined;
   const env = {
@@ -131,7 +133,7 @@ async function main(): Promise<number> {
   } finally {
     ctx.cleanup();
   }
-  const text = report(args, machine, pinned, sections, started, (performance.now() - t0) / 1000, [loadBefore, loadAverage()]);
+  const text = report(args, machine, pinned, sections, started, (performance.now() - t0) / 1000, [loadBefore, loadAverage()], busyBefore);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, args.quick ? 'latest-quick.md' : 'latest.md');
   writeFileSync(file, text);

@@ -24,6 +24,8 @@ export interface EmulatorStart {
   mqttPort?: number;
   /** Name of the CPU profile, when the run profiles. */
   profileName?: string;
+  /** Another build's cli.js (bench/compare.ts runs a before and an after build). */
+  cli?: string;
 }
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
@@ -32,7 +34,7 @@ export function emulatorArgs(ctx: BenchContext, s: EmulatorStart): string[] {
   const prof = ctx.profileDir && s.profileName ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${s.profileName}.cpuprofile`] : [];
   return [
     ...prof,
-    CLI,
+    s.cli ?? CLI,
     'start',
     '--rest-port', String(s.restPort ?? 0),
     '--mqtt-port', String(s.mqttPort ?? 0),

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { REPO_ROOT } from './context.js';
 
@@ -33,4 +34,19 @@ export function describeMachine(): Machine {
     os: `${osRelease}, Linux ${tryRun('uname', ['-r'])}`,
     commit: tryRun('git', ['rev-parse', '--short', 'HEAD']) + (tryRun('git', ['status', '--porcelain']) ? ' (with local changes)' : ''),
   };
+}
+
+function cpuTimes(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  // idle + iowait
+  return { busy: total - fields[3] - fields[4], total };
+}
+
+/** Share of all cores busy over `ms`, before the benchmark starts anything: other work on the machine. */
+export async function machineBusy(ms: number): Promise<number> {
+  const a = cpuTimes();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = cpuTimes();
+  return (b.busy - a.busy) / Math.max(1, b.total - a.total);
 }

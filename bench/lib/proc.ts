@@ -87,6 +87,25 @@ export function cpuMeter(pid: number): () => number {
   return () => (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * CPU use of a process over a window that starts `delayMs` from now and lasts `lengthMs`,
+ * as a fraction of one core; lined up with a load run's warm-up and measure window.
+ */
+export function cpuWindow(pid: number, delayMs: number, lengthMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    setTimeout(() => {
+      const meter = cpuMeter(pid);
+      setTimeout(() => {
+        try {
+          resolve(meter());
+        } catch {
+          resolve(NaN); // the process ended first
+        }
+      }, lengthMs);
+    }, delayMs);
+  });
+}
+
 /** Sends `signal`, then SIGKILL if the process has not exited within `graceMs`. */
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

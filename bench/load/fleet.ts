@@ -29,6 +29,7 @@ export class Fleet {
     let failed = 0;
     let firstError: string | null = null;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await pool(req.devices.length, req.parallel, async (i) => {
       const cred = req.devices[i];
       const start = performance.now();
@@ -57,7 +58,9 @@ export class Fleet {
       }
     });
     const elapsedMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     return {
+      loadCpu: (cpu.user + cpu.system) / 1000 / elapsedMs,
       connected: latencies.length,
       failed,
       firstError,

@@ -32,6 +32,8 @@ export interface ConnectResult {
   /** CONNECT to SUBACK per device. */
   latency: Percentiles;
   totalConnected: number;
+  /** CPU used by the load process over the ramp, as a fraction of one core. */
+  loadCpu: number;
 }
 
 interface InvokeLoad {

@@ -167,7 +167,7 @@ export async function capacityScenario(ctx: BenchContext, halfRate: number | und
     },
   ];
   const rampLine = (name: string, r: Ramp) =>
-    `${name}: first ${int(r.first.connected)} at ${rate(r.first.perSecond)} (connect→SUBACK ${pct(r.first.latency)}), next ${int(r.rest.connected)} at ${rate(r.rest.perSecond)} (${pct(r.rest.latency)}); RSS ${mib(r.rss0)} with none, ${mib(r.rssFirst)} with ${int(s.first)}, ${mib(r.rssAll)} with ${int(s.total)}.`;
+    `${name}: first ${int(r.first.connected)} at ${rate(r.first.perSecond)} (connect→SUBACK ${pct(r.first.latency)}), next ${int(r.rest.connected)} at ${rate(r.rest.perSecond)} (${pct(r.rest.latency)}, load CPU ${fixed(r.rest.loadCpu * 100, 0)} %); RSS ${mib(r.rss0)} with none, ${mib(r.rssFirst)} with ${int(s.first)}, ${mib(r.rssAll)} with ${int(s.total)}.`;
   const details = [
     `${int(s.total)} devices provisioned over REST (secret + instance each, 64 calls in flight) in ${ms(provisionMs)}.`,
     '',

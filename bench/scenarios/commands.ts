@@ -5,7 +5,7 @@ import { EmulatorDb } from '../lib/db.js';
 import { startEmulatorProcess, type EmulatorProcess } from '../lib/emulator.js';
 import { fixed, int, markdownTable, ms, na, pct, rate, ratioText } from '../lib/format.js';
 import { startLoad, type LoadProcess } from '../lib/load.js';
-import { cpuMeter, sleep } from '../lib/proc.js';
+import { cpuWindow, sleep } from '../lib/proc.js';
 import { provisionDevices } from '../lib/provision.js';
 import { startCeiling } from '../lib/servers.js';
 import { ratio, type Percentiles } from '../lib/stats.js';
@@ -61,6 +61,9 @@ interface ModeResult {
   halfEmulatorCpu: number;
 }
 
+/** Emulator CPU time per completed command: what a change to the code moves, whatever else runs on the machine. */
+const cpuPerCommand = (cpu: number, perSecond: number) => (cpu * 1e6) / perSecond;
+
 const TARGET_SATURATION_RATIO = 0.25;
 const TARGET_HALF_P99_MS = 50;
 
@@ -75,7 +78,7 @@ async function measureMode(ctx: BenchContext, s: Settings, emu: EmulatorProcess,
   let flat = 0;
   for (const concurrency of s.levels) {
     if (concurrency > s.devices) break;
-    const meter = cpuMeter(emu.pid);
+    const cpu = cpuWindow(emu.pid, s.levelWarmupMs, s.levelMeasureMs);
     const result = await load.call('closedLoop', {
       restUrl: emu.restUrl,
       twoWay,
@@ -84,11 +87,10 @@ async function measureMode(ctx: BenchContext, s: Settings, emu: EmulatorProcess,
       warmupMs: s.levelWarmupMs,
       measureMs: s.levelMeasureMs,
     });
-    // Over warm-up and drain as well as the window: close enough to tell a saturated core.
-    const emulatorCpu = meter();
+    const emulatorCpu = await cpu;
     const level = { concurrency, result, db: db.latency(result.windowIds), emulatorCpu };
     levels.push(level);
-    ctx.log(`${kind} c=${concurrency}: ${int(result.perSecond)}/s, client ${pct(result.latency)}, emulator CPU ${fixed(emulatorCpu * 100, 0)} %`);
+    ctx.log(`${kind} c=${concurrency}: ${int(result.perSecond)}/s, client ${pct(result.latency)}, emulator CPU ${fixed(emulatorCpu * 100, 0)} % (${int(cpuPerCommand(emulatorCpu, result.perSecond))} µs/command)`);
     if (!best || result.perSecond > best.result.perSecond * 1.05) flat = 0;
     else if (++flat >= 2) {
       if (result.perSecond > best.result.perSecond) best = level;
@@ -98,7 +100,7 @@ async function measureMode(ctx: BenchContext, s: Settings, emu: EmulatorProcess,
   }
   if (!best) throw new Error('no concurrency level ran');
   const halfRate = Math.max(1, Math.round(best.result.perSecond / 2));
-  const meter = cpuMeter(emu.pid);
+  const cpu = cpuWindow(emu.pid, s.halfWarmupMs, s.halfMeasureMs);
   const half = await load.call('openLoop', {
     restUrl: emu.restUrl,
     twoWay,
@@ -107,7 +109,7 @@ async function measureMode(ctx: BenchContext, s: Settings, emu: EmulatorProcess,
     warmupMs: s.halfWarmupMs,
     measureMs: s.halfMeasureMs,
   });
-  const halfEmulatorCpu = meter();
+  const halfEmulatorCpu = await cpu;
   ctx.log(`${kind} at ${halfRate}/s: client ${pct(half.latency)}`);
   return { twoWay, levels, best, halfRate, half, halfDb: db.latency(half.windowIds), halfEmulatorCpu };
 }
@@ -176,13 +178,14 @@ function checks(db: EmulatorDb, modes: ModeResult[], unfinished: number): Check[
 
 function levelTable(m: ModeResult): string {
   return markdownTable(
-    ['concurrency', 'completed/s', 'client p50 / p95 / p99', 'DB p50 / p95 / p99', 'emulator CPU', 'load CPU'],
+    ['concurrency', 'completed/s', 'client p50 / p95 / p99', 'DB p50 / p95 / p99', 'emulator CPU', 'emulator CPU per command', 'load CPU'],
     m.levels.map((l) => [
       String(l.concurrency),
       int(l.result.perSecond),
       pct(l.result.latency),
       pct(l.db),
       `${fixed(l.emulatorCpu * 100, 0)} %`,
+      `${int(cpuPerCommand(l.emulatorCpu, l.result.perSecond))} µs`,
       `${fixed(l.result.loadCpu * 100, 0)} %`,
     ]),
   );
@@ -225,7 +228,10 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
   ctx.log('commands: no-op Fastify ceiling (autocannon)');
   const noop = await startCeiling(ctx, 'noop-fastify');
   let ceiling;
+  let ceilingCpu = NaN;
   try {
+    // Skips autocannon's first half second of connection set-up.
+    const cpu = cpuWindow(noop.pid, 500, s.autocannonSec * 1000 - 1000);
     ceiling = await load.call('autocannon', {
       url: `http://127.0.0.1:${noop.port}/20250531/digitalTwinInstances/ocid1.iotdigitaltwininstance.oc1.bench/actions/invokeRawCommand`,
       body: JSON.stringify({
@@ -239,6 +245,7 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
       connections: s.autocannonConnections,
       durationSec: s.autocannonSec,
     });
+    ceilingCpu = await cpu;
   } finally {
     await noop.stop();
     await load.stop();
@@ -253,10 +260,13 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
   const [two, one] = modes;
   const noopCell = `no-op Fastify POST ${rate(ceiling.perSecond)} (autocannon -c ${s.autocannonConnections})`;
   const satRatio = ratio(two.best.result.perSecond, ceiling.perSecond);
+  const noopCpuPerRequest = cpuPerCommand(ceilingCpu, ceiling.perSecond);
+  // What the ratio would be with a whole core each: the no-op's CPU per request over the emulator's per command.
+  const cpuRatio = (m: ModeResult) => ratio(noopCpuPerRequest, cpuPerCommand(m.best.emulatorCpu, m.best.result.perSecond));
   const rows: Row[] = [
     {
       measure: `Two-way commands/s at saturation (${int(s.devices)} TLS devices)`,
-      emulator: `${rate(two.best.result.perSecond)} at c=${two.best.concurrency} (emulator CPU ${fixed(two.best.emulatorCpu * 100, 0)} %)`,
+      emulator: `${rate(two.best.result.perSecond)} at c=${two.best.concurrency} (emulator CPU ${fixed(two.best.emulatorCpu * 100, 0)} %, ${int(cpuPerCommand(two.best.emulatorCpu, two.best.result.perSecond))} µs/command)`,
       ceiling: noopCell,
       ratio: ratioText(satRatio),
       target: `≥ ${TARGET_SATURATION_RATIO}×`,
@@ -272,7 +282,7 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
     },
     {
       measure: 'One-way commands/s at saturation',
-      emulator: `${rate(one.best.result.perSecond)} at c=${one.best.concurrency} (emulator CPU ${fixed(one.best.emulatorCpu * 100, 0)} %)`,
+      emulator: `${rate(one.best.result.perSecond)} at c=${one.best.concurrency} (emulator CPU ${fixed(one.best.emulatorCpu * 100, 0)} %, ${int(cpuPerCommand(one.best.emulatorCpu, one.best.result.perSecond))} µs/command)`,
       ceiling: noopCell,
       ratio: ratioText(ratio(one.best.result.perSecond, ceiling.perSecond)),
       target: '',
@@ -296,15 +306,17 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
     '',
     levelTable(two),
     '',
-    `Two-way at half load, open loop ${rate(two.halfRate)} for ${s.halfMeasureMs / 1000} s: client ${pct(two.half.latency)} (max ${ms(two.half.latency.max)}), DB ${pct(two.halfDb)}, ${int(two.half.completedInWindow)} commands, emulator CPU ${fixed(two.halfEmulatorCpu * 100, 0)} %.`,
+    `Two-way at half load, open loop ${rate(two.halfRate)} for ${s.halfMeasureMs / 1000} s: client ${pct(two.half.latency)} (max ${ms(two.half.latency.max)}), DB ${pct(two.halfDb)}, ${int(two.half.completedInWindow)} commands, emulator CPU ${fixed(two.halfEmulatorCpu * 100, 0)} % (${int(cpuPerCommand(two.halfEmulatorCpu, two.half.perSecond))} µs per command).`,
     '',
     'One-way, closed loop (each slot waits for delivery):',
     '',
     levelTable(one),
     '',
-    `One-way at half load, open loop ${rate(one.halfRate)}: client ${pct(one.half.latency)}, DB ${pct(one.halfDb)}.`,
+    `One-way at half load, open loop ${rate(one.halfRate)}: client ${pct(one.half.latency)}, DB ${pct(one.halfDb)}, emulator CPU ${fixed(one.halfEmulatorCpu * 100, 0)} % (${int(cpuPerCommand(one.halfEmulatorCpu, one.half.perSecond))} µs per command).`,
     '',
-    `No-op Fastify ceiling: ${rate(ceiling.perSecond)} (autocannon, ${s.autocannonConnections} connections, ${s.autocannonSec} s, latency p50 ${ceiling.latencyP50} ms / p99 ${ceiling.latencyP99} ms).`,
+    `No-op Fastify ceiling: ${rate(ceiling.perSecond)} (autocannon, ${s.autocannonConnections} connections, ${s.autocannonSec} s, latency p50 ${ceiling.latencyP50} ms / p99 ${ceiling.latencyP99} ms), server CPU ${fixed(ceilingCpu * 100, 0)} % (${int(noopCpuPerRequest)} µs per request).`,
+    '',
+    `CPU-normalised ratios (no-op CPU per request ÷ emulator CPU per command at saturation; what the ratio of rates would be if each had a whole core, so it is less sensitive to other work on the machine): two-way ${ratioText(cpuRatio(two))}, one-way ${ratioText(cpuRatio(one))}.`,
   ].join('\n');
   return {
     id: 'commands',
