@@ -85,23 +85,49 @@ export async function startBroker(opts: BrokerOptions) {
       if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
       const identity = client ? identities.get(client) : undefined;
       const instanceId = identity?.instanceId ?? instanceOfStaleWill(packet as unknown as { clientId?: string });
-      if (instanceId && signals) {
-        try {
-          signals.published(instanceId, packet.topic, packet.payload as Buffer);
-        } catch (err) {
-          // Not stored, so not acknowledged: the connection closes and the device may retry.
-          return done(err as Error);
-        }
-      }
+      const topic = packet.topic;
       packet.topic = `${INGESTED_TOPIC}/${instanceId ?? 'unknown'}`;
       packet.retain = false;
-      done(null);
+      if (instanceId && signals) ingest(instanceId, topic, packet.payload as Buffer, done);
+      else done(null);
     },
     authorizeForward() {
       // Commands are written straight to the device's connection; nothing is routed.
       return null;
     },
   });
+
+  /**
+   * Device publishes are stored in batches: those that arrive in one turn of the event
+   * loop go to the engine inside one SQLite transaction, and each is acknowledged only
+   * after that transaction commits. A commit per publish was the largest cost of ingest
+   * under load (bench/results/fix-3-batch-device-publishes.md).
+   */
+  const pending: Array<{ instanceId: string; topic: string; payload: Buffer; done: (err: Error | null) => void }> = [];
+  function ingest(instanceId: string, topic: string, payload: Buffer, done: (err: Error | null) => void): void {
+    if (pending.push({ instanceId, topic, payload, done }) === 1) setImmediate(flushIngest);
+  }
+  function flushIngest(): void {
+    const batch = pending.splice(0);
+    const errors: Array<Error | null> = batch.map(() => null);
+    try {
+      db.transaction(() => {
+        batch.forEach((p, i) => {
+          try {
+            // The engine's own transactions nest as savepoints: a publish that fails
+            // leaves nothing behind and does not undo the others.
+            signals!.published(p.instanceId, p.topic, p.payload);
+          } catch (err) {
+            errors[i] = err as Error;
+          }
+        });
+      })();
+    } catch (err) {
+      errors.fill(err as Error);
+    }
+    // Not stored, so not acknowledged: the connection closes and the device may retry.
+    batch.forEach((p, i) => p.done(errors[i]));
+  }
 
   function instanceOfStaleWill(packet: { clientId?: string }): string | undefined {
     const id = packet.clientId;
