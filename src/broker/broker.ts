@@ -50,7 +50,13 @@ export async function startBroker(opts: BrokerOptions) {
   const clearMessageId = persistence.outgoingClearMessageId.bind(persistence);
   persistence.outgoingClearMessageId = async (client, packet) => {
     const id = identities.get(client as unknown as Client);
-    if (id && signals && typeof packet.messageId === 'number') signals.puback(id.instanceId, packet.messageId);
+    const messageId = packet.messageId;
+    if (id && signals && typeof messageId === 'number') {
+      enqueueWrite(
+        () => signals!.puback(id.instanceId, messageId),
+        (err) => err && log('warn', 'PUBACK not recorded', { instanceId: id.instanceId, messageId, err: String(err) }),
+      );
+    }
     return clearMessageId(client, packet);
   };
 
@@ -88,7 +94,8 @@ export async function startBroker(opts: BrokerOptions) {
       const topic = packet.topic;
       packet.topic = `${INGESTED_TOPIC}/${instanceId ?? 'unknown'}`;
       packet.retain = false;
-      if (instanceId && signals) ingest(instanceId, topic, packet.payload as Buffer, done);
+      const payload = packet.payload as Buffer;
+      if (instanceId && signals) enqueueWrite(() => signals!.published(instanceId, topic, payload), done);
       else done(null);
     },
     authorizeForward() {
@@ -98,25 +105,25 @@ export async function startBroker(opts: BrokerOptions) {
   });
 
   /**
-   * Device publishes are stored in batches: those that arrive in one turn of the event
-   * loop go to the engine inside one SQLite transaction, and each is acknowledged only
-   * after that transaction commits. A commit per publish was the largest cost of ingest
-   * under load (bench/results/fix-3-batch-device-publishes.md).
+   * What devices send that changes the database (publishes, and PUBACKs of commands) is
+   * applied in arrival order, in one SQLite transaction per turn of the event loop: a
+   * commit per message was the largest cost under load
+   * (bench/results/fix-3-batch-device-publishes.md). The engine's own transactions nest
+   * as savepoints, so a message that fails undoes only itself; a publish is still
+   * acknowledged (PUBACK) only after the commit.
    */
-  const pending: Array<{ instanceId: string; topic: string; payload: Buffer; done: (err: Error | null) => void }> = [];
-  function ingest(instanceId: string, topic: string, payload: Buffer, done: (err: Error | null) => void): void {
-    if (pending.push({ instanceId, topic, payload, done }) === 1) setImmediate(flushIngest);
+  const pending: Array<{ apply: () => void; done: (err: Error | null) => void }> = [];
+  function enqueueWrite(apply: () => void, done: (err: Error | null) => void): void {
+    if (pending.push({ apply, done }) === 1) setImmediate(flushWrites);
   }
-  function flushIngest(): void {
+  function flushWrites(): void {
     const batch = pending.splice(0);
-    const errors: Array<Error | null> = batch.map(() => null);
+    const errors = batch.map((): Error | null => null);
     try {
       db.transaction(() => {
-        batch.forEach((p, i) => {
+        batch.forEach((write, i) => {
           try {
-            // The engine's own transactions nest as savepoints: a publish that fails
-            // leaves nothing behind and does not undo the others.
-            signals!.published(p.instanceId, p.topic, p.payload);
+            write.apply();
           } catch (err) {
             errors[i] = err as Error;
           }
@@ -125,8 +132,8 @@ export async function startBroker(opts: BrokerOptions) {
     } catch (err) {
       errors.fill(err as Error);
     }
-    // Not stored, so not acknowledged: the connection closes and the device may retry.
-    batch.forEach((p, i) => p.done(errors[i]));
+    // A publish that was not stored is not acknowledged: the connection closes and the device may retry.
+    batch.forEach((write, i) => write.done(errors[i]));
   }
 
   function instanceOfStaleWill(packet: { clientId?: string }): string | undefined {
