@@ -63,8 +63,6 @@ export interface Section {
   rows: Row[];
   checks: Check[];
   details: string;
-  /** Numbers a later scenario may reuse (e.g. the half-load rate). */
-  facts?: Record<string, number>;
 }
 
 export const judge = (ok: boolean | null): Status => (ok === null ? '' : ok ? 'met' : 'missed');

@@ -82,6 +82,9 @@ export function writeMosquittoConfig(ctx: BenchContext, binary: string, certsDir
       'log_type error',
       'log_type warning',
       'max_queued_messages 10000000',
+      // The default window of 20 unacknowledged QoS 1 messages per client would make one
+      // subscriber, not the broker, the limit of the pub→sub ceiling.
+      'max_inflight_messages 1000',
       'allow_anonymous false',
       `password_file ${passwordFile}`,
       `listener ${port} 127.0.0.1`,

@@ -324,6 +324,5 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
     rows,
     checks: checkList,
     details,
-    facts: { twoWayHalfRate: two.halfRate, twoWaySaturation: two.best.result.perSecond },
   };
 }
