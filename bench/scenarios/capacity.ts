@@ -24,7 +24,7 @@ interface Settings {
 // The latency probe runs at a fixed, modest rate (well under saturation on a small
 // machine) so that the 1,000 and 10,000 runs do the same work and queueing does not
 // swamp what the number of connected devices does.
-const FULL: Settings = { total: 10_000, first: 1000, parallel: 100, rate: 200, warmupMs: 1000, measureMs: 5000, settleMs: 2000 };
+const FULL: Settings = { total: 10_000, first: 1000, parallel: 100, rate: 200, warmupMs: 2000, measureMs: 5000, settleMs: 2000 };
 const QUICK: Settings = { total: 1000, first: 100, parallel: 50, rate: 100, warmupMs: 300, measureMs: 2000, settleMs: 500 };
 
 const TARGET_KIB_PER_DEVICE = 64;
