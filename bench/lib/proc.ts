@@ -116,4 +116,10 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   clearTimeout(timer);
 }
 
+/** The hard open-file limit children can raise their soft limit to (see wrapCommand). */
+export function hardFileLimit(): number {
+  const out = spawnSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  return out === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(out) || 1024;
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

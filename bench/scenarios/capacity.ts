@@ -5,7 +5,7 @@ import { EmulatorDb } from '../lib/db.js';
 import { startEmulatorProcess } from '../lib/emulator.js';
 import { fixed, int, mib, ms, pct, rate, ratioText } from '../lib/format.js';
 import { startLoad, type LoadProcess } from '../lib/load.js';
-import { cpuMeter, rssKiB, sleep } from '../lib/proc.js';
+import { cpuMeter, hardFileLimit, rssKiB, sleep } from '../lib/proc.js';
 import { provisionDevices } from '../lib/provision.js';
 import { startCeiling } from '../lib/servers.js';
 import { ratio, type Percentiles } from '../lib/stats.js';
@@ -67,7 +67,13 @@ async function ramp(
 }
 
 export async function capacityScenario(ctx: BenchContext): Promise<Section> {
-  const s = ctx.quick ? QUICK : FULL;
+  const wanted = ctx.quick ? QUICK : FULL;
+  // Each device is one socket in the server and one in the load process, plus some spare.
+  const fdLimit = hardFileLimit();
+  const total = Math.min(wanted.total, Math.max(500, Math.floor((fdLimit - 1000) / 1000) * 1000));
+  const s = { ...wanted, total, first: Math.min(wanted.first, total / 2) };
+  const limitNote = total < wanted.total ? ` Only ${int(total)} of ${int(wanted.total)} devices: the hard open-file limit is ${fdLimit} (raise it with \`ulimit -Hn\` as root).` : '';
+  if (limitNote) ctx.log(`capacity:${limitNote}`);
   const commandRate = s.rate;
   const dir = ctx.tempDir('capacity');
   const certsDir = join(dir, 'certs');
@@ -172,7 +178,7 @@ export async function capacityScenario(ctx: BenchContext): Promise<Section> {
   const rampLine = (name: string, r: Ramp) =>
     `${name}: first ${int(r.first.connected)} at ${rate(r.first.perSecond)} (connect→SUBACK ${pct(r.first.latency)}), next ${int(r.rest.connected)} at ${rate(r.rest.perSecond)} (${pct(r.rest.latency)}, load CPU ${fixed(r.rest.loadCpu * 100, 0)} %); RSS ${mib(r.rss0)} with none, ${mib(r.rssFirst)} with ${int(s.first)}, ${mib(r.rssAll)} with ${int(s.total)}.`;
   const details = [
-    `${int(s.total)} devices provisioned over REST (secret + instance each, 64 calls in flight) in ${ms(provisionMs)}.`,
+    `${int(s.total)} devices provisioned over REST (secret + instance each, 64 calls in flight) in ${ms(provisionMs)}.${limitNote}`,
     '',
     `- ${rampLine('Emulator', emuRamp)}`,
     `- ${rampLine('Bare Aedes (in-memory persistence, TLS, no hooks)', aedesRamp)}`,
