@@ -70,14 +70,14 @@ const TARGET_SATURATION_RATIO = 0.25;
 const TARGET_HALF_P99_MS = 50;
 
 /**
- * Raises closed-loop concurrency until the completed rate stops growing (two levels
- * in a row under +5 %), then runs an open loop at half the best rate.
+ * Runs the closed loop at each concurrency level, takes the best completed rate as
+ * saturation, then runs an open loop at half that rate.
  */
 async function measureMode(ctx: BenchContext, s: Settings, emu: EmulatorProcess, db: EmulatorDb, load: LoadProcess, twoWay: boolean): Promise<ModeResult> {
   const kind = twoWay ? 'two-way' : 'one-way';
   const levels: Level[] = [];
   let best: Level | null = null;
-  let flat = 0;
+  // Every level runs: on a shared machine one slow level would otherwise stop the climb early.
   for (const concurrency of s.levels) {
     if (concurrency > s.devices) break;
     const cpu = cpuWindow(emu.pid, s.levelWarmupMs, s.levelMeasureMs);
@@ -93,11 +93,6 @@ async function measureMode(ctx: BenchContext, s: Settings, emu: EmulatorProcess,
     const level = { concurrency, result, db: db.latency(result.windowIds), emulatorCpu };
     levels.push(level);
     ctx.log(`${kind} c=${concurrency}: ${int(result.perSecond)}/s, client ${pct(result.latency)}, emulator CPU ${fixed(emulatorCpu * 100, 0)} % (${int(cpuPerCommand(emulatorCpu, result.perSecond))} µs/command)`);
-    if (!best || result.perSecond > best.result.perSecond * 1.05) flat = 0;
-    else if (++flat >= 2) {
-      if (result.perSecond > best.result.perSecond) best = level;
-      break;
-    }
     if (!best || result.perSecond > best.result.perSecond) best = level;
   }
   if (!best) throw new Error('no concurrency level ran');
