@@ -79,7 +79,13 @@ export async function startBroker(opts: BrokerOptions) {
   const clearMessageId = persistence.outgoingClearMessageId.bind(persistence);
   persistence.outgoingClearMessageId = async (client, packet) => {
     const id = identities.get(client as unknown as Client);
-    if (id && signals && typeof packet.messageId === 'number') signals.puback(id.instanceId, packet.messageId);
+    const messageId = packet.messageId;
+    if (id && signals && typeof messageId === 'number') {
+      enqueueWrite(
+        () => signals!.puback(id.instanceId, messageId),
+        (err) => err && log('warn', 'PUBACK not recorded', { instanceId: id.instanceId, messageId, err: String(err) }),
+      );
+    }
     return clearMessageId(client, packet);
   };
 
@@ -129,23 +135,50 @@ export async function startBroker(opts: BrokerOptions) {
       if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
       const identity = client ? identities.get(client) : undefined;
       const instanceId = identity?.instanceId ?? instanceOfStaleWill(packet as unknown as { clientId?: string });
-      if (instanceId && signals) {
-        try {
-          signals.published(instanceId, packet.topic, packet.payload as Buffer);
-        } catch (err) {
-          // Not stored, so not acknowledged: the connection closes and the device may retry.
-          return done(err as Error);
-        }
-      }
+      const topic = packet.topic;
       packet.topic = `${INGESTED_TOPIC}/${instanceId ?? 'unknown'}`;
       packet.retain = false;
-      done(null);
+      const payload = packet.payload as Buffer;
+      if (instanceId && signals) enqueueWrite(() => signals!.published(instanceId, topic, payload), done);
+      else done(null);
     },
     authorizeForward() {
       // Commands are written straight to the device's connection; nothing is routed.
       return null;
     },
   });
+
+  /**
+   * What devices send that changes the database (publishes, and PUBACKs of commands) is
+   * applied in arrival order, in one SQLite transaction per turn of the event loop: a
+   * commit per message was the largest cost under load
+   * (bench/results/fix-3-batch-device-publishes.md). The engine's own transactions nest
+   * as savepoints, so a message that fails undoes only itself; a publish is still
+   * acknowledged (PUBACK) only after the commit.
+   */
+  const pending: Array<{ apply: () => void; done: (err: Error | null) => void }> = [];
+  function enqueueWrite(apply: () => void, done: (err: Error | null) => void): void {
+    if (pending.push({ apply, done }) === 1) setImmediate(flushWrites);
+  }
+  function flushWrites(): void {
+    const batch = pending.splice(0);
+    const errors = batch.map((): Error | null => null);
+    try {
+      db.transaction(() => {
+        batch.forEach((write, i) => {
+          try {
+            write.apply();
+          } catch (err) {
+            errors[i] = err as Error;
+          }
+        });
+      })();
+    } catch (err) {
+      errors.fill(err as Error);
+    }
+    // A publish that was not stored is not acknowledged: the connection closes and the device may retry.
+    batch.forEach((write, i) => write.done(errors[i]));
+  }
 
   function instanceOfStaleWill(packet: { clientId?: string }): string | undefined {
     const id = packet.clientId;

@@ -645,6 +645,9 @@ export class SqlitePersistence {
   }
 
   #enqueue(subs: { clientId: string }[], packet: MqttPacket): void {
+    // Aedes calls this for every QoS>0 publish, matched or not; every device publish
+    // the emulator ingests has no subscriber, so skip the encoding and the transaction.
+    if (subs.length === 0) return;
     // Normalised through aedes-packet like the in-memory persistence, which
     // drops transport-only fields such as `length`.
     const queued = new Packet(packet);

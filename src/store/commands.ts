@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 export type DeliveryStatus = 'REFUSED' | 'PENDING' | 'SENT' | 'EXPIRED' | 'NOT_RESPONDED' | 'COMPLETED';
 export const TERMINAL: readonly DeliveryStatus[] = ['REFUSED', 'EXPIRED', 'NOT_RESPONDED', 'COMPLETED'];
@@ -119,7 +119,7 @@ export function commandStore(db: Db) {
     update(id: number, from: DeliveryStatus, set: Partial<NewCommand>): boolean {
       const keys = Object.keys(set);
       const sql = `UPDATE commands SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @__id AND delivery_status = @__from`;
-      return db.prepare(sql).run({ ...set, __id: id, __from: from }).changes === 1;
+      return prepared(db, sql).run({ ...set, __id: id, __from: from }).changes === 1;
     },
     nextDue: (now: number) => nextDue.get(now) as CommandRow | undefined,
     nextDeadline: () => (nextDeadline.get() as { at: number | null }).at,

@@ -5,6 +5,28 @@ import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type Db = Database.Database;
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+// Bounds the cache even if some caller ever builds SQL from varying input.
+const MAX_CACHED_STATEMENTS = 500;
+
+/**
+ * The prepared statement for `sql`, compiled once per connection. Compiling a statement
+ * against this schema costs more than running most of ours, and the hot paths (command
+ * transitions, the instance lookup of every invoke, device logins) ran one per call.
+ * Callers must not switch the returned statement's modes (pluck, raw, expand).
+ */
+export function prepared(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) {
+    if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
 export class SchemaVersionError extends Error {}
 
 export function databasePath(dataDir: string): string {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 export interface InstanceRow {
   id: string;
@@ -32,18 +32,18 @@ const COLUMNS = [
 ] as const;
 
 export function insertInstance(db: Db, row: InstanceRow): void {
-  db.prepare(
+  prepared(
+    db,
     `INSERT INTO digital_twin_instances (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`,
   ).run(row);
 }
 
 export function getInstance(db: Db, id: string): InstanceRow | undefined {
-  return db.prepare('SELECT * FROM digital_twin_instances WHERE id = ?').get(id) as InstanceRow | undefined;
+  return prepared(db, 'SELECT * FROM digital_twin_instances WHERE id = ?').get(id) as InstanceRow | undefined;
 }
 
 export function findActiveByExternalKey(db: Db, domainId: string, externalKey: string): InstanceRow | undefined {
-  return db
-    .prepare("SELECT * FROM digital_twin_instances WHERE iot_domain_id = ? AND external_key = ? AND lifecycle_state = 'ACTIVE'")
+  return prepared(db, "SELECT * FROM digital_twin_instances WHERE iot_domain_id = ? AND external_key = ? AND lifecycle_state = 'ACTIVE'")
     .get(domainId, externalKey) as InstanceRow | undefined;
 }
 
@@ -51,7 +51,7 @@ export function findActiveByExternalKey(db: Db, domainId: string, externalKey: s
 export function updateInstance(db: Db, row: InstanceRow): InstanceRow {
   const next = { ...row, revision: row.revision + 1 };
   const sets = COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ');
-  db.prepare(`UPDATE digital_twin_instances SET ${sets} WHERE id = @id`).run(next);
+  prepared(db, `UPDATE digital_twin_instances SET ${sets} WHERE id = @id`).run(next);
   return next;
 }
 

@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import { prepared, type Db } from './database.js';
 
 export interface SecretRow {
   id: string;
@@ -18,7 +18,8 @@ export interface SecretRow {
 }
 
 export function insertSecret(db: Db, row: SecretRow): void {
-  db.prepare(
+  prepared(
+    db,
     `INSERT INTO vault_secrets (id, compartment_id, vault_id, key_id, secret_name, description, content_type,
        content, version_number, lifecycle_state, freeform_tags, defined_tags, time_created, time_updated)
      VALUES (@id, @compartment_id, @vault_id, @key_id, @secret_name, @description, @content_type,
@@ -27,11 +28,11 @@ export function insertSecret(db: Db, row: SecretRow): void {
 }
 
 export function getSecret(db: Db, id: string): SecretRow | undefined {
-  return db.prepare('SELECT * FROM vault_secrets WHERE id = ?').get(id) as SecretRow | undefined;
+  return prepared(db, 'SELECT * FROM vault_secrets WHERE id = ?').get(id) as SecretRow | undefined;
 }
 
 export function secretNameTaken(db: Db, vaultId: string, name: string): boolean {
-  return db.prepare('SELECT 1 FROM vault_secrets WHERE vault_id = ? AND secret_name = ?').get(vaultId, name) !== undefined;
+  return prepared(db, 'SELECT 1 FROM vault_secrets WHERE vault_id = ? AND secret_name = ?').get(vaultId, name) !== undefined;
 }
 
 /** The device password a secret holds: Vault stores it base64-encoded. */

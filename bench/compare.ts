@@ -1,0 +1,143 @@
+/**
+ * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry] [--rounds=3]`
+ *
+ * A/B of two emulator builds, for before/after records of a fix. Rounds alternate the
+ * order of the builds so drift on a shared machine hits both. The figure to compare is
+ * emulator CPU per unit of work, which other work on the machine moves much less than
+ * rates do. Writes bench/results/<stem>.md.
+ *
+ * - commands: 100 TLS devices, two-way commands; an open loop at a fixed rate (the same
+ *   work for both builds) and a closed loop at concurrency 16.
+ * - telemetry: 20 TLS devices × 10 QoS 1 publishes in flight.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createContext, RESULTS_DIR } from './lib/context.js';
+import { startEmulatorProcess, type EmulatorProcess } from './lib/emulator.js';
+import { fixed, int, markdownTable, pct } from './lib/format.js';
+import { startLoad, type LoadProcess } from './lib/load.js';
+import { describeMachine, machineBusy } from './lib/machine.js';
+import { canPin, cpuWindow, pinSelf } from './lib/proc.js';
+import { provisionDevices } from './lib/provision.js';
+import { median } from './lib/stats.js';
+import { COMMAND_TOPIC } from './load/protocol.js';
+
+const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
+if (!opts.before || !opts.after || !opts.name) {
+  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry] [--rounds=3] [--rate=200]\n');
+  process.exit(2);
+}
+const workload = opts.workload === 'telemetry' ? 'telemetry' : 'commands';
+const rounds = Number(opts.rounds ?? 3);
+const fixedRate = Number(opts.rate ?? 200);
+const WARMUP_MS = 1000;
+const MEASURE_MS = 5000;
+
+type Variant = 'before' | 'after';
+
+/** One measured figure of a run: work per second and emulator CPU per unit of work. */
+interface Figure {
+  perSecond: number;
+  cpuPerUnitUs: number;
+  cpu: number;
+  note: string;
+}
+
+interface Run {
+  variant: Variant;
+  round: number;
+  figures: Figure[];
+}
+
+const WORKLOADS = {
+  commands: {
+    devices: 100,
+    subscribe: COMMAND_TOPIC,
+    labels: [`open loop ${fixedRate}/s`, 'closed loop c=16'],
+    unit: 'command',
+    async measure(emu: EmulatorProcess, load: LoadProcess, devices: number): Promise<Figure[]> {
+      const base = { restUrl: emu.restUrl, twoWay: true, targets: devices, warmupMs: WARMUP_MS, measureMs: MEASURE_MS };
+      let cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
+      const open = await load.call('openLoop', { ...base, rate: fixedRate });
+      const openCpu = await cpu;
+      cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
+      const closed = await load.call('closedLoop', { ...base, concurrency: 16 });
+      const closedCpu = await cpu;
+      return [
+        { perSecond: open.perSecond, cpu: openCpu, cpuPerUnitUs: (openCpu * 1e6) / open.perSecond, note: `client ${pct(open.latency)}` },
+        { perSecond: closed.perSecond, cpu: closedCpu, cpuPerUnitUs: (closedCpu * 1e6) / closed.perSecond, note: `client ${pct(closed.latency)}` },
+      ];
+    },
+  },
+  telemetry: {
+    devices: 20,
+    subscribe: null,
+    labels: ['10 in flight per device'],
+    unit: 'row',
+    async measure(emu: EmulatorProcess, load: LoadProcess): Promise<Figure[]> {
+      const cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
+      const t = await load.call('telemetry', { windowPerDevice: 10, payloadBytes: 64, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, observer: null });
+      const c = await cpu;
+      return [{ perSecond: t.ackPerSecond, cpu: c, cpuPerUnitUs: (c * 1e6) / t.ackPerSecond, note: `${t.errors} errors` }];
+    },
+  },
+} as const;
+const w = WORKLOADS[workload];
+
+const ctx = createContext({ quick: true, placement: { pin: canPin() }, profileDir: null });
+const busy = await machineBusy(2000);
+pinSelf(ctx.placement);
+const runs: Run[] = [];
+
+async function runOnce(variant: Variant, round: number): Promise<Run> {
+  const dir = ctx.tempDir('compare');
+  const emu = await startEmulatorProcess(ctx, { dataDir: join(dir, 'data'), certsDir: join(dir, 'certs'), cli: resolve(opts[variant]) });
+  const load = startLoad(ctx);
+  try {
+    const { devices } = await provisionDevices(emu.restUrl, emu.domainId, w.devices);
+    await load.call('connect', { url: `mqtts://127.0.0.1:${emu.mqttPort}`, caFile: emu.caFile, devices, parallel: 50, subscribe: w.subscribe });
+    return { variant, round, figures: await w.measure(emu, load, w.devices) };
+  } finally {
+    await load.stop();
+    await emu.stop();
+  }
+}
+
+try {
+  for (let round = 1; round <= rounds; round++) {
+    const order: Variant[] = round % 2 ? ['before', 'after'] : ['after', 'before'];
+    for (const variant of order) {
+      const run = await runOnce(variant, round);
+      runs.push(run);
+      ctx.log(`round ${round} ${variant}: ${run.figures.map((f) => `${int(f.perSecond)}/s at ${int(f.cpuPerUnitUs)} µs/${w.unit}`).join('; ')}`);
+    }
+  }
+} finally {
+  ctx.cleanup();
+}
+
+const cells = (f: Figure) => [int(f.perSecond), `${int(f.cpuPerUnitUs)} µs`, `${fixed(f.cpu * 100, 0)} %`, f.note];
+const header = w.labels.flatMap((l) => [`${l}: /s`, `CPU per ${w.unit}`, 'emulator CPU', 'note']);
+const med = (v: Variant, i: number, f: (x: Figure) => number) => median(runs.filter((r) => r.variant === v).map((r) => f(r.figures[i])));
+const summary = (['before', 'after'] as const).map((v) => [
+  v,
+  ...w.labels.flatMap((_, i) => [int(med(v, i, (f) => f.perSecond)), `${int(med(v, i, (f) => f.cpuPerUnitUs))} µs`]),
+]);
+const machine = describeMachine();
+const text = [
+  `# ${opts.name}: before / after (${workload})`,
+  '',
+  `${new Date().toISOString()} · ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, Node ${machine.node} · other work: ${(busy * 100).toFixed(0)} % of all cores busy before the run.`,
+  `before: \`${opts.before}\`, after: \`${opts.after}\`; ${w.devices} TLS devices; ${MEASURE_MS / 1000} s measured after ${WARMUP_MS / 1000} s warm-up; ${rounds} rounds, alternating order. Rates move with other work on the machine; CPU per ${w.unit} is the figure to compare.`,
+  '',
+  'Medians:',
+  '',
+  markdownTable(['build', ...w.labels.flatMap((l) => [`${l}: /s`, `CPU per ${w.unit}`])], summary),
+  '',
+  'Runs:',
+  '',
+  markdownTable(['build', 'round', ...header], runs.map((r) => [r.variant, String(r.round), ...r.figures.flatMap(cells)])),
+  '',
+].join('\n');
+writeFileSync(join(RESULTS_DIR, `${opts.name}.md`), text);
+process.stdout.write(text);

@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import type { BenchContext } from './context.js';
+import { REPO_ROOT } from './context.js';
+import { spawnWrapped, stopChild, type Spawned } from './proc.js';
+
+/** The emulator running as its own process, as a user would start it. */
+export interface EmulatorProcess {
+  proc: Spawned;
+  pid: number;
+  restUrl: string;
+  mqttPort: number;
+  caFile: string;
+  domainId: string;
+  dataDir: string;
+  certsDir: string;
+  databaseFile: string;
+  stop(): Promise<void>;
+}
+
+export interface EmulatorStart {
+  dataDir: string;
+  certsDir: string;
+  restPort?: number;
+  mqttPort?: number;
+  /** Name of the CPU profile, when the run profiles. */
+  profileName?: string;
+  /** Another build's cli.js (bench/compare.ts runs a before and an after build). */
+  cli?: string;
+}
+
+const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+
+export function emulatorArgs(ctx: BenchContext, s: EmulatorStart): string[] {
+  const prof = ctx.profileDir && s.profileName ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${s.profileName}.cpuprofile`] : [];
+  return [
+    ...prof,
+    s.cli ?? CLI,
+    'start',
+    '--rest-port', String(s.restPort ?? 0),
+    '--mqtt-port', String(s.mqttPort ?? 0),
+    '--data-dir', s.dataDir,
+    '--certs-dir', s.certsDir,
+    '--log-level', 'warn',
+  ];
+}
+
+/** Starts `node dist/cli.js start` on the server core and reads its start-up banner. */
+export async function startEmulatorProcess(ctx: BenchContext, s: EmulatorStart): Promise<EmulatorProcess> {
+  const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, s), { cwd: REPO_ROOT });
+  const banner = await readBanner(proc, 60_000);
+  const pick = (re: RegExp) => {
+    const m = re.exec(banner);
+    if (!m) throw new Error(`emulator banner lacks ${re}:\n${banner}`);
+    return m[1];
+  };
+  return {
+    proc,
+    pid: proc.pid,
+    restUrl: pick(/REST API\s+(\S+)\/20250531/),
+    mqttPort: Number(pick(/MQTTS\s+mqtts:\/\/\S+:(\d+)/)),
+    caFile: pick(/CA file\s+(\S+)/),
+    domainId: pick(/IoT domain\s+(\S+)/),
+    databaseFile: pick(/database\s+(\S+)/),
+    dataDir: s.dataDir,
+    certsDir: s.certsDir,
+    stop: () => stopChild(proc.child),
+  };
+}
+
+/** Resolves with stdout up to and including the banner's last line (`clock ...`). */
+function readBanner(proc: Spawned, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const stdout = proc.child.stdout!;
+    const fail = (why: string) => {
+      cleanup();
+      reject(new Error(`emulator did not start: ${why}\n${proc.stderrTail()}`));
+    };
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (/^\s+clock\s+\S+$/m.test(text)) {
+        cleanup();
+        // Keep draining stdout so the emulator never blocks on a full pipe.
+        stdout.resume();
+        resolve(text);
+      }
+    };
+    const onExit = (code: number | null) => fail(`exited with ${code}`);
+    const timer = setTimeout(() => fail(`no banner after ${timeoutMs} ms`), timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      stdout.off('data', onData);
+      proc.child.off('exit', onExit);
+    };
+    stdout.on('data', onData);
+    proc.child.on('exit', onExit);
+  });
+}

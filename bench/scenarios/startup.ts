@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import type { BenchContext, Check, Row, Section } from '../lib/context.js';
+import { judge, REPO_ROOT } from '../lib/context.js';
+import { emulatorArgs } from '../lib/emulator.js';
+import { fixed, markdownTable, ms, na, ratioText } from '../lib/format.js';
+import { spawnMosquitto, writeMosquittoConfig } from '../lib/mosquitto.js';
+import { freePort, waitForPorts } from '../lib/net.js';
+import { cpuSeconds, rssKiB, sleep, spawnWrapped, stopChild } from '../lib/proc.js';
+import { median, ratio } from '../lib/stats.js';
+
+interface Settings {
+  runs: number;
+  idleMs: number;
+}
+
+const FULL: Settings = { runs: 5, idleMs: 2000 };
+const QUICK: Settings = { runs: 2, idleMs: 1000 };
+
+const TARGET_EXISTING_MS = 300;
+const TARGET_IDLE_MB = 90;
+
+interface Run {
+  readyMs: number;
+  /** CPU time the process used until it was ready: what start-up costs whatever else runs. */
+  cpuMs: number;
+  idleRssKiB: number;
+}
+
+/**
+ * Starts a server and times it from spawn() to every port accepting a TCP connection
+ * (polled every millisecond), then reads its RSS after `idleMs` of doing nothing.
+ */
+async function timeStart(start: () => { pid: number; stop: () => Promise<void> }, ports: number[], idleMs: number): Promise<Run> {
+  const t0 = performance.now();
+  const proc = start();
+  try {
+    const ready = await waitForPorts(ports, 30_000);
+    const cpuMs = cpuSeconds(proc.pid) * 1000;
+    await sleep(idleMs);
+    return { readyMs: ready - t0, cpuMs, idleRssKiB: rssKiB(proc.pid) };
+  } finally {
+    await proc.stop();
+  }
+}
+
+const mb = (kib: number) => (kib * 1024) / 1e6;
+
+export async function startupScenario(ctx: BenchContext, mosquitto: string | null): Promise<Section> {
+  const s = ctx.quick ? QUICK : FULL;
+  const startEmulator = (dataDir: string, certsDir: string, restPort: number, mqttPort: number) => () => {
+    const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, { dataDir, certsDir, restPort, mqttPort }), { cwd: REPO_ROOT });
+    proc.child.stdout?.resume();
+    return { pid: proc.pid, stop: () => stopChild(proc.child) };
+  };
+
+  const fresh: Run[] = [];
+  const existing: Run[] = [];
+  let lastCerts = '';
+  for (let i = 0; i < s.runs; i++) {
+    const dir = ctx.tempDir('startup');
+    lastCerts = join(dir, 'certs');
+    const [rest, mqtt] = [await freePort(), await freePort()];
+    // Fresh: no database and no certificates yet (a first `npx oci-iot-emulator` in CI).
+    fresh.push(await timeStart(startEmulator(join(dir, 'data'), join(dir, 'certs'), rest, mqtt), [rest, mqtt], s.idleMs));
+    existing.push(await timeStart(startEmulator(join(dir, 'data'), join(dir, 'certs'), rest, mqtt), [rest, mqtt], s.idleMs));
+    ctx.log(`startup run ${i + 1}: fresh ${ms(fresh[i].readyMs)}, existing ${ms(existing[i].readyMs)} (CPU ${ms(existing[i].cpuMs)}), idle RSS ${fixed(mb(existing[i].idleRssKiB))} MB`);
+  }
+
+  const mosq: Run[] = [];
+  if (mosquitto) {
+    // The emulator's own certificate (from the last run): same key type and chain for both.
+    for (let i = 0; i < s.runs; i++) {
+      const port = await freePort();
+      const config = writeMosquittoConfig(ctx, mosquitto, lastCerts, port, [{ username: 'bench', password: 'bench-password' }]);
+      mosq.push(await timeStart(() => spawnMosquitto(ctx, mosquitto, config, port), [port], s.idleMs));
+      ctx.log(`startup mosquitto run ${i + 1}: ${ms(mosq[i].readyMs)}, idle RSS ${fixed(mb(mosq[i].idleRssKiB))} MB`);
+    }
+  }
+
+  const med = (runs: Run[], key: keyof Run) => (runs.length ? median(runs.map((r) => r[key])) : NaN);
+  const freshMs = med(fresh, 'readyMs');
+  const existingMs = med(existing, 'readyMs');
+  const mosqMs = med(mosq, 'readyMs');
+  const idleMb = mb(med(existing, 'idleRssKiB'));
+  const mosqMb = mb(med(mosq, 'idleRssKiB'));
+  const mosqCell = (text: string) => (mosquitto ? `Mosquitto ${text}` : 'n/a (Mosquitto not installed)');
+  const rows: Row[] = [
+    {
+      measure: `Start-up to both listeners accepting, fresh data and certs dir (median of ${s.runs})`,
+      emulator: `${ms(freshMs)} (CPU ${ms(med(fresh, 'cpuMs'))})`,
+      ceiling: mosqCell(`${ms(mosqMs)} (CPU ${ms(med(mosq, 'cpuMs'))})`),
+      ratio: ratioText(ratio(freshMs, mosqMs)),
+      target: '',
+      status: '',
+    },
+    {
+      measure: 'Start-up to both listeners accepting, existing database',
+      emulator: `${ms(existingMs)} (CPU ${ms(med(existing, 'cpuMs'))})`,
+      ceiling: mosqCell(`${ms(mosqMs)} (CPU ${ms(med(mosq, 'cpuMs'))})`),
+      ratio: ratioText(ratio(existingMs, mosqMs)),
+      target: `≤ ${TARGET_EXISTING_MS} ms`,
+      status: judge(existingMs <= TARGET_EXISTING_MS),
+    },
+    {
+      measure: `Idle RSS (${s.idleMs / 1000} s after start-up)`,
+      emulator: `${fixed(idleMb)} MB`,
+      ceiling: mosqCell(`${fixed(mosqMb)} MB`),
+      ratio: ratioText(ratio(idleMb, mosqMb)),
+      target: `≤ ${TARGET_IDLE_MB} MB`,
+      status: judge(idleMb <= TARGET_IDLE_MB),
+    },
+  ];
+  const checks: Check[] = [
+    { name: 'every emulator start reached both listeners', ok: fresh.length === s.runs && existing.length === s.runs, detail: `${fresh.length + existing.length} starts` },
+  ];
+  const runRows = Array.from({ length: s.runs }, (_, i) => [
+    String(i + 1),
+    `${ms(fresh[i].readyMs)} (CPU ${ms(fresh[i].cpuMs)})`,
+    `${ms(existing[i].readyMs)} (CPU ${ms(existing[i].cpuMs)})`,
+    `${fixed(mb(existing[i].idleRssKiB))} MB`,
+    mosq[i] ? `${ms(mosq[i].readyMs)} (CPU ${ms(mosq[i].cpuMs)})` : na,
+    mosq[i] ? `${fixed(mb(mosq[i].idleRssKiB))} MB` : na,
+  ]);
+  const details = [
+    'Time from spawn() of `node dist/cli.js start` (or `mosquitto -c`) to every port accepting a TCP connection, polled every millisecond, with the CPU time the process had used by then (10 ms resolution); MB = 10^6 bytes of VmRSS.',
+    '',
+    markdownTable(['run', 'emulator fresh', 'emulator existing', 'emulator idle RSS', 'Mosquitto', 'Mosquitto idle RSS'], runRows),
+  ].join('\n');
+  return { id: 'startup', title: 'Start-up', rows, checks, details };
+}
