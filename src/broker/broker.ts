@@ -157,12 +157,21 @@ export async function startBroker(opts: BrokerOptions) {
    * acknowledged (PUBACK) only after the commit.
    */
   const pending: Array<{ apply: () => void; done: (err: Error | null) => void }> = [];
+  /**
+   * Commands the engine sends while a batch is being applied (a PUBACK frees room in a
+   * device's in-flight window) are written after the batch commits: a command's bytes must
+   * never leave before the row that says it was SENT is durable.
+   */
+  let afterCommit: Array<() => void> | null = null;
   function enqueueWrite(apply: () => void, done: (err: Error | null) => void): void {
     if (pending.push({ apply, done }) === 1) setImmediate(flushWrites);
   }
   function flushWrites(): void {
     const batch = pending.splice(0);
     const errors = batch.map((): Error | null => null);
+    const writes: Array<() => void> = [];
+    afterCommit = writes;
+    let committed = false;
     try {
       db.transaction(() => {
         batch.forEach((write, i) => {
@@ -173,9 +182,13 @@ export async function startBroker(opts: BrokerOptions) {
           }
         });
       })();
+      committed = true;
     } catch (err) {
       errors.fill(err as Error);
+    } finally {
+      afterCommit = null;
     }
+    if (committed) for (const write of writes) write();
     // A publish that was not stored is not acknowledged: the connection closes and the device may retry.
     batch.forEach((write, i) => write.done(errors[i]));
   }
@@ -250,7 +263,9 @@ export async function startBroker(opts: BrokerOptions) {
         dup: message.dup,
         retain: false,
       });
-      client.conn.write(bytes, (err) => written(!err));
+      const write = () => void client.conn.write(bytes, (err) => written(!err));
+      if (afterCommit) afterCommit.push(write);
+      else write();
       return true;
     },
   };
