@@ -6,8 +6,8 @@
  * emulator CPU per unit of work, which other work on the machine moves much less than
  * rates do. Writes bench/results/<stem>.md.
  *
- * - commands: 100 TLS devices, two-way commands; an open loop at a fixed rate (the same
- *   work for both builds) and a closed loop at concurrency 16.
+ * - commands: 100 TLS devices (--devices), two-way commands; an open loop at a fixed rate
+ *   (the same work for both builds) and a closed loop at concurrency 16.
  * - telemetry: 20 TLS devices × 10 QoS 1 publishes in flight.
  */
 import { writeFileSync } from 'node:fs';
@@ -24,12 +24,14 @@ import { COMMAND_TOPIC } from './load/protocol.js';
 
 const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
 if (!opts.before || !opts.after || !opts.name) {
-  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry] [--rounds=3] [--rate=200]\n');
+  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry] [--rounds=3] [--rate=200] [--devices=100]\n');
   process.exit(2);
 }
 const workload = opts.workload === 'telemetry' ? 'telemetry' : 'commands';
 const rounds = Number(opts.rounds ?? 3);
 const fixedRate = Number(opts.rate ?? 200);
+// Fewer devices give each a longer command history, for fixes whose effect grows with it.
+const commandDevices = Number(opts.devices ?? 100);
 const WARMUP_MS = 1000;
 const MEASURE_MS = 5000;
 
@@ -51,7 +53,7 @@ interface Run {
 
 const WORKLOADS = {
   commands: {
-    devices: 100,
+    devices: commandDevices,
     subscribe: COMMAND_TOPIC,
     labels: [`open loop ${fixedRate}/s`, 'closed loop c=16'],
     unit: 'command',

@@ -32,7 +32,12 @@ export function describeMachine(): Machine {
     memoryGiB: totalmem() / 1024 ** 3,
     node: process.version,
     os: `${osRelease}, Linux ${tryRun('uname', ['-r'])}`,
-    commit: tryRun('git', ['rev-parse', '--short', 'HEAD']) + (tryRun('git', ['status', '--porcelain']) ? ' (with local changes)' : ''),
+    // Only changes to what is measured count; the report and the docs change every run.
+    commit:
+      tryRun('git', ['rev-parse', '--short', 'HEAD']) +
+      (tryRun('git', ['status', '--porcelain', '--', 'src', 'bench', ':!bench/results', 'package.json', 'package-lock.json'])
+        ? ' (with local changes)'
+        : ''),
   };
 }
 
