@@ -9,6 +9,7 @@ import type { TlsMaterial } from '../pki/certificates.js';
 import { deviceTlsOptions } from '../pki/tls-policy.js';
 import { DEFAULTS } from '../config.js';
 import type { Db } from '../store/database.js';
+import { afterCommit, runBatch } from '../store/after-commit.js';
 import { deviceSessionStore } from '../store/device-sessions.js';
 import { createDeviceLogin } from './device-login.js';
 import { GuardedConnection } from './guarded-connection.js';
@@ -157,23 +158,16 @@ export async function startBroker(opts: BrokerOptions) {
    * acknowledged (PUBACK) only after the commit.
    */
   const pending: Array<{ apply: () => void; done: (err: Error | null) => void }> = [];
-  /**
-   * Commands the engine sends while a batch is being applied (a PUBACK frees room in a
-   * device's in-flight window) are written after the batch commits: a command's bytes must
-   * never leave before the row that says it was SENT is durable.
-   */
-  let afterCommit: Array<() => void> | null = null;
   function enqueueWrite(apply: () => void, done: (err: Error | null) => void): void {
     if (pending.push({ apply, done }) === 1) setImmediate(flushWrites);
   }
   function flushWrites(): void {
     const batch = pending.splice(0);
     const errors = batch.map((): Error | null => null);
-    const writes: Array<() => void> = [];
-    afterCommit = writes;
-    let committed = false;
     try {
-      db.transaction(() => {
+      // Commands the engine sends meanwhile (a PUBACK frees room in a device's in-flight
+      // window) are written once the batch has committed (afterCommit in send).
+      runBatch(db, () => {
         batch.forEach((write, i) => {
           try {
             write.apply();
@@ -181,14 +175,10 @@ export async function startBroker(opts: BrokerOptions) {
             errors[i] = err as Error;
           }
         });
-      })();
-      committed = true;
+      });
     } catch (err) {
       errors.fill(err as Error);
-    } finally {
-      afterCommit = null;
     }
-    if (committed) for (const write of writes) write();
     // A publish that was not stored is not acknowledged: the connection closes and the device may retry.
     batch.forEach((write, i) => write.done(errors[i]));
   }
@@ -264,8 +254,8 @@ export async function startBroker(opts: BrokerOptions) {
         retain: false,
       });
       const write = () => void client.conn.write(bytes, (err) => written(!err));
-      if (afterCommit) afterCommit.push(write);
-      else write();
+      // A command's bytes never leave before the row that says it was SENT is committed.
+      afterCommit(db, write);
       return true;
     },
   };

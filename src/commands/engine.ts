@@ -1,5 +1,6 @@
 import { iso, type Clock } from '../clock.js';
 import { conflict } from '../errors.js';
+import { afterCommit } from '../store/after-commit.js';
 import type { Db } from '../store/database.js';
 import { commandStore, type CommandRow, type DeliveryStatus, type NewCommand } from '../store/commands.js';
 import { rawDataStore } from '../store/raw-data.js';
@@ -67,7 +68,8 @@ export function createCommandEngine(deps: {
       store.event({ commandId: cmd.id, time, from: cmd.delivery_status, to, cause, detail });
       return store.get(cmd.id)!;
     })();
-    if (updated) announce({ command: updated, from: cmd.delivery_status, to, cause });
+    // Inside the broker's batch of device writes, listeners hear of it once that commits.
+    if (updated) afterCommit(db, () => announce({ command: updated, from: cmd.delivery_status, to, cause }));
     return updated;
   }
 
