@@ -93,8 +93,11 @@ export function commandStore(db: Db) {
        AND time_acknowledged IS NULL AND delivery_status IN ('SENT', 'COMPLETED', 'NOT_RESPONDED', 'EXPIRED')
      ORDER BY id DESC LIMIT 1`,
   );
+  // Few of a device's commands are SENT at once, while its history on one endpoint grows
+  // without bound: the status index is the one to walk, oldest first.
   const awaitingResponse = db.prepare(
-    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
+    `SELECT * FROM commands INDEXED BY commands_instance_status
+     WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
        AND response_endpoint = ? ORDER BY id LIMIT 1`,
   );
   const lastFinishedFor = db.prepare(

@@ -176,6 +176,13 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
     revocation_reason TEXT
   );
   `,
+  /* 4: indexes for the per-message lookups: a PUBACK finds its command, a device publish
+        its awaiting or finished command, without scanning the device's command history */ `
+  CREATE INDEX commands_unacknowledged ON commands(digital_twin_instance_id, message_id)
+    WHERE qos = 1 AND time_acknowledged IS NULL;
+  CREATE INDEX commands_response_endpoint ON commands(digital_twin_instance_id, response_endpoint, id)
+    WHERE response_endpoint IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

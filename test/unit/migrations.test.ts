@@ -42,3 +42,14 @@ it('refuses a database from a newer emulator with a clear message, and leaves it
   expect(tables(again)).toEqual(['from_the_future']);
   again.close();
 });
+
+it('a PUBACK or a device publish finds its command by index, not by scanning the device history', () => {
+  const db = openDatabase(dir);
+  const plan = (sql: string, ...args: unknown[]) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+  expect(plan("SELECT * FROM commands WHERE digital_twin_instance_id = ? AND message_id = ? AND qos = 1 AND time_acknowledged IS NULL AND delivery_status IN ('SENT', 'COMPLETED', 'NOT_RESPONDED', 'EXPIRED') ORDER BY id DESC LIMIT 1", 'd', 1)).toMatch(/USING INDEX commands_unacknowledged/);
+  expect(plan("SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ? AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED') ORDER BY id DESC LIMIT 1", 'd', 'r')).toBe(
+    'SEARCH commands USING INDEX commands_response_endpoint (digital_twin_instance_id=? AND response_endpoint=?)',
+  );
+  db.close();
+});
