@@ -1,5 +1,9 @@
+import { createRequire } from 'node:module';
 import pino, { type Level, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type prettyFactory from 'pino-pretty';
+
+// Loaded only for a terminal: services, containers and CI never pay its start-up cost.
+const require = createRequire(import.meta.url);
 
 export type LogLevel = Level | 'silent';
 
@@ -13,6 +17,7 @@ export function createLogger(level: LogLevel, opts: { pretty?: boolean; destinat
   const destination = opts.destination ?? process.stdout;
   const wantPretty = opts.pretty ?? (destination as { isTTY?: boolean }).isTTY === true;
   if (!wantPretty) return pino({ level }, destination);
+  const pretty = require('pino-pretty') as typeof prettyFactory;
   return pino(
     { level },
     pretty({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }),
