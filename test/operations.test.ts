@@ -18,7 +18,7 @@ async function start(options: StartOptions = {}): Promise<StartedEmulator> {
   running.push(emu);
   return emu;
 }
-async function connect(emu: StartedEmulator, device: { mqttOptions: mqtt.IClientOptions }, subscribe?: string) {
+async function connect(device: { mqttOptions: mqtt.IClientOptions }, subscribe?: string) {
   const client = await mqtt.connectAsync({ ...device.mqttOptions, reconnectPeriod: 0 });
   clients.push(client);
   if (subscribe) await client.subscribeAsync(subscribe, { qos: 1 });
@@ -53,7 +53,7 @@ describe('/metrics', () => {
   it('counts devices, final states, latency, MQTT messages and HTTP requests', async () => {
     const emu = await start();
     const device = await emu.createDevice();
-    const client = await connect(emu, device, '/endpoints/1234');
+    const client = await connect(device, '/endpoints/1234');
     const done = await emu.invoke(device.instanceId, SEED_COMMAND);
     await emu.waitForCommand(done, 'SENT');
     emu.advance('PT2M');
@@ -172,7 +172,7 @@ describe('/emulator/events', () => {
     expect(await stream.next()).toEqual({ event: 'snapshot', data: { devices: [], commands: [] } });
 
     const device = await emu.createDevice({ displayName: 'sensor' });
-    const client = await connect(emu, device);
+    const client = await connect(device);
     const online = await stream.next((e) => e.event === 'devices' && (e.data as any[])[0]?.online);
     expect((online.data as any[])[0]).toMatchObject({ displayName: 'sensor', online: true, clientId: device.clientId, subscriptions: [] });
     await client.subscribeAsync('/endpoints/1234', { qos: 1 });
@@ -206,7 +206,7 @@ describe('logs', () => {
     const out = new PassThrough();
     const emu = await start({ logger: createLogger('debug', { destination: out }) });
     const device = await emu.createDevice();
-    const client = await connect(emu, device, '/endpoints/1234');
+    const client = await connect(device, '/endpoints/1234');
     const id = await emu.invoke(device.instanceId, SEED_COMMAND);
     await client.publishAsync('/endpoints/4321', '{"test":1}', { qos: 1 });
     await emu.waitForCommand(id, 'COMPLETED');

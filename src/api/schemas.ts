@@ -7,6 +7,16 @@ const nullableStr = { type: ['string', 'null'] } as const;
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const definedTags = { type: 'object', additionalProperties: { type: 'object', additionalProperties: true } } as const;
 
+/** The fields every OCI resource model here ends with. */
+const lifecycleTagsAndTimes = {
+  lifecycleState: str,
+  freeformTags: stringMap,
+  definedTags,
+  systemTags: definedTags,
+  timeCreated: str,
+  timeUpdated: str,
+} as const;
+
 export const errorBody = {
   type: 'object',
   properties: { code: str, message: str },
@@ -27,12 +37,7 @@ export const digitalTwinInstance = {
     digitalTwinModelSpecUri: nullableStr,
     digitalTwinAdapterId: nullableStr,
     gateways: { type: ['array', 'null'], items: str },
-    lifecycleState: str,
-    freeformTags: stringMap,
-    definedTags,
-    systemTags: definedTags,
-    timeCreated: str,
-    timeUpdated: str,
+    ...lifecycleTagsAndTimes,
   },
 } as const;
 
@@ -86,12 +91,7 @@ export const iotDomain = {
         rawCommandData: { type: 'integer' },
       },
     },
-    lifecycleState: str,
-    freeformTags: stringMap,
-    definedTags,
-    systemTags: definedTags,
-    timeCreated: str,
-    timeUpdated: str,
+    ...lifecycleTagsAndTimes,
   },
 } as const;
 
@@ -106,12 +106,7 @@ export const iotDomainGroup = {
     dataHost: str,
     dbConnectionString: nullableStr,
     dbTokenScope: nullableStr,
-    lifecycleState: str,
-    freeformTags: stringMap,
-    definedTags,
-    systemTags: definedTags,
-    timeCreated: str,
-    timeUpdated: str,
+    ...lifecycleTagsAndTimes,
   },
 } as const;
 

@@ -26,6 +26,18 @@ export function instanceBody(row: InstanceRow) {
   };
 }
 
+/** Lifecycle and times of a resource the emulator creates itself, which carries no tags. */
+function untaggedResource(row: { lifecycle_state: string; time_created: string; time_updated: string }) {
+  return {
+    lifecycleState: row.lifecycle_state,
+    freeformTags: {},
+    definedTags: {},
+    systemTags: {},
+    timeCreated: row.time_created,
+    timeUpdated: row.time_updated,
+  };
+}
+
 export function domainBody(row: DomainRow) {
   return {
     id: row.id,
@@ -37,12 +49,7 @@ export function domainBody(row: DomainRow) {
     dbAllowListedIdentityGroupNames: [],
     dbAllowedIdentityDomainHost: null,
     dataRetentionPeriodsInDays: { rawData: 16, rejectedData: 16, historizedData: 30, rawCommandData: 16 },
-    lifecycleState: row.lifecycle_state,
-    freeformTags: {},
-    definedTags: {},
-    systemTags: {},
-    timeCreated: row.time_created,
-    timeUpdated: row.time_updated,
+    ...untaggedResource(row),
   };
 }
 
@@ -56,12 +63,7 @@ export function domainGroupBody(row: DomainGroupRow) {
     dataHost: row.data_host,
     dbConnectionString: row.db_connection_string,
     dbTokenScope: row.db_token_scope,
-    lifecycleState: row.lifecycle_state,
-    freeformTags: {},
-    definedTags: {},
-    systemTags: {},
-    timeCreated: row.time_created,
-    timeUpdated: row.time_updated,
+    ...untaggedResource(row),
   };
 }
 

@@ -16,7 +16,7 @@ import { GuardedConnection } from './guarded-connection.js';
 import { brokerLimits, type BrokerLimits, type ConnectFacts } from './limits.js';
 import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
 import { bestMatch } from './topics.js';
-import { memoryPersistence, type BrokerPersistence } from './persistence.js';
+import type { BrokerPersistence } from './persistence.js';
 
 export interface DeviceIdentity {
   instanceId: string;
@@ -37,7 +37,8 @@ export interface BrokerOptions {
   host: string;
   port: number;
   clock: Clock;
-  persistence?: BrokerPersistence;
+  /** Device sessions: the SQLite persistence, so they survive a restart with the commands. */
+  persistence: BrokerPersistence;
   /** What Aedes 1.2 does not enforce itself; the configuration's defaults when omitted. */
   limits?: BrokerLimits;
   log?: (level: 'info' | 'warn' | 'debug', msg: string, fields?: Record<string, unknown>) => void;
@@ -62,7 +63,7 @@ export async function startBroker(opts: BrokerOptions) {
     for (const listener of presenceListeners) listener({ instanceId, kind });
   };
   let signals: DeviceSignals | null = null;
-  const persistence = opts.persistence ?? memoryPersistence();
+  const persistence = opts.persistence;
   const limits = opts.limits ?? brokerLimits(DEFAULTS);
   const login = createDeviceLogin({
     db,
@@ -128,7 +129,7 @@ export async function startBroker(opts: BrokerOptions) {
       if (previous && previous.id !== client.id) previous.close();
       done(null, true);
     },
-    authorizeSubscribe(client, sub, done) {
+    authorizeSubscribe(_client, sub, done) {
       // `$` topics are the broker's own; refusing them keeps ingested publishes unreachable.
       done(null, sub.topic.startsWith('$') ? null : sub);
     },
