@@ -14,6 +14,7 @@ import { ensureDefaultDomain } from './store/domains.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
+import { deviceUrls } from './devices/connection.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
   /** A pino logger to use instead of the one built from `logLevel`. */
@@ -30,8 +31,14 @@ export interface Emulator {
   restUrl: string;
   /** mqtts://host:port devices connect to. */
   mqttUrl: string;
+  /** wss://host:port/mqtt: MQTT over secure WebSockets. */
+  wssUrl: string;
+  /** https://host:port: devices POST telemetry to /<endpoint>. */
+  httpsUrl: string;
   restPort: number;
   mqttPort: number;
+  /** The device HTTPS port (WSS at /mqtt and HTTPS POST). */
+  httpsPort: number;
   caFile: string;
   /** PEM of the local CA that signed the broker's certificate. */
   ca: string;
@@ -77,6 +84,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       domainId: domain.id,
       host: config.bindHost,
       port: config.mqttPort,
+      httpsPort: config.httpsPort,
       maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
@@ -100,14 +108,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
-    const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
+    const { mqttPort, httpsPort } = await broker.listen(metrics.countReceived(engine.signals));
     const api = buildApi(
       { db, clock, config, domain, group, engine, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
         loggerInstance: givenLogger ? undefined : log.child({ component: 'api' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel }),
-        ops: { mqttPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
+        ops: { mqttPort, httpsPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
       },
     );
     closers.push(() => api.close());
@@ -118,9 +126,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return {
       config,
       restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${restPort}`,
-      mqttUrl: `mqtts://${config.deviceHost}:${mqttPort}`,
+      mqttUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).mqttUrl,
+      wssUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).wssUrl,
+      httpsUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).httpsUrl,
       restPort,
       mqttPort,
+      httpsPort,
       caFile: resolve(tls.caFile),
       ca: tls.ca,
       domain: { id: domain.id, shortId: domain.short_id, deviceHost: domain.device_host, groupId: group.id },

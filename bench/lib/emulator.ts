@@ -22,6 +22,7 @@ export interface EmulatorStart {
   certsDir: string;
   restPort?: number;
   mqttPort?: number;
+  httpsPort?: number;
   /** Name of the CPU profile, when the run profiles. */
   profileName?: string;
   /** Another build's cli.js (bench/compare.ts runs a before and an after build). */
@@ -44,9 +45,17 @@ export function emulatorArgs(ctx: BenchContext, s: EmulatorStart): string[] {
   ];
 }
 
+/**
+ * The device HTTPS listener on a free port too. By environment rather than flag: builds from
+ * before it existed ignore the variable, so bench/compare.ts can still run them.
+ */
+export function emulatorEnv(s: Pick<EmulatorStart, 'httpsPort'>): NodeJS.ProcessEnv {
+  return { ...process.env, OCI_IOT_HTTPS_PORT: String(s.httpsPort ?? 0) };
+}
+
 /** Starts `node dist/cli.js start` on the server core and reads its start-up banner. */
 export async function startEmulatorProcess(ctx: BenchContext, s: EmulatorStart): Promise<EmulatorProcess> {
-  const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, s), { cwd: REPO_ROOT });
+  const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, s), { cwd: REPO_ROOT, env: emulatorEnv(s) });
   const banner = await readBanner(proc, 60_000);
   const pick = (re: RegExp) => {
     const m = re.exec(banner);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { BenchContext, Check, Row, Section } from '../lib/context.js';
 import { judge, REPO_ROOT } from '../lib/context.js';
-import { emulatorArgs } from '../lib/emulator.js';
+import { emulatorArgs, emulatorEnv } from '../lib/emulator.js';
 import { fixed, markdownTable, ms, na, ratioText } from '../lib/format.js';
 import { spawnMosquitto, writeMosquittoConfig } from '../lib/mosquitto.js';
 import { freePort, waitForPorts } from '../lib/net.js';
@@ -48,7 +48,7 @@ const mb = (kib: number) => (kib * 1024) / 1e6;
 export async function startupScenario(ctx: BenchContext, mosquitto: string | null): Promise<Section> {
   const s = ctx.quick ? QUICK : FULL;
   const startEmulator = (dataDir: string, certsDir: string, restPort: number, mqttPort: number) => () => {
-    const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, { dataDir, certsDir, restPort, mqttPort }), { cwd: REPO_ROOT });
+    const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, { dataDir, certsDir, restPort, mqttPort }), { cwd: REPO_ROOT, env: emulatorEnv({}) });
     proc.child.stdout?.resume();
     return { pid: proc.pid, stop: () => stopChild(proc.child) };
   };

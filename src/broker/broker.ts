@@ -1,4 +1,5 @@
 import { Aedes } from 'aedes';
+import { X509Certificate } from 'node:crypto';
 import { iso, type Clock } from '../clock.js';
 import type { DeviceSignals } from '../commands/device-port.js';
 import { DEFAULTS } from '../config.js';
@@ -10,10 +11,14 @@ import type { WriteBatch } from '../store/write-batch.js';
 import { acknowledgementHandler } from './acknowledgement.js';
 import { createConnections } from './connections.js';
 import { createDelivery } from './delivery.js';
+import { createDeviceLogin } from './device-login.js';
 import { devicePublishHooks } from './device-publish.js';
+import { createHttpsListener } from './https-listener.js';
+import { httpsPublishHandler } from './https-publish.js';
 import { brokerLimits, type BrokerLimits } from './limits.js';
 import { createTlsListener } from './listener.js';
 import type { BrokerLog } from './log.js';
+import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
 import { loginHooks } from './login.js';
 import { createPresence } from './presence.js';
 import { relaySignals } from './signals.js';
@@ -27,7 +32,10 @@ export interface BrokerOptions {
   domainId: string;
   tls: TlsMaterial;
   host: string;
+  /** MQTTS. */
   port: number;
+  /** Device HTTPS: MQTT over secure WebSockets at /mqtt, and HTTPS POST. */
+  httpsPort: number;
   clock: Clock;
   /** The batch of device writes, shared with the command engine (see store/write-batch.ts). */
   batch: WriteBatch;
@@ -51,6 +59,15 @@ export async function startBroker(opts: BrokerOptions) {
   const connections = createConnections();
   const engine = relaySignals();
   const signals = engine.signals;
+  // One login for every transport, so failures on any of them count towards one backoff.
+  const login = createDeviceLogin({
+    db,
+    domainId: opts.domainId,
+    clock,
+    maxKeepalive: limits.maxKeepalive,
+    throttle: createLoginThrottle(clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
+    ca: new X509Certificate(opts.tls.ca),
+  });
 
   const persistence = createSqlitePersistence(db, {
     maxQueuedPerClient: opts.maxQueuedPerClient,
@@ -66,7 +83,7 @@ export async function startBroker(opts: BrokerOptions) {
     heartbeatInterval: 60_000,
     connectTimeout: limits.connectTimeoutMs,
     drainTimeout: limits.drainTimeoutMs,
-    ...loginHooks({ db, domainId: opts.domainId, clock, ca: opts.tls.ca, limits, connections, log }),
+    ...loginHooks({ login, connections, log }),
     authorizeSubscribe,
     ...devicePublishHooks({ connections, batch, signals }),
   });
@@ -75,15 +92,24 @@ export async function startBroker(opts: BrokerOptions) {
   aedes.on('subscribe', subscriptions.subscribed);
   aedes.on('unsubscribe', subscriptions.unsubscribed);
 
-  const listener = createTlsListener({ tls: opts.tls, limits, handle: aedes.handle, log });
+  const mqtts = createTlsListener({ tls: opts.tls, limits, handle: aedes.handle, log });
+  const https = createHttpsListener({
+    tls: opts.tls,
+    limits,
+    handle: aedes.handle,
+    publish: httpsPublishHandler({ login, batch, signals, maxBodySize: limits.maxPacketSize, log }),
+    log,
+  });
 
   return {
     aedes,
     devices: delivery.devices,
     /** Starts accepting devices; signals must be attached first so no event is missed. */
-    listen(s: DeviceSignals): Promise<number> {
+    async listen(s: DeviceSignals): Promise<{ mqttPort: number; httpsPort: number }> {
       engine.attach(s);
-      return listener.listen(opts.port, opts.host);
+      const mqttPort = await mqtts.listen(opts.port, opts.host);
+      const httpsPort = await https.listen(opts.httpsPort, opts.host);
+      return { mqttPort, httpsPort };
     },
     isOnline: connections.isOnline,
     subscriptionsOf: delivery.subscriptionsOf,
@@ -93,8 +119,8 @@ export async function startBroker(opts: BrokerOptions) {
       connections.registered(instanceId)?.close();
     },
     async close() {
-      // The server's close waits for open connections, which closing Aedes ends.
-      const stopped = listener.close();
+      // The servers' close waits for open connections, which closing Aedes ends.
+      const stopped = Promise.all([mqtts.close(), https.close()]);
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await stopped;
     },

@@ -1,13 +1,9 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Clock } from '../clock.js';
-import type { Db } from '../store/database.js';
 import { sessionId, type Connections } from './connections.js';
-import { createDeviceLogin } from './device-login.js';
+import type { DeviceLogin } from './device-login.js';
 import { GuardedConnection } from './guarded-connection.js';
-import type { BrokerLimits, ConnectFacts } from './limits.js';
-import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
+import type { ConnectFacts } from './limits.js';
 import type { BrokerLog } from './log.js';
 
 /**
@@ -16,24 +12,12 @@ import type { BrokerLog } from './log.js';
  * namespaced by its instance.
  */
 export function loginHooks(deps: {
-  db: Db;
-  domainId: string;
-  clock: Clock;
-  /** PEM of the CA that issues device certificates. */
-  ca: string;
-  limits: BrokerLimits;
+  /** The device login every transport shares, and with it the login throttle. */
+  login: DeviceLogin;
   connections: Connections;
   log: BrokerLog;
 }): Required<Pick<AedesOptions, 'preConnect' | 'authenticate'>> {
-  const { connections, limits, log } = deps;
-  const login = createDeviceLogin({
-    db: deps.db,
-    domainId: deps.domainId,
-    clock: deps.clock,
-    maxKeepalive: limits.maxKeepalive,
-    throttle: createLoginThrottle(deps.clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
-    ca: new X509Certificate(deps.ca),
-  });
+  const { login, connections, log } = deps;
   // authenticate sees neither the keepalive nor the client id as sent; preConnect does.
   const connectFacts = new WeakMap<Client, ConnectFacts>();
 
@@ -70,6 +54,6 @@ export function loginHooks(deps: {
 }
 
 /** IPv4 peers of a dual-stack listener show up as ::ffff:a.b.c.d; one address, one backoff. */
-function normalizeAddress(address: string | undefined): string {
+export function normalizeAddress(address: string | undefined): string {
   return address?.startsWith('::ffff:') ? address.slice(7) : (address ?? 'unknown');
 }

@@ -64,6 +64,7 @@ export async function startTestEmulator(options: EmulatorOptions & { dataDir?: s
   const emu = await startEmulator({
     restPort: 0,
     mqttPort: 0,
+    httpsPort: 0,
     certsDir: sharedCerts,
     clock: 'manual',
     logLevel: 'silent',

@@ -42,6 +42,9 @@ const createdDevice = {
         host: { type: 'string' },
         port: { type: 'integer' },
         mqttUrl: { type: 'string' },
+        httpsPort: { type: 'integer' },
+        wssUrl: { type: 'string' },
+        httpsUrl: { type: 'string' },
         caFile: { type: 'string' },
         caUrl: { type: 'string' },
         username: { type: 'string' },
@@ -56,7 +59,7 @@ const createdDevice = {
 /** Devices as the console sees them, and creating one in one step (Vault secret + instance). */
 export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
   const { db, clock, config, domain } = app.emu;
-  const { presence, mqttPort, caFile } = app.ops;
+  const { presence, mqttPort, httpsPort, caFile } = app.ops;
 
   app.get(
     '/emulator/devices',
@@ -87,7 +90,7 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
         device: await deviceView(db, presence, created.instance),
         secretId: created.secretId,
         connection: {
-          ...deviceConnection({ host: domain.device_host, port: mqttPort, caFile, username: created.username, password: created.password }),
+          ...deviceConnection({ host: domain.device_host, port: mqttPort, httpsPort, caFile, username: created.username, password: created.password }),
           caUrl: `${restUrl}/emulator/ca.pem`,
         },
       };
