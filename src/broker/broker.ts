@@ -10,7 +10,7 @@ import { deviceTlsOptions } from '../pki/tls-policy.js';
 import { DEFAULTS } from '../config.js';
 import type { Db } from '../store/database.js';
 import { afterCommit, runBatch } from '../store/after-commit.js';
-import { deviceSessionStore } from '../store/device-sessions.js';
+import type { Store } from '../store/index.js';
 import { createDeviceLogin } from './device-login.js';
 import { GuardedConnection } from './guarded-connection.js';
 import { brokerLimits, type BrokerLimits, type ConnectFacts } from './limits.js';
@@ -32,6 +32,7 @@ export interface PresenceChange {
 
 export interface BrokerOptions {
   db: Db;
+  store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates' | 'deviceSessions'>;
   domainId: string;
   tls: TlsMaterial;
   host: string;
@@ -54,7 +55,7 @@ const INGESTED_TOPIC = '$SYS/oci-iot-emulator/device-publish';
 export async function startBroker(opts: BrokerOptions) {
   const { db, clock } = opts;
   const log = opts.log ?? (() => {});
-  const sessions = deviceSessionStore(db);
+  const sessions = opts.store.deviceSessions;
   const identities = new WeakMap<Client, DeviceIdentity>();
   const live = new Map<string, Client>();
   // Who watches presence (the console, metrics); told after the session row is written.
@@ -66,7 +67,7 @@ export async function startBroker(opts: BrokerOptions) {
   const persistence = opts.persistence;
   const limits = opts.limits ?? brokerLimits(DEFAULTS);
   const login = createDeviceLogin({
-    db,
+    store: opts.store,
     domainId: opts.domainId,
     clock,
     maxKeepalive: limits.maxKeepalive,
