@@ -10,6 +10,7 @@ import { createSqlitePersistence } from '../store/mqtt-persistence.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { acknowledgementHandler } from './acknowledgement.js';
 import { createConnections } from './connections.js';
+import { createGateways } from './gateways.js';
 import { createDelivery } from './delivery.js';
 import { createDeviceLogin } from './device-login.js';
 import { devicePublishHooks } from './device-publish.js';
@@ -74,9 +75,10 @@ export async function startBroker(opts: BrokerOptions) {
     maxQueuedPerClient: opts.maxQueuedPerClient,
     onAcknowledged: acknowledgementHandler({ batch, signals, log }),
   });
-  const presence = createPresence({ sessions, clock, connections, signals, log });
-  const subscriptions = subscriptionHandlers({ connections, signals, presence, log });
-  const delivery = createDelivery({ connections, sessions, persistence, batch });
+  const gateways = createGateways(opts.store.instances);
+  const presence = createPresence({ sessions, clock, connections, gateways, signals, log });
+  const subscriptions = subscriptionHandlers({ connections, gateways, signals, presence, log });
+  const delivery = createDelivery({ connections, sessions, gateways, persistence, batch });
 
   sessions.resetOnline(iso(clock.now()));
   const aedes = await Aedes.createBroker({
@@ -112,12 +114,13 @@ export async function startBroker(opts: BrokerOptions) {
       const httpsPort = await https.listen(opts.httpsPort, opts.host);
       return { mqttPort, httpsPort };
     },
-    isOnline: connections.isOnline,
+    isOnline: delivery.isOnline,
     subscriptionsOf: delivery.subscriptionsOf,
+    connectionsOf: delivery.connectionsOf,
     onPresence: presence.onPresence,
-    /** Closes a device's live connection, e.g. when its instance is deleted or its credentials change. */
+    /** Closes every live connection of a device, e.g. when its instance is deleted or its credentials change. */
     disconnect(instanceId: string) {
-      connections.registered(instanceId)?.close();
+      for (const client of connections.registered(instanceId)) client.close();
     },
     async close() {
       // The servers' close waits for open connections, which closing Aedes ends.

@@ -43,11 +43,17 @@ export function loginHooks(deps: {
       }
       const { instance } = outcome;
       conn?.authenticated();
-      connections.identify(client, { instanceId: instance.id, externalKey: instance.external_key, clientId: client.id });
+      connections.identify(client, {
+        instanceId: instance.id,
+        externalKey: instance.external_key,
+        clientId: client.id,
+        connectivityType: instance.connectivity_type,
+        transport: conn?.transport ?? 'mqtts',
+      });
+      // A device may hold several connections, one per client id; a second login with a
+      // client id already live takes that session over (Aedes closes the first), as MQTT
+      // and OCI say.
       (client as { id: string }).id = sessionId(instance.id, client.id);
-      // One live connection per device: a second login takes over, as in OCI.
-      const previous = connections.registered(instance.id);
-      if (previous && previous.id !== client.id) previous.close();
       done(null, true);
     },
   };

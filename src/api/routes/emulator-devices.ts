@@ -12,7 +12,22 @@ export const deviceViewSchema = {
     externalKey: { type: 'string' },
     authId: { type: ['string', 'null'] },
     timeCreated: { type: 'string' },
+    connectivityType: { type: 'string' },
+    gateways: { type: 'array', items: { type: 'string' } },
     online: { type: 'boolean' },
+    connections: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          clientId: { type: 'string' },
+          transport: { type: 'string', enum: ['mqtts', 'wss'] },
+          persistentSession: { type: 'boolean' },
+          subscriptions: { type: 'array', items: subscription },
+          gatewayId: { type: 'string' },
+        },
+      },
+    },
     clientId: { type: ['string', 'null'] },
     persistentSession: { type: ['boolean', 'null'] },
     lastSeen: { type: ['string', 'null'] },
