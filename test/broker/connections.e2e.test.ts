@@ -8,6 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type StartedEmulator, type TestDevice } from '../../src/index.js';
+import { until } from '../support/harness.js';
 import { rawLogin, type RawDevice } from '../support/raw-mqtt.js';
 
 let emulator: StartedEmulator;
@@ -39,6 +40,12 @@ async function silent(device: TestDevice, clientId: string, topic: string, clean
   raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
   await raw.next('suback');
   return raw;
+}
+
+/** Ends a client and waits until the emulator has seen that connection go (its session row says offline). */
+async function end(c: MqttClient, clientId: string): Promise<void> {
+  await c.endAsync();
+  await until(() => emulator.sql(`select 1 from device_sessions where client_id = '${clientId}' and online = 1`).rows.length === 0);
 }
 
 const closeAll = (...cs: MqttClient[]) => Promise.all(cs.map((c) => c.endAsync()));
@@ -129,7 +136,7 @@ describe('several connections of one device', () => {
     const device = await emulator.createDevice();
     const away = await client(device, 'away', { clean: false });
     await away.c.subscribeAsync('cmd/#', { qos: 1 });
-    await away.c.endAsync();
+    await end(away.c, 'away');
     const live = await client(device, 'live');
     await live.c.subscribeAsync('telemetry/#', { qos: 1 });
 
@@ -170,7 +177,7 @@ describe('clean session', () => {
     await d.c.subscribeAsync('cmd/#', { qos: 1 });
     const id = await emulator.invoke(device.instanceId, oneWay('cmd/now'));
     await emulator.waitForCommand(id, 'COMPLETED');
-    await d.c.endAsync();
+    await end(d.c, 'mqttx');
     const later = await emulator.invoke(device.instanceId, oneWay('cmd/later'));
     expect(emulator.command(later)!.delivery_status).toBe('REFUSED');
   });
@@ -179,7 +186,7 @@ describe('clean session', () => {
     const device = await emulator.createDevice();
     const d = await client(device, 'sample', { clean: false });
     await d.c.subscribeAsync('cmd/#', { qos: 1 });
-    await d.c.endAsync();
+    await end(d.c, 'sample');
     const id = await emulator.invoke(device.instanceId, oneWay('cmd/later'));
     expect(emulator.command(id)!.delivery_status).toBe('PENDING');
     const back = await client(device, 'sample', { clean: false });
