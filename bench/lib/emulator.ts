@@ -9,6 +9,8 @@ export interface EmulatorProcess {
   pid: number;
   restUrl: string;
   mqttPort: number;
+  /** The device HTTPS port (MQTT over WSS at /mqtt); null for builds from before it existed. */
+  httpsPort: number | null;
   caFile: string;
   domainId: string;
   dataDir: string;
@@ -67,6 +69,7 @@ export async function startEmulatorProcess(ctx: BenchContext, s: EmulatorStart):
     pid: proc.pid,
     restUrl: pick(/REST API\s+(\S+)\/20250531/),
     mqttPort: Number(pick(/MQTTS\s+mqtts:\/\/\S+:(\d+)/)),
+    httpsPort: /MQTT over WSS\s+wss:\/\/\S+:(\d+)\/mqtt/.exec(banner) ? Number(/MQTT over WSS\s+wss:\/\/\S+:(\d+)\/mqtt/.exec(banner)![1]) : null,
     caFile: pick(/CA file\s+(\S+)/),
     domainId: pick(/IoT domain\s+(\S+)/),
     databaseFile: pick(/database\s+(\S+)/),
