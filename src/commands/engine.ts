@@ -84,10 +84,9 @@ export function createCommandEngine(deps: {
     return transition(cmd, to, { ...set, time_finished: iso(at), next_deadline_ms: null }, cause, at, undefined, effects);
   }
 
-  /** Packet ids are per connection, as MQTT's are per session. */
-  function nextMessageId(c: ConnectionKey): number {
+  /** Packet ids are per connection, as MQTT's are per session; `inFlight` are the connection's in use. */
+  function nextMessageId(c: ConnectionKey, inFlight: Set<number>): number {
     const key = `${c.sessionInstanceId}\n${c.clientId}`;
-    const inFlight = store.inFlightMessageIds(c);
     let id = lastMessageId.get(key) ?? 0;
     for (let i = 0; i < 65535; i++) {
       id = id >= 65535 ? 1 : id + 1;
@@ -97,10 +96,8 @@ export function createCommandEngine(deps: {
     return id;
   }
 
-  /** Whether one more QoS 1 command may be sent on a connection before it acknowledges earlier ones. */
-  const windowOpen = (c: ConnectionKey) => store.inFlightMessageIds(c).size < maxInFlight;
-  /** Every QoS 1 connection must have room: a command is SENT once, to all of them together. */
-  const windowsOpen = (targets: DeliveryTarget[]) => targets.every((t) => t.qos === 0 || windowOpen(t));
+  /** Whether every QoS 1 connection among `targets` may take one more command before it acknowledges earlier ones. */
+  const windowsOpen = (targets: DeliveryTarget[]) => targets.every((t) => t.qos === 0 || store.inFlightMessageIds(t).size < maxInFlight);
 
   /** A QoS 1 command left flight (acknowledged or finished): commands waiting for room may go. */
   function windowMoved(instanceId: string): void {
@@ -116,11 +113,14 @@ export function createCommandEngine(deps: {
     const now = clock.now();
     // Past its request deadline a command is EXPIRED, even if the deadline has not fired yet.
     if (now >= cmd.request_deadline_ms) return;
-    if (targets.length === 0 || !windowsOpen(targets)) return;
+    if (targets.length === 0) return;
+    // Every QoS 1 connection must have room: a command is SENT once, to all of them together.
+    const windows = targets.map((t) => (t.qos === 0 ? null : store.inFlightMessageIds(t)));
+    if (windows.some((w) => w !== null && w.size >= maxInFlight)) return;
     const time = iso(now);
-    const deliveries: Delivery[] = targets.map((t) => {
-      const qos: 0 | 1 = t.qos === 0 ? 0 : 1;
-      return { sessionInstanceId: t.sessionInstanceId, clientId: t.clientId, qos, messageId: qos === 1 ? nextMessageId(t) : null, time };
+    const deliveries: Delivery[] = targets.map((t, i) => {
+      const inFlight = windows[i];
+      return { sessionInstanceId: t.sessionInstanceId, clientId: t.clientId, qos: inFlight ? 1 : 0, messageId: inFlight ? nextMessageId(t, inFlight) : null, time };
     });
     const [first] = deliveries;
     const qos: 0 | 1 = deliveries.some((d) => d.qos === 1) ? 1 : 0;

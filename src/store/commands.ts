@@ -132,9 +132,9 @@ export function commandStore(db: Db) {
        AND c.delivery_status = 'SENT'`,
   );
   const byMessageId = db.prepare(
-    `SELECT command_id FROM command_deliveries INDEXED BY command_deliveries_unacknowledged
-     WHERE session_instance_id = ? AND client_id = ? AND message_id = ? AND qos = 1 AND time_acknowledged IS NULL
-     ORDER BY command_id DESC LIMIT 1`,
+    `SELECT c.* FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
+     WHERE d.session_instance_id = ? AND d.client_id = ? AND d.message_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
+     ORDER BY d.command_id DESC LIMIT 1`,
   );
   const insertDelivery = db.prepare(
     `INSERT INTO command_deliveries (command_id, session_instance_id, client_id, qos, message_id, time_sent)
@@ -253,10 +253,8 @@ export function commandStore(db: Db) {
     inFlightMessageIds: (c: ConnectionKey) =>
       new Set((inFlightIds.all(c.sessionInstanceId, c.clientId) as Array<{ message_id: number }>).map((r) => r.message_id)),
     /** The command a connection's PUBACK of `messageId` acknowledges. */
-    byMessageId: (c: ConnectionKey, messageId: number): CommandRow | undefined => {
-      const hit = byMessageId.get(c.sessionInstanceId, c.clientId, messageId) as { command_id: number } | undefined;
-      return hit ? (byId.get(hit.command_id) as CommandRow) : undefined;
-    },
+    byMessageId: (c: ConnectionKey, messageId: number) =>
+      byMessageId.get(c.sessionInstanceId, c.clientId, messageId) as CommandRow | undefined,
     /** The connections a command was written to, in order. */
     deliveries: (commandId: number) =>
       deliveriesOf.all(commandId) as Array<ConnectionKey & { qos: number; messageId: number | null; timeSent: string; timeAcknowledged: string | null }>,

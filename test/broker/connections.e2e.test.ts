@@ -6,6 +6,9 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type StartedEmulator, type TestDevice } from '../../src/index.js';
 import { until } from '../support/harness.js';
@@ -130,6 +133,44 @@ describe('several connections of one device', () => {
     expect(events(id).at(-1)!.cause).toBe('redelivered (DUP) to keeper after reconnect');
     await Promise.all([back.device.end(), stranger.end()]);
     await closeAll(live.c);
+  });
+
+  it('after a restart, a persistent session gets its unacknowledged command again by its client id, and only it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'oci-iot-connections-'));
+    try {
+      const first = await startEmulator({ dataDir });
+      const device = await first.createDevice();
+      const login = (emu: StartedEmulator, clientId: string) =>
+        rawLogin({ port: emu.mqttPort, ca: emu.ca }, { clientId, clean: false, username: device.username, password: Buffer.from(device.password) });
+      const keeper = (await login(first, 'keeper')).device;
+      keeper.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'cmd/#', qos: 1 }] });
+      await keeper.next('suback');
+      const other = (await login(first, 'other')).device;
+      other.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'cmd/#', qos: 1 }] });
+      await other.next('suback');
+      const id = await first.invoke(device.instanceId, twoWay('cmd/x', 'rsp/x'));
+      const original = (await keeper.next('publish')) as IPublishPacket;
+      const atOther = (await other.next('publish')) as IPublishPacket;
+      other.send({ cmd: 'puback', messageId: atOther.messageId! });
+      await until(() => first.sql(`select 1 from command_deliveries where command_id = ${id} and client_id = 'other' and time_acknowledged is not null`).rows.length === 1);
+      await first.close();
+
+      const second = await startEmulator({ dataDir, certsDir: first.config.certsDir });
+      try {
+        const otherBack = (await login(second, 'other')).device;
+        const keeperBack = (await login(second, 'keeper')).device;
+        expect((await keeperBack.next('publish')) as IPublishPacket).toMatchObject({ topic: 'cmd/x', dup: true, messageId: original.messageId });
+        // `other` acknowledged before the restart: nothing comes back to it.
+        await second.invoke(device.instanceId, oneWay('cmd/marker'));
+        expect(((await otherBack.next('publish')) as IPublishPacket).topic).toBe('cmd/marker');
+        expect(second.command(id)!.delivery_status).toBe('SENT');
+        await Promise.all([otherBack.end(), keeperBack.end()]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('a command for a persistent session that is away waits for it, even while another connection is live', async () => {

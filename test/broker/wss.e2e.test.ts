@@ -9,7 +9,7 @@ import { startEmulator, type StartedEmulator } from '../../src/index.js';
 
 let emulator: StartedEmulator;
 beforeAll(async () => {
-  emulator = await startEmulator({ loginFailuresPerKey: 1 });
+  emulator = await startEmulator({ loginFailuresPerKey: 1, mqttMaxPacketSize: 4096 });
 });
 afterAll(async () => {
   await emulator.close();
@@ -95,4 +95,25 @@ it('a device over WSS gets only its own commands: no other device publish reache
   await emulator.waitForCommand(id, 'COMPLETED');
   expect(seenByA).toEqual(['only/a']);
   await Promise.all([ca.endAsync(), cb.endAsync()]);
+});
+
+it('another device over WSS cannot answer a command, and a packet over the size limit closes the connection, storing nothing', async () => {
+  const owner = await emulator.createDevice();
+  const intruder = await emulator.createDevice();
+  const o = await mqtt.connectAsync(owner.mqttOptions);
+  await o.subscribeAsync('cmd/secret', { qos: 1 });
+  const id = await emulator.invoke(owner.instanceId, { requestDataFormat: 'TEXT', requestEndpoint: 'cmd/secret', requestData: 'x', responseEndpoint: 'rsp/secret' });
+  await emulator.waitForCommand(id, 'SENT');
+  const i = await mqtt.connectAsync({ ...intruder.wssOptions, reconnectPeriod: 0 });
+  await i.publishAsync('rsp/secret', 'forged', { qos: 1 });
+  expect(emulator.command(id)!.delivery_status).toBe('SENT');
+  // The forged answer is the intruder's own raw_data, not the owner's response.
+  expect(emulator.sql(`select digital_twin_instance_id as id from raw_data where endpoint = 'rsp/secret'`).rows).toEqual([{ id: intruder.instanceId }]);
+
+  const closed = new Promise<void>((resolve) => i.once('close', () => resolve()));
+  i.publish('big/one', Buffer.alloc(5000), { qos: 1 });
+  await closed;
+  expect(emulator.sql(`select count(*) as n from raw_data where endpoint = 'big/one'`).rows).toEqual([{ n: 0 }]);
+  await o.endAsync();
+  i.end(true);
 });
