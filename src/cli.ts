@@ -6,8 +6,9 @@ import { DEFAULT_URL, ServiceError } from './cli/rest.js';
 import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
 import { OciError } from './errors.js';
 import { issueCertificateFiles } from './pki/cert-command.js';
-import { formatTable, SqlError, toJson } from './sql.js';
-import { runReadOnlySqlWithin } from './sql-runner.js';
+import { formatTable, toJson } from './sql/format.js';
+import { SqlError } from './sql/query.js';
+import { runReadOnlySqlWithin } from './sql/runner.js';
 
 const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker + console at /console)

@@ -13,5 +13,5 @@ export { type DeliveryStatus } from './store/commands.js';
 export { type InvokeRawCommandDetails } from './commands/request.js';
 export { type NewDevice } from './devices/create-device.js';
 export { type DeviceConnection } from './devices/connection.js';
-export { type SqlResult } from './sql.js';
+export { type SqlResult } from './sql/query.js';
 export { OciError } from './errors.js';

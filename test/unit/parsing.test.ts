@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/commands/durations.js';
+import { parseDuration } from '../../src/durations.js';
 import { parseCommandRequest } from '../../src/commands/request.js';
 import { classifyPayload } from '../../src/commands/payload.js';
 import { topicMatches } from '../../src/broker/topics.js';
@@ -26,6 +26,14 @@ describe('ISO 8601 durations', () => {
   it('refuses zero and calendar units with a reason', () => {
     expect(parseDuration('PT0S')).toEqual({ ok: false, reason: 'must be longer than zero' });
     expect(parseDuration('P1M')).toMatchObject({ ok: false, reason: expect.stringMatching(/months/) });
+  });
+
+  it('keeps its exact reasons for years, months, zero and negative durations', () => {
+    const calendar = 'years and months are not supported; use weeks, days, hours, minutes or seconds (e.g. P30D)';
+    const shape = 'must be an ISO 8601 duration such as PT3M or PT1H30M';
+    for (const text of ['P1Y', 'P1M', 'P1Y2M', 'P1MT1H', 'P0Y1D']) expect(parseDuration(text), text).toEqual({ ok: false, reason: calendar });
+    for (const text of ['PT0S', 'P0D', 'PT0.0004S']) expect(parseDuration(text), text).toEqual({ ok: false, reason: 'must be longer than zero' });
+    for (const text of ['-PT1M', 'PT-1M', 'P1DT', 'PT1.5H', 'PT1,5S', 'xPT3M', 'PT3Mx']) expect(parseDuration(text), text).toEqual({ ok: false, reason: shape });
   });
 });
 

@@ -1,11 +1,11 @@
 import { fork } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqlError, type SqlResult } from './sql.js';
+import { SqlError, type SqlResult } from './query.js';
 
 const here = fileURLToPath(import.meta.url);
 /** From the TypeScript sources (tests, tsx) the child needs the same loader; from dist it is plain JS. */
-const child = fileURLToPath(new URL(`./sql-child${extname(here)}`, import.meta.url));
+const child = fileURLToPath(new URL(`./child${extname(here)}`, import.meta.url));
 const execArgv = extname(here) === '.ts' ? ['--import', 'tsx'] : [];
 /** Starting node and opening the database is not the statement's time. */
 const STARTUP_LIMIT_MS = 30_000;

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { explainError, refusal } from './sql-policy.js';
-import { openReadOnly, type Db } from './store/database.js';
+import { explainError, refusal } from './policy.js';
+import { openReadOnly, type Db } from '../store/database.js';
 
 export class SqlError extends Error {}
 
@@ -67,29 +67,4 @@ export function runOn(db: Db, sql: string, maxRows = Infinity): SqlResult & { tr
   } catch (err) {
     throw new SqlError(explainError((err as Error).message, sql));
   }
-}
-
-/** How a value reads in a table cell: NULL as empty, BLOBs as their UTF-8 text. */
-export function cellText(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  return String(v);
-}
-
-export function formatTable(result: SqlResult): string {
-  const cell = cellText;
-  const cols = result.columns;
-  const widths = cols.map((c) => Math.max(c.length, ...result.rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join(' | ').trimEnd();
-  const out = [line(cols), widths.map((w) => '-'.repeat(w)).join('-+-'), ...result.rows.map((r) => line(cols.map((c) => cell(r[c]))))];
-  out.push(`(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`);
-  return out.join('\n');
-}
-
-export function toJson(result: SqlResult): string {
-  return JSON.stringify(
-    result.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('base64') : v]))),
-    null,
-    2,
-  );
 }

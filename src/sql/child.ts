@@ -3,7 +3,7 @@
  * at the time limit: SQLite is built here without a progress callback, and a statement
  * in better-sqlite3 cannot be interrupted from JavaScript.
  */
-import { runReadOnlySql } from './sql.js';
+import { runReadOnlySql } from './query.js';
 
 interface Request {
   dataDir: string;
