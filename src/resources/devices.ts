@@ -2,8 +2,8 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../store/database.js';
 import type { InstanceRow } from '../store/instances.js';
 import { base32 } from '../ids.js';
-import { createInstance } from '../resources/instances.js';
-import { createSecret } from '../resources/secrets.js';
+import { createInstance } from './instances.js';
+import { createSecret } from './secrets.js';
 
 export interface NewDevice {
   displayName?: string;
