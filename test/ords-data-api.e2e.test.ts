@@ -5,13 +5,13 @@
  * times so the time filters have exact answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, until, type Device, type TestDevice, type TestEmulator } from './support/harness.js';
+import { startTestEmulator, until, type Device, type ConnectedDevice, type TestEmulator } from './support/harness.js';
 
 const MIN = 60_000;
 let t: TestEmulator;
 let a: Device;
 let b: Device;
-let dev: TestDevice;
+let dev: ConnectedDevice;
 /** Command ids in the order they were made, one minute apart. */
 const ids: number[] = [];
 let t0: number;

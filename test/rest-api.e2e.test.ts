@@ -10,6 +10,18 @@ afterAll(async () => {
   await t.close();
 });
 
+/**
+ * A device made the way an OCI user makes one, over REST: a Vault secret, then an instance
+ * naming it. Here the REST calls are what is tested; other suites use t.createDevice().
+ */
+async function createOverRest(fields: Record<string, unknown> = {}) {
+  const secret = await t.rest('POST', '/20180608/secrets', { secretContent: { contentType: 'BASE64', content: Buffer.from('pw').toString('base64') } });
+  expect(secret.status).toBe(200);
+  const instance = await t.rest('POST', '/20250531/digitalTwinInstances', { iotDomainId: t.emu.domain.id, authId: secret.body.id, ...fields });
+  expect(instance.status).toBe(200);
+  return { instanceId: instance.body.id as string, externalKey: instance.body.externalKey as string };
+}
+
 const count = (table: string) => (t.emu.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('every reply', () => {
@@ -78,7 +90,7 @@ describe('Vault secrets', () => {
 
 describe('digital twin instances', () => {
   it('create generates an externalKey and fills OCI fields; get returns it with an etag', async () => {
-    const d = await t.createDevice({ displayName: 'pump-1', freeformTags: { site: 'lab' } });
+    const d = await createOverRest({ displayName: 'pump-1', freeformTags: { site: 'lab' } });
     const got = await t.rest('GET', `/20250531/digitalTwinInstances/${d.instanceId}`);
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({
@@ -97,7 +109,7 @@ describe('digital twin instances', () => {
 
   it('lists with paging, sorting and filters', async () => {
     const names = ['list-c', 'list-a', 'list-b'];
-    for (const displayName of names) await t.createDevice({ displayName, freeformTags: { group: 'paging' } });
+    for (const displayName of names) await createOverRest({ displayName, freeformTags: { group: 'paging' } });
     const base = `/20250531/digitalTwinInstances?iotDomainId=${t.emu.domain.id}&sortBy=displayName&sortOrder=ASC`;
     const page1 = await t.rest('GET', `${base}&limit=2`);
     const all = (await t.rest('GET', base)).body.items.map((i: { displayName: string }) => i.displayName);
@@ -117,7 +129,7 @@ describe('digital twin instances', () => {
   });
 
   it('update honours if-match and bumps the etag; a stale etag is 412 and changes nothing', async () => {
-    const d = await t.createDevice();
+    const d = await createOverRest();
     const got = await t.rest('GET', `/20250531/digitalTwinInstances/${d.instanceId}`);
     const etag = got.headers.get('etag')!;
     const stale = await t.rest('PUT', `/20250531/digitalTwinInstances/${d.instanceId}`, { displayName: 'x' }, { 'if-match': 'not-it' });
@@ -133,7 +145,7 @@ describe('digital twin instances', () => {
 
   it('refuses bad create input and stores nothing', async () => {
     const before = count('digital_twin_instances');
-    const d = await t.createDevice({ externalKey: 'taken-key' });
+    const d = await createOverRest({ externalKey: 'taken-key' });
     const cases: Array<[unknown, number, string]> = [
       [{}, 400, 'MissingParameter'],
       [{ iotDomainId: 'ocid1.iotdomain.oc1..nope' }, 400, 'RelatedResourceNotAuthorizedOrNotFound'],
@@ -153,7 +165,7 @@ describe('digital twin instances', () => {
   });
 
   it('delete is 204, leaves the instance DELETED, frees its externalKey and refuses commands', async () => {
-    const d = await t.createDevice({ externalKey: 'to-delete' });
+    const d = await createOverRest({ externalKey: 'to-delete' });
     expect((await t.rest('DELETE', `/20250531/digitalTwinInstances/${d.instanceId}`, undefined, { 'if-match': 'wrong' })).status).toBe(412);
     const del = await t.rest('DELETE', `/20250531/digitalTwinInstances/${d.instanceId}`);
     expect(del.status).toBe(204);
@@ -161,7 +173,7 @@ describe('digital twin instances', () => {
     const invoke = await t.rest('POST', `/20250531/digitalTwinInstances/${d.instanceId}/actions/invokeRawCommand`, SEED_COMMAND);
     expect(invoke).toMatchObject({ status: 404, body: { code: 'NotAuthorizedOrNotFound' } });
     expect((await t.rest('DELETE', `/20250531/digitalTwinInstances/${d.instanceId}`)).status).toBe(404);
-    const reused = await t.createDevice({ externalKey: 'to-delete' });
+    const reused = await createOverRest({ externalKey: 'to-delete' });
     expect(reused.instanceId).not.toBe(d.instanceId);
     const deleted = await t.rest('GET', `/20250531/digitalTwinInstances?iotDomainId=${t.emu.domain.id}&lifecycleState=DELETED`);
     expect(deleted.body.items.map((i: { id: string }) => i.id)).toContain(d.instanceId);
