@@ -1,36 +1,13 @@
 /** The state engine alone: a fake broker, a manual clock, an in-memory database. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { manualClock, type ManualClock } from '../../src/clock.js';
-import { createCommandEngine, type CommandEngine } from '../../src/commands/engine.js';
-import { parseCommandRequest } from '../../src/commands/request.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { manualClock } from '../../src/clock.js';
+import { createCommandEngine } from '../../src/commands/engine.js';
 import { OciError } from '../../src/errors.js';
-import { fakeDevices } from '../support/fake-devices.js';
+import { DEV, engineFixture, MIN, type EngineFixture } from '../support/engine-fixture.js';
 
-const MIN = 60_000;
-const DEV = 'ocid1.iotdigitaltwininstance.oc1.test.a';
-const defaults = { requestDuration: 'PT10M', responseDuration: 'PT10M' };
-
-let db: Db;
-let clock: ManualClock;
-let devices: ReturnType<typeof fakeDevices>;
-let engine: CommandEngine;
-
-const request = (body: Record<string, unknown> = {}) =>
-  parseCommandRequest({ requestDataFormat: 'JSON', requestEndpoint: 'cmd', requestData: { a: 1 }, ...body }, defaults);
-
-const invoke = (body: Record<string, unknown> = {}, extra: { retryToken?: string; fingerprint?: string } = {}) =>
-  engine.invoke({ instanceId: DEV, domainId: 'd', request: request(body), createdBy: 'test', ...extra }).then((r) => r.id);
-
-const status = (id: number) => engine.get(id)!.delivery_status;
-const eventsOf = (id: number) =>
-  db.prepare('SELECT from_status AS "from", to_status AS "to" FROM command_events WHERE command_id = ? ORDER BY id').all(id);
-
+let { db, clock, devices, engine, invoke, status, eventsOf } = {} as EngineFixture;
 beforeEach(() => {
-  db = openDatabase(':memory:');
-  clock = manualClock(Date.parse('2030-01-01T00:00:00Z'));
-  devices = fakeDevices();
-  engine = createCommandEngine({ db, clock, devices: devices.port });
+  ({ db, clock, devices, engine, invoke, status, eventsOf } = engineFixture());
 });
 
 describe('invoke decides at once', () => {
@@ -161,7 +138,7 @@ describe('delivery and deadlines', () => {
 describe('bounded state', () => {
   it('refuses, with the reason recorded, commands past the per-device PENDING cap', async () => {
     engine.stop();
-    engine = createCommandEngine({ db, clock, devices: devices.port, maxPendingPerDevice: 2 });
+    ({ db, clock, devices, engine, invoke, status, eventsOf } = engineFixture({ maxPendingPerDevice: 2 }));
     devices.set(DEV, { online: false, persistent: true, subscriptions: [{ topic: 'cmd', qos: 1 }] });
     const ids = [await invoke(), await invoke(), await invoke()];
     expect(ids.map(status)).toEqual(['PENDING', 'PENDING', 'REFUSED']);

@@ -1,34 +1,12 @@
 /** The engine's QoS 1 window (maxInFlight) alone: a fake broker, a manual clock, an in-memory database. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { manualClock, type ManualClock } from '../../src/clock.js';
-import { createCommandEngine, type CommandEngine } from '../../src/commands/engine.js';
-import { parseCommandRequest } from '../../src/commands/request.js';
-import { openDatabase } from '../../src/store/database.js';
-import { fakeDevices } from '../support/fake-devices.js';
+import { DEV, engineFixture, settle, type EngineFixture } from '../support/engine-fixture.js';
 
-const DEV = 'ocid1.iotdigitaltwininstance.oc1.test.a';
-const defaults = { requestDuration: 'PT10M', responseDuration: 'PT10M' };
-let clock: ManualClock;
-let devices: ReturnType<typeof fakeDevices>;
-let engine: CommandEngine;
-
-const invoke = (body: Record<string, unknown> = {}) =>
-  engine
-    .invoke({
-      instanceId: DEV,
-      domainId: 'd',
-      createdBy: 'test',
-      request: parseCommandRequest({ requestDataFormat: 'TEXT', requestEndpoint: 'cmd', requestData: 'x', ...body }, defaults),
-    })
-    .then((r) => r.id);
+let { clock, devices, engine, invoke } = {} as EngineFixture;
 const statuses = (ids: number[]) => ids.map((id) => engine.get(id)!.delivery_status);
-/** Lets the engine's per-device flush (a promise chain) run. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 beforeEach(() => {
-  clock = manualClock(Date.parse('2030-01-01T00:00:00Z'));
-  devices = fakeDevices();
-  engine = createCommandEngine({ db: openDatabase(':memory:'), clock, devices: devices.port, maxInFlight: 2 });
+  ({ clock, devices, engine, invoke } = engineFixture({ maxInFlight: 2, command: { requestDataFormat: 'TEXT', requestEndpoint: 'cmd', requestData: 'x' } }));
   devices.set(DEV, { online: true, subscriptions: [{ topic: 'cmd', qos: 1 }] });
 });
 
