@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
-import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
@@ -12,6 +11,7 @@ import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { ensureDefaultDomain } from './store/domains.js';
+import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 
@@ -65,16 +65,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
 
+    // What devices send is applied in one transaction per event-loop turn; the engine's
+    // announcements and command bytes caused by it wait for that commit.
+    const batch = createWriteBatch(db);
     const brokerLog = log.child({ component: 'broker' });
     const broker = await startBroker({
       db,
       clock,
       tls,
+      batch,
       domainId: domain.id,
       host: config.bindHost,
       port: config.mqttPort,
-      // Device sessions live in the same database as the commands, so both survive a restart together.
-      persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
+      maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
@@ -87,6 +90,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       devices: metrics.countSent(broker.devices),
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
+      batch,
     });
     engine.onTransition(metrics.transition);
     closers.push(() => engine.stop());
