@@ -10,8 +10,8 @@ import type { DevicePort } from './commands/device-port.js';
 import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
-import { ensureDefaultDomain } from './store/domains.js';
 import { createWriteBatch } from './store/write-batch.js';
+import { createStore, type Store } from './store/index.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 
@@ -39,6 +39,8 @@ export interface Emulator {
   databaseFile: string;
   clock: Clock;
   db: Db;
+  /** Every read and write of the emulator's tables, over `db`. */
+  store: Store;
   engine: CommandEngine;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
@@ -53,12 +55,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
   const db = openDatabase(config.dataDir, config.durability);
+  const store = createStore(db);
   const closers: Array<() => Promise<void> | void> = [() => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
   try {
-    const { domain, group } = ensureDefaultDomain(db, {
+    const { domain, group } = store.domains.ensureDefault({
       region: config.region,
       deviceHost: config.deviceHost,
       now: iso(clock.now()),
@@ -71,6 +74,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const brokerLog = log.child({ component: 'broker' });
     const broker = await startBroker({
       db,
+      store,
       clock,
       tls,
       batch,
@@ -83,7 +87,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     closers.push(() => broker.close());
 
-    const metrics = createMetrics(db);
+    const metrics = createMetrics(store);
     const engine = createCommandEngine({
       db,
       clock,
@@ -102,7 +106,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
     const api = buildApi(
-      { db, clock, config, domain, group, engine, devices: broker },
+      { store, db, clock, config, domain, group, engine, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -127,6 +131,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       databaseFile: databasePath(config.dataDir),
       clock,
       db,
+      store,
       engine,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       close: closeAll,
