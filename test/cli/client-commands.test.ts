@@ -3,17 +3,17 @@
  * (`npm test` builds first) against an emulator started in-process on free ports.
  */
 import { spawn } from 'node:child_process';
-import { SEED_COMMAND } from './support/harness.js';
+import { SEED_COMMAND } from '../support/harness.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OPTIONS } from '../src/config.js';
-import { startEmulator, type StartedEmulator } from '../src/programmatic.js';
+import { OPTIONS } from '../../src/config.js';
+import { startEmulator, type StartedEmulator } from '../../src/programmatic.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
+const ROOT = new URL('../..', import.meta.url).pathname;
 // Each run starts a Node process; on a busy two-core CI machine that is slow. Nothing here asserts a timing.
 vi.setConfig({ testTimeout: 60_000 });
 const scratch = mkdtempSync(join(tmpdir(), 'oci-iot-cli-'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
-import { migrate } from '../../src/store/database.js';
+import { migrate } from '../../../src/store/database.js';
 
 /**
  * A temp directory for database files, removed by cleanup(). Files rather than

@@ -3,12 +3,12 @@
  * lives on, the console's JSON routes, and the logs.
  */
 import { PassThrough } from 'node:stream';
-import { SEED_COMMAND } from './support/harness.js';
+import { SEED_COMMAND } from '../support/harness.js';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/ops/logger.js';
-import { startEmulator, type StartedEmulator, type StartOptions } from '../src/programmatic.js';
-import { openSse } from './support/sse.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { startEmulator, type StartedEmulator, type StartOptions } from '../../src/programmatic.js';
+import { openSse } from '../support/sse.js';
 
 
 const running: StartedEmulator[] = [];

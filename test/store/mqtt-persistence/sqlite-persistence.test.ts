@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { createSqlitePersistence, type MqttPacket } from '../../src/store/mqtt-persistence.js';
-import { MIGRATIONS } from '../../src/store/schema.js';
+import { createSqlitePersistence, type MqttPacket } from '../../../src/store/mqtt-persistence.js';
+import { MIGRATIONS } from '../../../src/store/schema.js';
 import { streamToArray, TempDatabases } from './helpers.js';
 
 const require = createRequire(import.meta.url);

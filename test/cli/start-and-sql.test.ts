@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPTIONS } from '../src/config.js';
-import { SEED_COMMAND, startTestEmulator, type TestEmulator } from './support/harness.js';
+import { OPTIONS } from '../../src/config.js';
+import { SEED_COMMAND, startTestEmulator, type TestEmulator } from '../support/harness.js';
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 const cli = join(root, 'dist', 'cli.js');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });

@@ -1,41 +1,10 @@
+/** The invokeRawCommand body and device payloads, checked and classified (src/commands/request.ts, payload.ts). */
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/durations.js';
 import { parseCommandRequest } from '../../src/commands/request.js';
 import { classifyPayload } from '../../src/commands/payload.js';
-import { topicMatches } from '../../src/broker/topics.js';
-import { compileOrdsQuery, RAW_COMMAND_DATA } from '../../src/store/ords-query.js';
 import { OciError } from '../../src/errors.js';
 
 const defaults = { requestDuration: 'PT10M', responseDuration: 'PT10M' };
-
-describe('ISO 8601 durations', () => {
-  it.each([
-    ['PT3M', 180_000],
-    ['PT10M', 600_000],
-    ['PT1H30M', 5_400_000],
-    ['P1D', 86_400_000],
-    ['P1W', 604_800_000],
-    ['PT0.5S', 500],
-    ['P1DT2H', 93_600_000],
-  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toEqual({ ok: true, ms }));
-
-  it.each(['', '3M', 'PT', 'P', 'PT-1M', '-PT1M', 'PT1X', 'T3M', 'pt3m'])('refuses %j', (text) =>
-    expect(parseDuration(text).ok).toBe(false),
-  );
-
-  it('refuses zero and calendar units with a reason', () => {
-    expect(parseDuration('PT0S')).toEqual({ ok: false, reason: 'must be longer than zero' });
-    expect(parseDuration('P1M')).toMatchObject({ ok: false, reason: expect.stringMatching(/months/) });
-  });
-
-  it('keeps its exact reasons for years, months, zero and negative durations', () => {
-    const calendar = 'years and months are not supported; use weeks, days, hours, minutes or seconds (e.g. P30D)';
-    const shape = 'must be an ISO 8601 duration such as PT3M or PT1H30M';
-    for (const text of ['P1Y', 'P1M', 'P1Y2M', 'P1MT1H', 'P0Y1D']) expect(parseDuration(text), text).toEqual({ ok: false, reason: calendar });
-    for (const text of ['PT0S', 'P0D', 'PT0.0004S']) expect(parseDuration(text), text).toEqual({ ok: false, reason: 'must be longer than zero' });
-    for (const text of ['-PT1M', 'PT-1M', 'P1DT', 'PT1.5H', 'PT1,5S', 'xPT3M', 'PT3Mx']) expect(parseDuration(text), text).toEqual({ ok: false, reason: shape });
-  });
-});
 
 describe('invokeRawCommand body', () => {
   const fails = (body: Record<string, unknown>, status: number, code: string, message: RegExp) => {
@@ -88,40 +57,5 @@ describe('payload classification', () => {
     expect(classifyPayload(Buffer.from('{"a":1}')).format).toBe('JSON');
     expect(classifyPayload(Buffer.from('hello')).format).toBe('TEXT');
     expect(classifyPayload(Buffer.from([0xff, 0x00]))).toEqual({ format: 'BINARY', contentType: 'application/octet-stream', text: '/wA=' });
-  });
-});
-
-describe('MQTT topic filters', () => {
-  it.each([
-    ['a/+/c', 'a/b/c', true],
-    ['a/#', 'a', true],
-    ['a/#', 'a/b/c', true],
-    ['#', '$SYS/x', false],
-    ['+/x', '$iot/x', false],
-    ['$iot/x', '$iot/x', true],
-    ['/endpoints/+', '/endpoints/1234', true],
-    ['a/+', 'a/b/c', false],
-    ['a/b', 'a/b/', false],
-  ])('%s matches %s: %s', (filter, topic, expected) => expect(topicMatches(filter, topic)).toBe(expected));
-});
-
-describe('ORDS q filters', () => {
-  it('compiles $and, equality, date ranges and $orderby into parameters', () => {
-    const q = compileOrdsQuery(
-      RAW_COMMAND_DATA,
-      JSON.stringify({
-        $and: [{ delivery_status: 'COMPLETED' }, { time_created: { $gte: { $date: '2030-01-01T00:00:00Z' } } }],
-        $orderby: { time_created: 'desc' },
-      }),
-    );
-    expect(q.where).toBe('(delivery_status = ? AND time_created >= ?)');
-    expect(q.params).toEqual(['COMPLETED', '2030-01-01T00:00:00.000Z']);
-    expect(q.orderBy).toBe('time_created DESC, id ASC');
-  });
-
-  it('refuses unknown columns, operators and bad JSON with InvalidParameter', () => {
-    for (const q of ['{', '{"nope":1}', '{"id":{"$regex":"x"}}', '[1]', '{"id; drop table x":1}']) {
-      expect(() => compileOrdsQuery(RAW_COMMAND_DATA, q)).toThrow(OciError);
-    }
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { SEED_COMMAND, startTestEmulator, type TestEmulator } from './support/harness.js';
+import { SEED_COMMAND, startTestEmulator, type TestEmulator } from '../support/harness.js';
 
 const MIN = 60_000;
 let dataDir: string;

@@ -4,7 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { connect as netConnect } from 'node:net';
 import { once, type EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEED_COMMAND, startTestEmulator, until, type TestEmulator } from './support/harness.js';
+import { SEED_COMMAND, startTestEmulator, until, type TestEmulator } from '../support/harness.js';
 
 let t: TestEmulator;
 beforeAll(async () => {

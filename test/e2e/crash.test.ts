@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 const DEVICES = 100;
 const COMMANDS = 1500;
 const KILL_AFTER = 500;

@@ -1,6 +1,6 @@
 /** The OCI REST contract over real HTTP: shapes, paging, etags, and every bad input of issue 2. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEED_COMMAND, startTestEmulator, type TestEmulator } from './support/harness.js';
+import { SEED_COMMAND, startTestEmulator, type TestEmulator } from '../support/harness.js';
 
 let t: TestEmulator;
 beforeAll(async () => {

@@ -5,7 +5,7 @@
  * times so the time filters have exact answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, until, type Device, type ConnectedDevice, type TestEmulator } from './support/harness.js';
+import { startTestEmulator, until, type Device, type ConnectedDevice, type TestEmulator } from '../support/harness.js';
 
 const MIN = 60_000;
 let t: TestEmulator;

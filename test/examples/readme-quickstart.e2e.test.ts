@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestEmulator, until, type TestEmulator } from './support/harness.js';
+import { startTestEmulator, until, type TestEmulator } from '../support/harness.js';
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
 const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/<!-- quickstart -->\s*```bash\n([\s\S]*?)```/g)].map(
   (m) => m[1],
 );

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { coerceOption, OPTIONS } from '../src/config.js';
+import { coerceOption, OPTIONS } from '../../src/config.js';
 
-const root = new URL('..', import.meta.url);
+const root = new URL('../..', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const byEnv = new Map(OPTIONS.map((o) => [o.env, o]));
 const flags = new Set(OPTIONS.map((o) => o.flag));

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startEmulator, type StartedEmulator } from '../src/programmatic.js';
+import { startEmulator, type StartedEmulator } from '../../src/programmatic.js';
 
 const SCREENSHOTS = 'test-output/screenshots';
 const CHROMIUM = '/usr/bin/chromium';

@@ -3,7 +3,7 @@
  * MQTT.js devices over TLS with the generated CA, REST over HTTP, the manual clock.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SEED_COMMAND, startTestEmulator, type TestEmulator } from './support/harness.js';
+import { SEED_COMMAND, startTestEmulator, type TestEmulator } from '../support/harness.js';
 
 const MIN = 60_000;
 let t: TestEmulator;
