@@ -2,15 +2,13 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/index.js';
 import type { InstanceRow } from '../store/instances.js';
 import { base32 } from '../ids.js';
-import { createInstance } from './instances.js';
+import { createInstance, type InstanceFields } from './instances.js';
 import { createSecret } from './secrets.js';
 
-export interface NewDevice {
-  displayName?: string;
-  externalKey?: string;
+/** The instance's own fields (all but its domain and authId, which the one step fills in), and a password. */
+export interface NewDevice extends Omit<InstanceFields, 'authId'> {
   /** The device password; a random one when omitted. */
   password?: string;
-  description?: string;
 }
 
 export interface CreatedDevice {
@@ -35,13 +33,8 @@ export function createDevice(store: Store, clock: Clock, region: string, domainI
       secretContent: { contentType: 'BASE64', content: Buffer.from(password, 'utf8').toString('base64') },
       description: `MQTT password of ${d.displayName ?? d.externalKey ?? 'a device'}`,
     });
-    const instance = createInstance(store, clock, region, {
-      iotDomainId: domainId,
-      authId: secret.id,
-      externalKey: d.externalKey,
-      displayName: d.displayName,
-      description: d.description,
-    });
+    const { password: _, ...fields } = d;
+    const instance = createInstance(store, clock, region, { ...fields, iotDomainId: domainId, authId: secret.id });
     return { instance, secretId: secret.id, username: instance.external_key, password };
   });
 }
