@@ -10,8 +10,8 @@ import type { DevicePort } from './commands/device-port.js';
 import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
-import { createWriteBatch } from './store/write-batch.js';
 import { createStore, type Store } from './store/index.js';
+import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 
