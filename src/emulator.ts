@@ -14,7 +14,7 @@ import { createStore, type Store } from './store/index.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
-import { deviceUrls } from './devices/connection.js';
+import { deviceUrls } from './views/connection.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
   /** A pino logger to use instead of the one built from `logLevel`. */

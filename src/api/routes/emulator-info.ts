@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { iso } from '../../clock.js';
-import { deviceUrls } from '../../devices/connection.js';
+import { deviceUrls } from '../../views/connection.js';
 
 const info = {
   type: 'object',
