@@ -97,8 +97,8 @@ export function createMetrics(store: Pick<Store, 'commands' | 'deviceSessions'>)
     countSent(port) {
       return {
         ...port,
-        send(instanceId, message, written) {
-          const sent = port.send(instanceId, message, written);
+        send(to, message, written) {
+          const sent = port.send(to, message, written);
           if (sent) mqtt.inc({ direction: 'out' });
           return sent;
         },
