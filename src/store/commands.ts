@@ -144,11 +144,6 @@ export function commandStore(db: Db) {
     `UPDATE command_deliveries SET time_acknowledged = ?
      WHERE command_id = ? AND session_instance_id = ? AND client_id = ? AND time_acknowledged IS NULL`,
   );
-  const deliveriesOf = db.prepare(
-    `SELECT session_instance_id AS sessionInstanceId, client_id AS clientId, qos, message_id AS messageId,
-       time_sent AS timeSent, time_acknowledged AS timeAcknowledged
-     FROM command_deliveries WHERE command_id = ? ORDER BY rowid`,
-  );
   const awaitingViaGateway = db.prepare(
     `SELECT * FROM commands INDEXED BY commands_via_gateway
      WHERE gateway_instance_id = ? AND delivery_status = 'SENT' AND response_endpoint = ? ORDER BY id LIMIT 1`,
@@ -255,9 +250,6 @@ export function commandStore(db: Db) {
     /** The command a connection's PUBACK of `messageId` acknowledges. */
     byMessageId: (c: ConnectionKey, messageId: number) =>
       byMessageId.get(c.sessionInstanceId, c.clientId, messageId) as CommandRow | undefined,
-    /** The connections a command was written to, in order. */
-    deliveries: (commandId: number) =>
-      deliveriesOf.all(commandId) as Array<ConnectionKey & { qos: number; messageId: number | null; timeSent: string; timeAcknowledged: string | null }>,
     /** The oldest command sent through this gateway that awaits a response on `endpoint`. */
     awaitingResponseViaGateway: (gatewayId: string, endpoint: string) =>
       awaitingViaGateway.get(gatewayId, endpoint) as CommandRow | undefined,

@@ -242,7 +242,7 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
     time_sent TEXT NOT NULL,
     time_acknowledged TEXT,
     PRIMARY KEY (command_id, session_instance_id, client_id)
-  );
+  ) WITHOUT ROWID;
   CREATE INDEX command_deliveries_unacknowledged ON command_deliveries(session_instance_id, client_id, message_id)
     WHERE qos = 1 AND time_acknowledged IS NULL;
   INSERT INTO command_deliveries (command_id, session_instance_id, client_id, qos, message_id, time_sent, time_acknowledged)

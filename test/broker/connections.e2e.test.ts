@@ -26,7 +26,7 @@ const oneWay = (topic: string) => ({ requestDataFormat: 'TEXT', requestEndpoint:
 const twoWay = (topic: string, response: string) => ({ ...oneWay(topic), responseEndpoint: response });
 
 const events = (id: number) => emulator.sql(`select from_status, to_status, cause from command_events where command_id = ${id} order by id`).rows as Array<{ from_status: string | null; to_status: string; cause: string }>;
-const deliveries = (id: number) => emulator.sql(`select client_id, qos, message_id, time_acknowledged is not null as acked from command_deliveries where command_id = ${id} order by rowid`).rows;
+const deliveries = (id: number) => emulator.sql(`select client_id, qos, message_id, time_acknowledged is not null as acked from command_deliveries where command_id = ${id} order by client_id`).rows;
 
 /** MQTT.js with its own client id; collects what it receives. */
 async function client(device: TestDevice, clientId: string, opts: mqtt.IClientOptions = {}) {
@@ -73,8 +73,8 @@ describe('several connections of one device', () => {
     expect(events(id)[1].cause).toMatch(/^published to slow at QoS 1, fast at QoS 1$/);
     // Packet ids are per connection: each connection's first command is its packet id 1.
     expect(deliveries(id)).toEqual([
-      { client_id: 'slow', qos: 1, message_id: 1, acked: 0 },
       { client_id: 'fast', qos: 1, message_id: 1, acked: 1 },
+      { client_id: 'slow', qos: 1, message_id: 1, acked: 0 },
     ]);
 
     // The late PUBACK of the other connection changes nothing.
