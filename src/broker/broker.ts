@@ -32,7 +32,8 @@ export interface PresenceChange {
 
 export interface BrokerOptions {
   db: Db;
-  domainId: string;
+  /** Which IoT domain a device means, from the host name it sent in TLS SNI. */
+  domainOf(servername: string | false | null | undefined): string | null;
   tls: TlsMaterial;
   host: string;
   port: number;
@@ -67,7 +68,7 @@ export async function startBroker(opts: BrokerOptions) {
   const limits = opts.limits ?? brokerLimits(DEFAULTS);
   const login = createDeviceLogin({
     db,
-    domainId: opts.domainId,
+    domainOf: opts.domainOf,
     clock,
     maxKeepalive: limits.maxKeepalive,
     throttle: createLoginThrottle(clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
@@ -110,6 +111,7 @@ export async function startBroker(opts: BrokerOptions) {
         password,
         address: normalizeAddress((conn?.socket ?? (client.conn as Socket)).remoteAddress),
         peerCertificate: conn?.socket.getPeerX509Certificate(),
+        servername: conn?.socket.servername,
       });
       if (!outcome.ok) {
         log('info', 'device login refused', { username, clientId: client.id, returnCode: outcome.returnCode, reason: outcome.reason });

@@ -13,6 +13,12 @@ export interface DomainGroupRow {
   lifecycle_state: string;
   time_created: string;
   time_updated: string;
+  /** JSON array of VCN OCIDs (configureDataAccess of the group). */
+  db_allow_listed_vcn_ids: string;
+  freeform_tags: string;
+  defined_tags: string;
+  /** Bumped by every change, so it makes the etag. */
+  revision: number;
 }
 
 export interface DomainRow {
@@ -26,21 +32,38 @@ export interface DomainRow {
   lifecycle_state: string;
   time_created: string;
   time_updated: string;
+  /** JSON array of IAM group names (DIRECT data access). */
+  db_allow_listed_identity_group_names: string;
+  /** ORDS data access: the identity domain host tokens come from. */
+  db_allowed_identity_domain_host: string | null;
+  /** 1 once APEX data access was configured (its password is not kept). */
+  apex_workspace_configured: number;
+  retention_raw_data: number;
+  retention_rejected_data: number;
+  retention_historized_data: number;
+  retention_raw_command_data: number;
+  freeform_tags: string;
+  defined_tags: string;
+  revision: number;
 }
 
 export const EMULATOR_COMPARTMENT = 'ocid1.compartment.oc1..emulator';
 
+const FIRST_LIVE_DOMAIN = "SELECT * FROM iot_domains WHERE lifecycle_state NOT IN ('DELETED', 'DELETING', 'FAILED') ORDER BY time_created, rowid LIMIT 1";
+
 /**
- * The emulator has exactly one domain group and one domain. They are made on the first
- * start and kept, so their ids stay valid across restarts; a changed device host is
- * written back so `deviceHost` always tells devices where to connect.
+ * The first domain group and domain are made on the first start and kept, so their ids
+ * stay valid across restarts; a changed device host is written back so `deviceHost`
+ * always tells devices where to connect. More domains are made through the API
+ * (control/); this one is where devices that send no TLS SNI land.
  */
 export function ensureDefaultDomain(
   db: Db,
   opts: { region: string; deviceHost: string; now: string },
 ): { group: DomainGroupRow; domain: DomainRow } {
   return db.transaction(() => {
-    let domain = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1').get() as DomainRow | undefined;
+    // The first domain still alive: a deleted default domain is replaced rather than revived.
+    let domain = db.prepare(FIRST_LIVE_DOMAIN).get() as DomainRow | undefined;
     if (!domain) {
       const groupShort = base32(12);
       const groupId = ocid('iotdomaingroup', opts.region);
@@ -62,7 +85,7 @@ export function ensureDefaultDomain(
            short_id, device_host, lifecycle_state, time_created, time_updated)
          VALUES (?, ?, ?, 'emulator-domain', 'Created by oci-iot-emulator', ?, ?, 'ACTIVE', ?, ?)`,
       ).run(ocid('iotdomain', opts.region), groupId, EMULATOR_COMPARTMENT, base32(12), opts.deviceHost, opts.now, opts.now);
-      domain = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1').get() as DomainRow;
+      domain = db.prepare(FIRST_LIVE_DOMAIN).get() as DomainRow;
     } else if (domain.device_host !== opts.deviceHost) {
       db.prepare('UPDATE iot_domains SET device_host = ?, time_updated = ? WHERE id = ?').run(opts.deviceHost, opts.now, domain.id);
       db.prepare('UPDATE iot_domain_groups SET data_host = ?, time_updated = ? WHERE id = ?').run(
