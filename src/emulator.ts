@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
 import { startBroker, type Broker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
-import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
@@ -14,6 +13,7 @@ import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { ensureDefaultDomain } from './store/domains.js';
+import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 
@@ -85,16 +85,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ...control.store.liveDomains().map((d) => d.device_host),
     ]);
 
+    // What devices send is applied in one transaction per event-loop turn; the engine's
+    // announcements and command bytes caused by it wait for that commit.
+    const batch = createWriteBatch(db);
     const brokerLog = log.child({ component: 'broker' });
     broker = await startBroker({
       db,
       clock,
       tls,
+      batch,
       domainOf: (servername) => control.domainForServername(servername)?.id ?? null,
       host: config.bindHost,
       port: config.mqttPort,
-      // Device sessions live in the same database as the commands, so both survive a restart together.
-      persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
+      maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
@@ -108,6 +111,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       devices: metrics.countSent(broker.devices),
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
+      batch,
     });
     engine.onTransition(metrics.transition);
     closers.push(() => engine.stop());
