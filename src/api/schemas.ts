@@ -267,6 +267,51 @@ export const createSecretBody = {
   },
 } as const;
 
+export const secretSummary = pick(secret, ['id', 'compartmentId', 'vaultId', 'keyId', 'secretName', 'description', 'lifecycleState', 'freeformTags', 'definedTags', 'timeCreated']);
+
+export const updateSecretBody = {
+  type: 'object',
+  properties: {
+    currentVersionNumber: { type: 'integer', minimum: 1 },
+    description: { type: 'string' },
+    freeformTags: stringMap,
+    definedTags,
+    metadata: { type: 'object' },
+    secretContent: createSecretBody.properties.secretContent,
+  },
+} as const;
+
+const stages = ['CURRENT', 'PENDING', 'LATEST', 'PREVIOUS', 'DEPRECATED'] as const;
+/** How GetSecretBundle and GetSecretBundleByName pick a version. */
+export const secretBundleQuery = {
+  type: 'object',
+  properties: {
+    versionNumber: { type: 'integer', minimum: 1 },
+    secretVersionName: { type: 'string' },
+    stage: { type: 'string', enum: stages },
+  },
+} as const;
+export const secretBundleByNameQuery = {
+  type: 'object',
+  required: ['secretName', 'vaultId'],
+  properties: { secretName: { type: 'string', minLength: 1 }, vaultId: { type: 'string', minLength: 1 }, ...secretBundleQuery.properties },
+} as const;
+
+export const listSecretsQuery = {
+  type: 'object',
+  required: ['compartmentId'],
+  properties: {
+    compartmentId: { type: 'string', minLength: 1 },
+    name: { type: 'string' },
+    vaultId: { type: 'string' },
+    lifecycleState: { type: 'string' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    page: { type: 'string' },
+    sortBy: { type: 'string', enum: ['TIMECREATED', 'NAME'] },
+    sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
+  },
+} as const;
+
 export const secretBundle = {
   type: 'object',
   properties: {

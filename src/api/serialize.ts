@@ -107,13 +107,14 @@ export function secretBody(row: SecretRow) {
   };
 }
 
-export function secretBundleBody(row: SecretRow) {
+/** A version of a secret as Secrets' bundles show it, with the stages it is in. */
+export function secretBundleBody(secret: SecretRow, version: { version_number: number; content: string; time_created: string }, stages: string[]) {
   return {
-    secretId: row.id,
-    versionNumber: row.version_number,
+    secretId: secret.id,
+    versionNumber: version.version_number,
     versionName: null,
-    secretBundleContent: { contentType: 'BASE64', content: row.content },
-    stages: ['CURRENT', 'LATEST'],
-    timeCreated: row.time_created,
+    secretBundleContent: { contentType: 'BASE64', content: version.content },
+    stages,
+    timeCreated: version.time_created,
   };
 }

@@ -289,6 +289,9 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
     time_created TEXT NOT NULL,
     PRIMARY KEY (secret_id, version_number)
   );
+  -- Which versions hold the PREVIOUS and PENDING stages; CURRENT is version_number.
+  ALTER TABLE vault_secrets ADD COLUMN previous_version_number INTEGER;
+  ALTER TABLE vault_secrets ADD COLUMN pending_version_number INTEGER;
   INSERT INTO vault_secret_versions (secret_id, version_number, content, time_created)
     SELECT id, version_number, content, time_updated FROM vault_secrets;
   CREATE INDEX vault_secrets_compartment ON vault_secrets(compartment_id, time_created);

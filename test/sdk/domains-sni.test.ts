@@ -4,7 +4,6 @@
  * apart. The same external key in two domains is two devices.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/harness.js';
 import { authProvider, newApiKey, provisionDevice, sdkClients, type SdkClients } from './support.js';
@@ -87,14 +86,14 @@ describe('domains told apart by TLS SNI', () => {
     // A command to the second domain's device reaches only the connection on the second host.
     await a.subscribeAsync('cmd/#', { qos: 1 });
     await b.subscribeAsync('cmd/#', { qos: 1 });
-    const gotB = once(b, 'message');
+    const gotB = new Promise<[string, Buffer]>((resolve) => b.once('message', (topic, payload) => resolve([topic, payload])));
     const location = (
       await sdk.iot.invokeRawCommand({
         digitalTwinInstanceId: inSecond.instanceId,
         invokeRawCommandDetails: { requestDataFormat: 'TEXT', requestEndpoint: 'cmd/hello', requestData: 'to the second domain' } as never,
       })
     ).location!;
-    const [topic, payload] = (await gotB) as [string, Buffer];
+    const [topic, payload] = await gotB;
     expect([topic, payload.toString()]).toEqual(['cmd/hello', 'to the second domain']);
     await t.waitFor(Number(location.split('/').pop()), 'COMPLETED');
 
@@ -126,7 +125,7 @@ describe('domains told apart by TLS SNI', () => {
     const device = await provisionDevice(sdk, created.iotDomain.id);
     const c = await connect(created.iotDomain.deviceHost!, device.externalKey, device.password);
     clients.push(c);
-    const closed = once(c, 'close');
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
     await sdk.iot.deleteIotDomain({ iotDomainId: created.iotDomain.id });
     t.advance(1000);
     await closed;
