@@ -76,6 +76,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       workRequestMs: durationMs(config.workRequestDuration),
       // A deleted domain's devices are deleted with it; their live sessions end too.
       onDomainDeleted: (_domainId, instanceIds) => instanceIds.forEach((id) => broker?.disconnect(id)),
+      purge: { onError: (err) => log.warn({ err }, 'retention purge failed; it runs again next minute') },
     });
     closers.push(() => control.stop());
     // The wildcard covers every domain made later without a restart; older names stay covered.

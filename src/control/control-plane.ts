@@ -11,7 +11,9 @@ import {
 } from '../store/control-plane.js';
 import type { Db } from '../store/database.js';
 import { EMULATOR_COMPARTMENT, type DomainGroupRow, type DomainRow } from '../store/domains.js';
+import { retentionStore, type RetentionDataType } from '../store/retention.js';
 import { dataHostOf, deviceHostOf, domainResolver } from './hosts.js';
+import { createRetentionPurge, RETENTION_COLUMN } from './retention.js';
 
 export type Tags = { freeformTags?: Record<string, string>; definedTags?: Record<string, Record<string, unknown>> };
 export type GroupType = 'PRODUCTION' | 'DEVELOPMENT' | 'STANDARD' | 'LIGHTWEIGHT';
@@ -32,7 +34,7 @@ export interface UpdateDetails extends Tags {
   displayName?: string;
   description?: string;
 }
-export type RetentionType = 'RAW_DATA' | 'REJECTED_DATA' | 'HISTORIZED_DATA' | 'RAW_COMMAND_DATA';
+export type RetentionType = RetentionDataType;
 export interface RetentionDetails {
   type: RetentionType;
   dataRetentionPeriodInDays: number;
@@ -42,13 +44,8 @@ export type DomainDataAccess =
   | { type: 'ORDS'; dbAllowedIdentityDomainHost: string }
   | { type: 'APEX'; dbWorkspaceAdminInitialPassword: string };
 
-/** Which column holds each data type's retention, and its default (OCI's: 16 days, historized 30). */
-export const RETENTION: Record<RetentionType, { column: keyof DomainRow & `retention_${string}`; field: string }> = {
-  RAW_DATA: { column: 'retention_raw_data', field: 'rawData' },
-  REJECTED_DATA: { column: 'retention_rejected_data', field: 'rejectedData' },
-  HISTORIZED_DATA: { column: 'retention_historized_data', field: 'historizedData' },
-  RAW_COMMAND_DATA: { column: 'retention_raw_command_data', field: 'rawCommandData' },
-};
+/** Where each data type's retention is kept (OCI's defaults: 16 days, historized 30). */
+export const RETENTION = RETENTION_COLUMN;
 /** OCI publishes no upper bound; ten years keeps every cut-off an exact, representable time. */
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -77,8 +74,8 @@ export interface ControlPlaneOptions {
   workRequestMs: number;
   /** Told after the commit that deleted a domain, with the instances deleted with it. */
   onDomainDeleted?(domainId: string, instanceIds: string[]): void;
-  /** Extra work for the same scheduler (the retention purge). */
-  also?: { nextDeadline(): number | null; fireDue(now: number): void };
+  /** Retention purge pacing (defaults: every minute of clock time, 500 rows a batch). */
+  purge?: { intervalMs?: number; batchSize?: number; onError?(err: unknown): void };
 }
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
@@ -92,6 +89,7 @@ const json = <T>(text: string): T => JSON.parse(text) as T;
 export function createControlPlane(opts: ControlPlaneOptions) {
   const { db, clock } = opts;
   const store = controlPlaneStore(db);
+  const purge = createRetentionPurge({ store: retentionStore(db), clock, domains: () => store.allDomains(), ...opts.purge });
   const listeners = new Set<(wr: WorkRequestRow) => void>();
   const told = (wr: WorkRequestRow) => {
     for (const l of listeners) l(wr);
@@ -216,7 +214,7 @@ export function createControlPlane(opts: ControlPlaneOptions) {
         return { lifecycle_state: 'ACTIVE', compartment_id: String(p.compartmentId) };
       case 'CHANGE_IOT_DOMAIN_DATA_RETENTION': {
         const r = p as unknown as RetentionDetails;
-        return { lifecycle_state: 'ACTIVE', [RETENTION[r.type].column]: r.dataRetentionPeriodInDays };
+        return { lifecycle_state: 'ACTIVE', [RETENTION[r.type]]: r.dataRetentionPeriodInDays };
       }
       case 'CONFIGURE_DOMAIN_DATA_ACCESS': {
         const a = p as unknown as DomainDataAccess;
@@ -257,20 +255,22 @@ export function createControlPlane(opts: ControlPlaneOptions) {
         finish(wr, at);
       }
     }
-    opts.also?.fireDue(now);
+    purge.fireDue(now);
   }
 
   const scheduler = createScheduler(clock, {
     nextDeadline() {
       const a = store.nextWorkRequestStep();
-      const b = opts.also?.nextDeadline() ?? null;
+      const b = purge.nextDeadline();
       return a === null ? b : b === null ? a : Math.min(a, b);
     },
     fireDue,
   });
 
+  purge.onRescheduled(() => scheduler.reschedule());
+
   const checkRetention = (d: DomainRow, r: RetentionDetails) => {
-    const current = d[RETENTION[r.type].column];
+    const current = d[RETENTION[r.type]];
     if (r.dataRetentionPeriodInDays < current) {
       throw invalid(`dataRetentionPeriodInDays ${r.dataRetentionPeriodInDays} is less than the current ${r.type} retention of ${current} days; a retention period can only be increased`);
     }
@@ -286,8 +286,8 @@ export function createControlPlane(opts: ControlPlaneOptions) {
       fireDue(clock.now());
       scheduler.reschedule();
     },
-    /** Re-reads the next deadline (the retention purge calls this when it reschedules itself). */
-    reschedule: () => scheduler.reschedule(),
+    /** The retention purge: `settled()` waits for a pass the clock started. */
+    purge,
     stop: () => scheduler.stop(),
     /** Every work request change, after its commit; returns a function that stops listening. */
     onWorkRequest(listener: (wr: WorkRequestRow) => void): () => void {

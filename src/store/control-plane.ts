@@ -131,6 +131,7 @@ export function controlPlaneStore(db: Db) {
   const groupById = db.prepare('SELECT * FROM iot_domain_groups WHERE id = ?');
   const domainById = db.prepare('SELECT * FROM iot_domains WHERE id = ?');
   const domainsOfGroup = db.prepare('SELECT * FROM iot_domains WHERE iot_domain_group_id = ? ORDER BY time_created, rowid');
+  const allDomains = db.prepare('SELECT * FROM iot_domains ORDER BY time_created, rowid');
   const liveDomains = db.prepare("SELECT * FROM iot_domains WHERE lifecycle_state != 'DELETED' ORDER BY time_created, rowid");
   const domainByHost = db.prepare("SELECT * FROM iot_domains WHERE device_host = ? COLLATE NOCASE AND lifecycle_state != 'DELETED' ORDER BY time_created, rowid LIMIT 1");
   const shortIdTaken = db.prepare('SELECT 1 FROM iot_domains WHERE short_id = ?');
@@ -169,6 +170,7 @@ export function controlPlaneStore(db: Db) {
     group: (id: string) => groupById.get(id) as DomainGroupRow | undefined,
     domain: (id: string) => domainById.get(id) as DomainRow | undefined,
     domainsOfGroup: (groupId: string) => domainsOfGroup.all(groupId) as DomainRow[],
+    allDomains: () => allDomains.all() as DomainRow[],
     /** Every domain not deleted, oldest first: the first is where SNI-less devices land. */
     liveDomains: () => liveDomains.all() as DomainRow[],
     domainByDeviceHost: (host: string) => domainByHost.get(host) as DomainRow | undefined,
