@@ -12,8 +12,8 @@ import { createControlPlane, type ControlPlane } from './control/control-plane.j
 import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
-import { ensureDefaultDomain } from './store/domains.js';
 import { createWriteBatch } from './store/write-batch.js';
+import { createStore, type Store } from './store/index.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 
@@ -41,6 +41,8 @@ export interface Emulator {
   databaseFile: string;
   clock: Clock;
   db: Db;
+  /** Every read and write of the emulator's tables, over `db`. */
+  store: Store;
   engine: CommandEngine;
   /** Domain groups, domains and the work requests that change them. */
   control: ControlPlane;
@@ -57,19 +59,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
   const db = openDatabase(config.dataDir, config.durability);
+  const store = createStore(db);
   const closers: Array<() => Promise<void> | void> = [() => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
   try {
-    const { domain, group } = ensureDefaultDomain(db, {
+    const { domain, group } = store.domains.ensureDefault({
       region: config.region,
       deviceHost: config.deviceHost,
       now: iso(clock.now()),
     });
     let broker: Broker | undefined;
     const control = createControlPlane({
-      db,
+      store,
       clock,
       region: config.region,
       hostSuffix: config.domainHostSuffix,
@@ -92,6 +95,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const brokerLog = log.child({ component: 'broker' });
     broker = await startBroker({
       db,
+      store,
       clock,
       tls,
       batch,
@@ -105,7 +109,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const started = broker;
     closers.push(() => started.close());
 
-    const metrics = createMetrics(db);
+    const metrics = createMetrics(store);
     const engine = createCommandEngine({
       db,
       clock,
@@ -126,7 +130,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Work requests that came due while the emulator was down finish now, in order.
     control.start();
     const api = buildApi(
-      { db, clock, config, domain, group, engine, control, devices: broker },
+      { store, db, clock, config, domain, group, engine, control, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -151,6 +155,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       databaseFile: databasePath(config.dataDir),
       clock,
       db,
+      store,
       engine,
       control,
       devices: { ...broker.devices, isOnline: broker.isOnline },

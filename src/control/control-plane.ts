@@ -3,15 +3,10 @@ import { createScheduler } from '../commands/scheduler.js';
 import { incorrectState, invalid, notFound, relatedNotFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import { checkEtag } from '../resources/instances.js';
-import {
-  controlPlaneStore,
-  type EntityType,
-  type OperationType,
-  type WorkRequestRow,
-} from '../store/control-plane.js';
-import type { Db } from '../store/database.js';
+import type { EntityType, OperationType, WorkRequestRow } from '../store/control-plane.js';
+import type { Store } from '../store/index.js';
 import { EMULATOR_COMPARTMENT, type DomainGroupRow, type DomainRow } from '../store/domains.js';
-import { retentionStore, type RetentionDataType } from '../store/retention.js';
+import type { RetentionDataType } from '../store/retention.js';
 import { dataHostOf, deviceHostOf, domainResolver } from './hosts.js';
 import { createRetentionPurge, RETENTION_COLUMN } from './retention.js';
 
@@ -65,7 +60,7 @@ const OPERATIONS: Record<OperationType, { entity: EntityType; during: string; do
 };
 
 export interface ControlPlaneOptions {
-  db: Db;
+  store: Pick<Store, 'controlPlane' | 'retention'>;
   clock: Clock;
   region: string;
   /** New domains get `<shortId>.device.<suffix>`, new groups `<shortId>.data.<suffix>`. */
@@ -87,9 +82,9 @@ const json = <T>(text: string): T => JSON.parse(text) as T;
  * The manual clock steps through it; the system clock finishes within `workRequestMs`.
  */
 export function createControlPlane(opts: ControlPlaneOptions) {
-  const { db, clock } = opts;
-  const store = controlPlaneStore(db);
-  const purge = createRetentionPurge({ store: retentionStore(db), clock, domains: () => store.allDomains(), ...opts.purge });
+  const { clock } = opts;
+  const store = opts.store.controlPlane;
+  const purge = createRetentionPurge({ store: opts.store.retention, clock, domains: () => store.allDomains(), ...opts.purge });
   const listeners = new Set<(wr: WorkRequestRow) => void>();
   const told = (wr: WorkRequestRow) => {
     for (const l of listeners) l(wr);

@@ -2,9 +2,9 @@ import { iso, type Clock } from '../clock.js';
 import { invalid, notFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import { EMULATOR_COMPARTMENT } from '../store/domains.js';
-import type { Db } from '../store/database.js';
-import { secretVersionStore, type VersionedSecretRow } from '../store/secret-versions.js';
-import { insertSecret, secretNameTaken, type SecretRow } from '../store/secrets.js';
+import type { Store } from '../store/index.js';
+import type { VersionedSecretRow } from '../store/secret-versions.js';
+import type { SecretRow } from '../store/secrets.js';
 import { conflict } from '../errors.js';
 
 export interface CreateSecretDetails {
@@ -24,12 +24,12 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * Creates a Vault secret. OCI requires compartment, vault and key; the emulator has one
  * vault and no keys, so those default, which keeps a curl quick start short.
  */
-export function createSecret(db: Db, clock: Clock, region: string, d: CreateSecretDetails): SecretRow {
+export function createSecret(store: Store, clock: Clock, region: string, d: CreateSecretDetails): SecretRow {
   if (!BASE64.test(d.secretContent.content)) throw invalid('secretContent.content must be base64');
   const vaultId = d.vaultId ?? `ocid1.vault.oc1.${region}.emulator`;
   const secretName = d.secretName ?? `secret-${base32(12)}`;
-  return db.transaction(() => {
-    if (secretNameTaken(db, vaultId, secretName)) {
+  return store.atomically(() => {
+    if (store.secrets.nameTaken(vaultId, secretName)) {
       throw conflict(`A secret named "${secretName}" already exists in vault ${vaultId}`);
     }
     const now = iso(clock.now());
@@ -49,10 +49,10 @@ export function createSecret(db: Db, clock: Clock, region: string, d: CreateSecr
       time_created: now,
       time_updated: now,
     };
-    insertSecret(db, row);
-    secretVersionStore(db).addFirstVersion(row);
+    store.secrets.insert(row);
+    store.secretVersions.addFirstVersion(row);
     return row;
-  })();
+  });
 }
 
 export interface UpdateSecretDetails {
@@ -68,8 +68,8 @@ export interface UpdateSecretDetails {
  * next login needs the new password (sessions already open stay); or an existing version
  * is made CURRENT again (a rollback). Tags and description change in place.
  */
-export function updateSecret(db: Db, clock: Clock, id: string, d: UpdateSecretDetails): VersionedSecretRow {
-  const versions = secretVersionStore(db);
+export function updateSecret(store: Store, clock: Clock, id: string, d: UpdateSecretDetails): VersionedSecretRow {
+  const versions = store.secretVersions;
   const secret = versions.get(id);
   if (!secret || secret.lifecycle_state !== 'ACTIVE') throw notFound('Secret', id);
   if (d.secretContent && d.currentVersionNumber !== undefined) throw invalid('give either secretContent (a new version) or currentVersionNumber (an existing one), not both');

@@ -1,4 +1,4 @@
-import { revokeClientCertificate } from './client-certificates.js';
+import { clientCertificateStore } from './client-certificates.js';
 import type { Db } from './database.js';
 import type { DomainGroupRow, DomainRow } from './domains.js';
 
@@ -159,10 +159,11 @@ export function controlPlaneStore(db: Db) {
   };
 
   const log = (workRequestId: string, message: string, timestamp: string) => insertEntry.run(workRequestId, 'log', null, message, timestamp);
+  const certificates = clientCertificateStore(db);
   const deleteInstancesOf = (domainId: string, now: string): string[] => {
     const instances = activeInstancesOfDomain.all(domainId) as Array<{ id: string; auth_id: string | null }>;
     deleteInstancesOfDomain.run(now, domainId);
-    for (const i of instances) if (i.auth_id) revokeClientCertificate(db, i.auth_id, now, `IoT domain ${domainId} deleted`);
+    for (const i of instances) if (i.auth_id) certificates.revoke(i.auth_id, now, `IoT domain ${domainId} deleted`);
     return instances.map((i) => i.id);
   };
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { createHash } from 'node:crypto';
 import { notFound } from '../../errors.js';
 import { createSecret, updateSecret, type CreateSecretDetails, type UpdateSecretDetails } from '../../resources/secrets.js';
-import { secretVersionStore, type SecretStage, type VersionedSecretRow } from '../../store/secret-versions.js';
+import type { SecretStage, VersionedSecretRow } from '../../store/secret-versions.js';
 import {
   createSecretBody,
   idParam,
@@ -34,8 +34,8 @@ type ListQuery = {
 
 /** The Vault (20180608) and Secrets (20190301) operations a device password needs. */
 export const vaultRoutes: FastifyPluginAsync = async (app) => {
-  const { db, clock, config, control } = app.emu;
-  const versions = secretVersionStore(db);
+  const { store, clock, config, control } = app.emu;
+  const versions = store.secretVersions;
   const creates = retryTokens(clock);
 
   const live = (id: string): VersionedSecretRow => {
@@ -61,7 +61,7 @@ export const vaultRoutes: FastifyPluginAsync = async (app) => {
     '/20180608/secrets',
     { schema: { body: createSecretBody, response: { 200: secret } } },
     async (req, reply) => {
-      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createSecret(db, clock, config.region, req.body).id);
+      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createSecret(store, clock, config.region, req.body).id);
       const row = live(id);
       void reply.header('etag', etag(row.id, row.version_number));
       return secretBody(row);
@@ -106,7 +106,7 @@ export const vaultRoutes: FastifyPluginAsync = async (app) => {
     '/20180608/secrets/:secretId',
     { schema: { params: idParam('secretId'), body: updateSecretBody, response: { 200: secret } } },
     async (req, reply) => {
-      const row = updateSecret(db, clock, req.params.secretId, req.body ?? {});
+      const row = updateSecret(store, clock, req.params.secretId, req.body ?? {});
       void reply.header('etag', etag(row.id, row.version_number));
       return secretBody(row);
     },

@@ -1,0 +1,54 @@
+import { clientCertificateStore } from './client-certificates.js';
+import { commandStore } from './commands.js';
+import { controlPlaneStore } from './control-plane.js';
+import type { Db } from './database.js';
+import { deviceSessionStore } from './device-sessions.js';
+import { domainStore } from './domains.js';
+import { instanceStore } from './instances.js';
+import { ordsStore } from './ords.js';
+import { retentionStore } from './retention.js';
+import { secretVersionStore } from './secret-versions.js';
+import { secretStore } from './secrets.js';
+
+/**
+ * Every table group's store over one database, made once by the composition root and
+ * handed to whoever reads or writes. Each group prepares its statements on first use, so
+ * a process that never lists ORDS rows never compiles their SQL.
+ */
+export function createStore(db: Db) {
+  const once = <T>(make: (db: Db) => T) => {
+    let made: T | undefined;
+    return () => (made ??= make(db));
+  };
+  const commands = once(commandStore);
+  const instances = once(instanceStore);
+  const secrets = once(secretStore);
+  const clientCertificates = once(clientCertificateStore);
+  const domains = once(domainStore);
+  const deviceSessions = once(deviceSessionStore);
+  const ords = once(ordsStore);
+  const controlPlane = once(controlPlaneStore);
+  const secretVersions = once(secretVersionStore);
+  const retention = once((d: Db) => retentionStore(d));
+  return {
+    get commands() { return commands(); },
+    get instances() { return instances(); },
+    get secrets() { return secrets(); },
+    get clientCertificates() { return clientCertificates(); },
+    get domains() { return domains(); },
+    get deviceSessions() { return deviceSessions(); },
+    get ords() { return ords(); },
+    /** Domain groups and domains as resources, and their work requests. */
+    get controlPlane() { return controlPlane(); },
+    get secretVersions() { return secretVersions(); },
+    get retention() { return retention(); },
+    /**
+     * Runs `body` as one transaction, for a change that spans several store functions
+     * (a device's secret and its instance; an instance and the certificate it lets go),
+     * so a refusal half-way leaves nothing half-written.
+     */
+    atomically: <T>(body: () => T): T => db.transaction(body)(),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;
