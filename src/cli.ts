@@ -81,6 +81,11 @@ async function start(args: string[]): Promise<void> {
       `  domain group  ${d.groupId}`,
       `  deviceHost    ${d.deviceHost}   (domain short id ${d.shortId})`,
       `  data API      ${emu.restUrl}/ords/${d.shortId}/20250531/rawCommandData`,
+      // Every domain: devices reach theirs by the host name they connect to (TLS SNI).
+      ...emu.control.store.liveDomains().map(
+        (dom) => `  domain        ${dom.display_name}  ${dom.id}
+                deviceHost ${dom.device_host}   data API ${emu.restUrl}/ords/${dom.short_id}/20250531`,
+      ),
       `  database      ${emu.databaseFile}`,
       `  clock         ${emu.clock.kind}`,
       `  signatures    ${emu.config.verifySignatures ? `verified against ${emu.config.signatureKeys}` : 'not checked (any request is accepted)'}`,
