@@ -11,8 +11,10 @@ import { runReadOnlySqlWithin } from './sql-runner.js';
 
 const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker + console at /console)
-  oci-iot-emulator device create [--name NAME] [--url URL]
+  oci-iot-emulator device create [--name NAME] [--domain DOMAIN] [--url URL]
                                           create a device on a running emulator; prints its credentials
+  oci-iot-emulator device domains [--url URL]
+                                          list the IoT domains (their device hosts and data APIs)
   oci-iot-emulator iot digital-twin-instance <command> [options]
                                           the oci CLI's create, get, list, invoke-raw-json-command,
                                           invoke-raw-text-command, invoke-raw-binary-command
