@@ -12,8 +12,8 @@ import { createControlPlane, type ControlPlane } from './control/control-plane.j
 import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
-import { createWriteBatch } from './store/write-batch.js';
 import { createStore, type Store } from './store/index.js';
+import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 
