@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../errors.js';
-import { createDevice, type NewDevice } from '../../devices/create-device.js';
-import { deviceConnection } from '../../devices/connection.js';
+import { createDevice, type NewDevice } from '../../resources/devices.js';
+import { deviceConnection } from '../../views/connection.js';
 import { deviceView, listDeviceViews } from '../../views/devices.js';
 
 const subscription = { type: 'object', properties: { topic: { type: 'string' }, qos: { type: 'integer' } } } as const;
