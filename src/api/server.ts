@@ -16,6 +16,7 @@ import { instanceRoutes } from './routes/instances.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
 import { vaultRoutes } from './routes/vault.js';
+import { workRequestRoutes } from './routes/work-requests.js';
 
 export function buildApi(
   ctx: ApiContext,
@@ -42,6 +43,7 @@ export function buildApi(
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
   if (opts.ops) registerOpsHooks(app, opts.ops);
   void app.register(domainRoutes);
+  void app.register(workRequestRoutes);
   void app.register(instanceRoutes);
   void app.register(instanceContentRoutes);
   void app.register(invokeRoutes);

@@ -31,7 +31,8 @@ export type { PresenceChange } from './presence.js';
 export interface BrokerOptions {
   db: Db;
   store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates' | 'deviceSessions'>;
-  domainId: string;
+  /** Which IoT domain a device means, from the host name it sent in TLS SNI (control/hosts.ts). */
+  domainOf(servername: string | false | null | undefined): string | null;
   tls: TlsMaterial;
   host: string;
   /** MQTTS. */
@@ -64,7 +65,7 @@ export async function startBroker(opts: BrokerOptions) {
   // One login for every transport, so failures on any of them count towards one backoff.
   const login = createDeviceLogin({
     store: opts.store,
-    domainId: opts.domainId,
+    domainOf: opts.domainOf,
     clock,
     maxKeepalive: limits.maxKeepalive,
     throttle: createLoginThrottle(clock, { ...THROTTLE_DEFAULTS, ...limits.login }),

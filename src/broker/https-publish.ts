@@ -45,6 +45,7 @@ export function httpsPublishHandler(deps: {
       password: basic?.password,
       address: normalizeAddress(socket.remoteAddress),
       peerCertificate: socket.getPeerX509Certificate(),
+      servername: socket.servername,
     });
     if (!outcome.ok) {
       log('info', 'device login refused', { username: basic?.username, transport: 'https', reason: outcome.reason });

@@ -34,6 +34,7 @@ export function loginHooks(deps: {
         password,
         address: normalizeAddress((conn?.socket ?? (client.conn as Socket)).remoteAddress),
         peerCertificate: conn?.socket.getPeerX509Certificate(),
+        servername: conn?.socket.servername,
       });
       if (!outcome.ok) {
         log('info', 'device login refused', { username, clientId: client.id, returnCode: outcome.returnCode, reason: outcome.reason });
