@@ -8,12 +8,16 @@ import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
-import { resolveConfig, type EmulatorConfig } from './config.js';
+import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { ensureDefaultDomain } from './store/domains.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
+import { twinResources, type TwinResources } from './resources/twins.js';
+import { atEndOfBatch } from './store/after-commit.js';
+import { createJqEngine } from './telemetry/jq.js';
+import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
   /** A pino logger to use instead of the one built from `logLevel`. */
@@ -40,6 +44,9 @@ export interface Emulator {
   clock: Clock;
   db: Db;
   engine: CommandEngine;
+  /** The adapter pipeline (device telemetry into historized, snapshot and rejected data). */
+  telemetry: TelemetryPipeline;
+  twins: TwinResources;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
   close(): Promise<void>;
@@ -81,7 +88,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     closers.push(() => broker.close());
 
     const metrics = createMetrics(db);
+    const jq = createJqEngine();
+    closers.push(() => jq.close());
+    const telemetry = createTelemetryPipeline({
+      db,
+      jq,
+      timeLimitMs: durationMs(config.adapterTimeLimit),
+      atEndOfBatch: (flush) => atEndOfBatch(db, flush),
+    });
+    const twins = twinResources(db, clock, config.region, jq);
     const engine = createCommandEngine({
+      telemetry,
       db,
       clock,
       devices: metrics.countSent(broker.devices),
@@ -98,7 +115,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
     const api = buildApi(
-      { db, clock, config, domain, group, engine, devices: broker },
+      { db, clock, config, domain, group, engine, twins, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -124,6 +141,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       clock,
       db,
       engine,
+      telemetry,
+      twins,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       close: closeAll,
     };

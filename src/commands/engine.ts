@@ -8,6 +8,7 @@ import type { DevicePort, DeviceSignals } from './device-port.js';
 import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
 import { createScheduler } from './scheduler.js';
+import type { TelemetryMessage } from '../telemetry/pipeline.js';
 
 export interface Transition {
   command: CommandRow;
@@ -41,6 +42,8 @@ export function createCommandEngine(deps: {
   maxInFlight?: number;
   /** Commands one offline device may have waiting; past it new ones are REFUSED. */
   maxPendingPerDevice?: number;
+  /** Where a publish kept in raw_data goes next (the adapter pipeline), in the same transaction. */
+  telemetry?: { receive(msg: TelemetryMessage): void };
 }) {
   const { db, clock, devices } = deps;
   const maxInFlight = deps.maxInFlight ?? Infinity;
@@ -375,6 +378,7 @@ export function createCommandEngine(deps: {
           content: payload,
           time_received: iso(now),
         });
+        deps.telemetry?.receive({ instanceId, endpoint: topic, payload, contentType: body.contentType, timeReceived: now });
         // A response after the command finished is kept, and the command's history says so.
         const late = store.lastFinishedFor(instanceId, topic);
         if (late && late.delivery_status !== 'COMPLETED') {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { OciError } from '../../errors.js';
 import { activeInstance } from '../../resources/instances.js';
 import { etagOf } from '../../store/instances.js';
+import { telemetryDataStore } from '../../store/telemetry-data.js';
 import { idParam } from '../schemas.js';
 
 const contentQuery = {
@@ -10,14 +11,17 @@ const contentQuery = {
 } as const;
 
 /**
- * GetDigitalTwinInstanceContent. OCI documents that an instance without a digital twin
- * model has no content and answers 404 ("Getting a Digital Twin's Instance Content",
- * docs.oracle.com/en-us/iaas/Content/internet-of-things/get-digital-twin-instance-content.htm),
- * so the emulator does the same with OCI's usual 404 code. It normalises no telemetry
- * (it has no adapters), so an instance that names a model has an empty snapshot: `{}`.
+ * GetDigitalTwinInstanceContent: the instance's snapshot as one object shaped by its model
+ * (`file.commandDetails` becomes `{"file": {"commandDetails": …}}`); contents never mapped
+ * are absent. OCI documents that an instance without a digital twin model has no content
+ * and answers 404 ("Getting a Digital Twin's Instance Content",
+ * docs.oracle.com/en-us/iaas/Content/internet-of-things/get-digital-twin-instance-content.htm).
+ * With shouldIncludeMetadata, `$metadata` gives each content path's time observed (the
+ * emulator's shape; README "Where OCI is not documented").
  */
 export const instanceContentRoutes: FastifyPluginAsync = async (app) => {
   const { db } = app.emu;
+  const data = telemetryDataStore(db);
 
   app.get<{ Params: { digitalTwinInstanceId: string }; Querystring: { shouldIncludeMetadata?: boolean } }>(
     '/20250531/digitalTwinInstances/:digitalTwinInstanceId/content',
@@ -31,8 +35,18 @@ export const instanceContentRoutes: FastifyPluginAsync = async (app) => {
           `Digital twin instance ${row.id} has no digital twin model, so it has no content`,
         );
       }
+      const content: Record<string, unknown> = {};
+      const metadata: Record<string, { timeObserved: string }> = {};
+      for (const s of data.snapshotOf(row.id)) {
+        const path = s.content_path.split('.');
+        let at = content;
+        for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+        at[path[path.length - 1]] = JSON.parse(s.value);
+        metadata[s.content_path] = { timeObserved: s.time_observed };
+      }
+      if (req.query.shouldIncludeMetadata) content.$metadata = metadata;
       void reply.header('etag', etagOf(row));
-      return {};
+      return content;
     },
   );
 };

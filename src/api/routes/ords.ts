@@ -1,7 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalid, notFound } from '../../errors.js';
 import { getDomainByShortId } from '../../store/domains.js';
-import { compileOrdsQuery, RAW_COMMAND_DATA, RAW_DATA, type OrdsTable } from '../../store/ords-query.js';
+import {
+  compileOrdsQuery,
+  HISTORIZED_DATA,
+  RAW_COMMAND_DATA,
+  RAW_DATA,
+  REJECTED_DATA,
+  SNAPSHOT_DATA,
+  type OrdsTable,
+} from '../../store/ords-query.js';
 
 const listQuery = {
   type: 'object',
@@ -15,10 +23,12 @@ const listQuery = {
 
 type Row = Record<string, unknown>;
 
-/** ORDS shows BLOBs as base64. */
-function present(row: Row): Row {
+/** ORDS shows BLOBs as base64 and JSON columns as JSON. */
+function present(row: Row, table: OrdsTable): Row {
   const out: Row = {};
-  for (const [k, v] of Object.entries(row)) out[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+  for (const [k, v] of Object.entries(row)) {
+    out[k] = Buffer.isBuffer(v) ? v.toString('base64') : typeof v === 'string' && table.jsonColumns?.includes(k) ? JSON.parse(v) : v;
+  }
   return out;
 }
 
@@ -46,7 +56,7 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
             AND (${where}) ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
         const rows = db.prepare(sql).all(domain.id, ...params, limit + 1, offset) as Row[];
         const hasMore = rows.length > limit;
-        const items = (hasMore ? rows.slice(0, limit) : rows).map(present);
+        const items = (hasMore ? rows.slice(0, limit) : rows).map((r) => present(r, table));
         const self = new URL(req.url, `${req.protocol}://${req.headers.host}`);
         // ORDS collection links: generic ORDS clients page by following `next`.
         const at = (o: number) => {
@@ -62,6 +72,7 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
       },
     );
 
+    if (table.noId) return;
     app.get<{ Params: { shortId: string; id: string } }>(`/ords/:shortId/20250531/${path}/:id`, async (req) => {
       const domain = getDomainByShortId(db, req.params.shortId);
       if (!domain) throw notFound('IoT domain', req.params.shortId);
@@ -73,10 +84,13 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
         )
         .get(Number(req.params.id), domain.id) as Row | undefined;
       if (!row) throw notFound(path, req.params.id);
-      return { ...present(row), links: [{ rel: 'self', href: `${req.protocol}://${req.headers.host}${req.url}` }] };
+      return { ...present(row, table), links: [{ rel: 'self', href: `${req.protocol}://${req.headers.host}${req.url}` }] };
     });
   };
 
   resource('rawCommandData', RAW_COMMAND_DATA);
   resource('rawData', RAW_DATA);
+  resource('historizedData', HISTORIZED_DATA);
+  resource('snapshotData', SNAPSHOT_DATA);
+  resource('rejectedData', REJECTED_DATA);
 };
