@@ -225,7 +225,7 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
           checkEtag(row, ifMatch);
           const user = models.user(row);
           // The emulator's choice (README): a model in use stays, as instances and adapters need it.
-          if (user) throw conflict(`Digital twin model ${id} is used by digital twin ${user.kind} ${user.id}; delete or change that first`, 'IncorrectState');
+          if (user) throw conflict(`Digital twin model ${id} is used by digital twin ${user.kind} ${user.id}; delete or change that first`);
           return models.update({ ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
         })();
       },
@@ -283,7 +283,7 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
           const row = activeAdapter(id);
           checkEtag(row, ifMatch);
           const user = adapters.user(id);
-          if (user) throw conflict(`Digital twin adapter ${id} is used by digital twin instance ${user}; delete or change that first`, 'IncorrectState');
+          if (user) throw conflict(`Digital twin adapter ${id} is used by digital twin instance ${user}; delete or change that first`);
           return adapters.update({ ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
         })();
       },
