@@ -44,7 +44,7 @@ export const instanceContentRoutes: FastifyPluginAsync = async (app) => {
         at[path[path.length - 1]] = JSON.parse(s.value);
         metadata[s.content_path] = { timeObserved: s.time_observed };
       }
-      if (req.query.shouldIncludeMetadata) content.$metadata = metadata;
+      if (req.query.shouldIncludeMetadata && Object.keys(metadata).length > 0) content.$metadata = metadata;
       void reply.header('etag', etagOf(row));
       return content;
     },
