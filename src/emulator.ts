@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
-import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
@@ -12,10 +11,10 @@ import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { ensureDefaultDomain } from './store/domains.js';
+import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 import { twinResources, type TwinResources } from './resources/twins.js';
-import { atEndOfBatch } from './store/after-commit.js';
 import { createJqEngine } from './telemetry/jq.js';
 import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
 
@@ -72,16 +71,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
 
+    // What devices send is applied in one transaction per event-loop turn; the engine's
+    // announcements and command bytes caused by it wait for that commit.
+    const batch = createWriteBatch(db);
     const brokerLog = log.child({ component: 'broker' });
     const broker = await startBroker({
       db,
       clock,
       tls,
+      batch,
       domainId: domain.id,
       host: config.bindHost,
       port: config.mqttPort,
-      // Device sessions live in the same database as the commands, so both survive a restart together.
-      persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
+      maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
@@ -94,7 +96,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       jq,
       timeLimitMs: durationMs(config.adapterTimeLimit),
-      atEndOfBatch: (flush) => atEndOfBatch(db, flush),
+      atEndOfBatch: (flush) => batch.atEnd(flush),
     });
     const twins = twinResources(db, clock, config.region, jq);
     const engine = createCommandEngine({
@@ -104,6 +106,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       devices: metrics.countSent(broker.devices),
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
+      batch,
     });
     engine.onTransition(metrics.transition);
     closers.push(() => engine.stop());
