@@ -98,6 +98,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       timeLimitMs: durationMs(config.adapterTimeLimit),
       atEndOfBatch: (flush) => batch.atEnd(flush),
     });
+    metrics.watchAdapters(telemetry.stats);
     const twins = twinResources(db, clock, config.region, jq);
     const engine = createCommandEngine({
       telemetry,
