@@ -10,8 +10,8 @@ import type { DevicePort } from './commands/device-port.js';
 import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
-import { ensureDefaultDomain } from './store/domains.js';
 import { createWriteBatch } from './store/write-batch.js';
+import { createStore, type Store } from './store/index.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 import { twinResources, type TwinResources } from './resources/twins.js';
@@ -42,6 +42,8 @@ export interface Emulator {
   databaseFile: string;
   clock: Clock;
   db: Db;
+  /** Every read and write of the emulator's tables, over `db`. */
+  store: Store;
   engine: CommandEngine;
   /** The adapter pipeline (device telemetry into historized, snapshot and rejected data). */
   telemetry: TelemetryPipeline;
@@ -59,12 +61,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
   const db = openDatabase(config.dataDir, config.durability);
+  const store = createStore(db);
   const closers: Array<() => Promise<void> | void> = [() => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
   try {
-    const { domain, group } = ensureDefaultDomain(db, {
+    const { domain, group } = store.domains.ensureDefault({
       region: config.region,
       deviceHost: config.deviceHost,
       now: iso(clock.now()),
@@ -77,6 +80,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const brokerLog = log.child({ component: 'broker' });
     const broker = await startBroker({
       db,
+      store,
       clock,
       tls,
       batch,
@@ -89,17 +93,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     closers.push(() => broker.close());
 
-    const metrics = createMetrics(db);
+    const metrics = createMetrics(store);
     const jq = createJqEngine();
     closers.push(() => jq.close());
     const telemetry = createTelemetryPipeline({
-      db,
+      store,
       jq,
       timeLimitMs: durationMs(config.adapterTimeLimit),
       atEndOfBatch: (flush) => batch.atEnd(flush),
     });
     metrics.watchAdapters(telemetry.stats);
-    const twins = twinResources(db, clock, config.region, jq);
+    const twins = twinResources(store, clock, config.region, jq);
     const engine = createCommandEngine({
       telemetry,
       db,
@@ -119,7 +123,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
     const api = buildApi(
-      { db, clock, config, domain, group, engine, twins, devices: broker },
+      { store, db, clock, config, domain, group, engine, twins, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -144,6 +148,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       databaseFile: databasePath(config.dataDir),
       clock,
       db,
+      store,
       engine,
       telemetry,
       twins,

@@ -1,13 +1,10 @@
 import { iso, type Clock } from '../clock.js';
 import { conflict, invalid, notFound, OciError } from '../errors.js';
 import { ocid } from '../ids.js';
-import type { Db } from '../store/database.js';
-import { getDomain } from '../store/domains.js';
-import { etagOf, getInstance } from '../store/instances.js';
+import { etagOf } from '../store/instances.js';
+import type { Store } from '../store/index.js';
 import {
-  adapterStore,
-  modelStore,
-  relationshipStore,
+  type ModelStore,
   type AdapterRow,
   type ModelRow,
   type RelationshipRow,
@@ -47,8 +44,8 @@ export type Updatable<T> = Partial<Omit<T, 'iotDomainId'>>;
 const related = (what: string, id: string) =>
   new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
 
-function checkDomain(db: Db, id: string): void {
-  if (!getDomain(db, id)) throw related('iotDomainId: IoT domain', id);
+function checkDomain(store: Store, id: string): void {
+  if (!store.domains.get(id)) throw related('iotDomainId: IoT domain', id);
 }
 
 export function checkEtag(row: { id: string; revision: number }, ifMatch: string | undefined): void {
@@ -89,7 +86,7 @@ function updatedTail<Row extends { display_name: string; description: string | n
 
 /** The model a request names by id or by DTMI, which must be active and of `domainId`. */
 function modelNamed(
-  models: ReturnType<typeof modelStore>,
+  models: ModelStore,
   domainId: string,
   id: string | undefined,
   specUri: string | undefined,
@@ -113,21 +110,17 @@ function modelNamed(
   return undefined;
 }
 
-const linkStores = new WeakMap<Db, { models: ReturnType<typeof modelStore>; adapters: ReturnType<typeof adapterStore> }>();
-
 /**
  * The model and adapter an instance names must be active and of its domain, and agree;
  * an instance naming only an adapter takes the adapter's model (as Oracle's manage-dt
  * sample creates instances). Returns the model fields to store.
  */
 export function instanceLinks(
-  db: Db,
+  store: Store,
   domainId: string,
   d: { digitalTwinModelId?: string | null; digitalTwinModelSpecUri?: string | null; digitalTwinAdapterId?: string | null },
 ): { modelId: string | null; specUri: string | null; adapterId: string | null } {
-  let stores = linkStores.get(db);
-  if (!stores) linkStores.set(db, (stores = { models: modelStore(db), adapters: adapterStore(db) }));
-  const { models, adapters } = stores;
+  const { models, adapters } = store;
   const adapterId = d.digitalTwinAdapterId ?? null;
   let model = modelNamed(models, domainId, d.digitalTwinModelId ?? undefined, d.digitalTwinModelSpecUri ?? undefined, 'digitalTwinModelId');
   if (adapterId !== null) {
@@ -144,10 +137,8 @@ export function instanceLinks(
 }
 
 /** The digital twin resources of the IoT API, each change one transaction. */
-export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine) {
-  const models = modelStore(db);
-  const adapters = adapterStore(db);
-  const relationships = relationshipStore(db);
+export function twinResources(store: Store, clock: Clock, region: string, jq: JqEngine) {
+  const { models, adapters, relationships } = store;
   const namedModel = (domainId: string, id: string | undefined, specUri: string | undefined, field: string) =>
     modelNamed(models, domainId, id, specUri, field);
 
@@ -194,8 +185,8 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
       get: (id: string) => models.get(id),
       list: models.list,
       create(d: ModelDetails): ModelRow {
-        return db.transaction(() => {
-          checkDomain(db, d.iotDomainId);
+        return store.atomically(() => {
+          checkDomain(store, d.iotDomainId);
           const parsed = parse(d.spec, d.iotDomainId);
           const holder = models.activeBySpecUri(d.iotDomainId, parsed.specUri);
           if (holder) throw conflict(`A digital twin model with DTMI ${parsed.specUri} already exists in this IoT domain: ${holder.id}`);
@@ -210,24 +201,24 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
           };
           models.insert(row);
           return row;
-        })();
+        });
       },
       update(id: string, d: Updatable<ModelDetails>, ifMatch: string | undefined): ModelRow {
-        return db.transaction(() => {
+        return store.atomically(() => {
           const row = activeModel(id);
           checkEtag(row, ifMatch);
           return models.update(updatedTail(clock, row, d));
-        })();
+        });
       },
       delete(id: string, ifMatch: string | undefined): ModelRow {
-        return db.transaction(() => {
+        return store.atomically(() => {
           const row = activeModel(id);
           checkEtag(row, ifMatch);
           const user = models.user(row);
           // The emulator's choice (README): a model in use stays, as instances and adapters need it.
           if (user) throw conflict(`Digital twin model ${id} is used by digital twin ${user.kind} ${user.id}; delete or change that first`);
           return models.update({ ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
-        })();
+        });
       },
       spec: (id: string): { row: ModelRow; spec: unknown } => {
         const row = models.get(id);
@@ -241,8 +232,8 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
       get: (id: string) => adapters.get(id),
       list: adapters.list,
       create(d: AdapterDetails): AdapterRow {
-        return db.transaction(() => {
-          checkDomain(db, d.iotDomainId);
+        return store.atomically(() => {
+          checkDomain(store, d.iotDomainId);
           const modelRow = namedModel(d.iotDomainId, d.digitalTwinModelId, d.digitalTwinModelSpecUri, 'digitalTwinModelId');
           if (!modelRow) throw new OciError(400, 'MissingParameter', 'digitalTwinModelId or digitalTwinModelSpecUri is required');
           const model = parse(JSON.parse(modelRow.spec), d.iotDomainId);
@@ -262,10 +253,10 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
           };
           adapters.insert(row);
           return row;
-        })();
+        });
       },
       update(id: string, d: Updatable<AdapterDetails>, ifMatch: string | undefined): AdapterRow {
-        return db.transaction(() => {
+        return store.atomically(() => {
           const row = activeAdapter(id);
           checkEtag(row, ifMatch);
           const envelope = d.inboundEnvelope ?? (JSON.parse(row.inbound_envelope) as InboundEnvelope);
@@ -276,16 +267,16 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
             inbound_envelope: JSON.stringify(envelope),
             inbound_routes: JSON.stringify(routes),
           });
-        })();
+        });
       },
       delete(id: string, ifMatch: string | undefined): AdapterRow {
-        return db.transaction(() => {
+        return store.atomically(() => {
           const row = activeAdapter(id);
           checkEtag(row, ifMatch);
           const user = adapters.user(id);
           if (user) throw conflict(`Digital twin adapter ${id} is used by digital twin instance ${user}; delete or change that first`);
           return adapters.update({ ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
-        })();
+        });
       },
     },
 
@@ -293,13 +284,13 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
       get: (id: string) => relationships.get(id),
       list: relationships.list,
       create(d: RelationshipDetails): RelationshipRow {
-        return db.transaction(() => {
-          checkDomain(db, d.iotDomainId);
+        return store.atomically(() => {
+          checkDomain(store, d.iotDomainId);
           for (const [field, instanceId] of [
             ['sourceDigitalTwinInstanceId', d.sourceDigitalTwinInstanceId],
             ['targetDigitalTwinInstanceId', d.targetDigitalTwinInstanceId],
           ] as const) {
-            const instance = getInstance(db, instanceId);
+            const instance = store.instances.get(instanceId);
             if (!instance || instance.lifecycle_state !== 'ACTIVE' || instance.iot_domain_id !== d.iotDomainId) {
               throw related(`${field}: digital twin instance (active, in IoT domain ${d.iotDomainId})`, instanceId);
             }
@@ -316,21 +307,21 @@ export function twinResources(db: Db, clock: Clock, region: string, jq: JqEngine
           };
           relationships.insert(row);
           return row;
-        })();
+        });
       },
       update(id: string, d: Updatable<RelationshipDetails>, ifMatch: string | undefined): RelationshipRow {
-        return db.transaction(() => {
+        return store.atomically(() => {
           const row = activeRelationship(id);
           checkEtag(row, ifMatch);
           return relationships.update({ ...updatedTail(clock, row, d), content: d.content ? JSON.stringify(d.content) : row.content });
-        })();
+        });
       },
       delete(id: string, ifMatch: string | undefined): RelationshipRow {
-        return db.transaction(() => {
+        return store.atomically(() => {
           const row = activeRelationship(id);
           checkEtag(row, ifMatch);
           return relationships.update({ ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
-        })();
+        });
       },
     },
 

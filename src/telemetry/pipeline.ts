@@ -1,8 +1,6 @@
 import { iso } from '../clock.js';
-import type { Db } from '../store/database.js';
-import { findActiveByExternalKey, getInstance } from '../store/instances.js';
-import { telemetryDataStore } from '../store/telemetry-data.js';
-import { adapterStore, modelStore, type AdapterRow, type ModelRow } from '../store/twin-resources.js';
+import type { Store } from '../store/index.js';
+import type { AdapterRow, ModelRow } from '../store/twin-resources.js';
 import { compileAdapter, JQ_HELPERS, type CompiledAdapter, type InboundEnvelope, type InboundRoute } from './adapter.js';
 import { checkValue, parseModel, type ParsedModel } from './dtdl.js';
 import { JQ_PRELUDE } from './expressions.js';
@@ -34,7 +32,7 @@ export const REASON = {
 } as const;
 
 export interface PipelineOptions {
-  db: Db;
+  store: Store;
   jq: JqEngine;
   /** Time one message's expressions may take before the message is rejected. */
   timeLimitMs: number;
@@ -76,10 +74,10 @@ export interface PipelineStats {
  * call (jq-web compiles per call), a message at a time only when that call fails.
  */
 export function createTelemetryPipeline(opts: PipelineOptions) {
-  const { db, jq } = opts;
-  const data = telemetryDataStore(db);
-  const models = modelStore(db);
-  const adapters = adapterStore(db);
+  const { store, jq } = opts;
+  const data = store.telemetryData;
+  const models = store.models;
+  const adapters = store.adapters;
   const compiled = new Map<string, Binding>();
   const programs = new Map<string, string>();
   let queue: Work[] = [];
@@ -107,7 +105,7 @@ export function createTelemetryPipeline(opts: PipelineOptions) {
   }
 
   function bindingOf(instanceId: string): Binding | null {
-    const instance = getInstance(db, instanceId);
+    const instance = store.instances.get(instanceId);
     if (!instance || instance.lifecycle_state !== 'ACTIVE' || !instance.digital_twin_adapter_id) return null;
     const adapter = adapters.get(instance.digital_twin_adapter_id);
     if (!adapter || adapter.lifecycle_state !== 'ACTIVE') return null;
@@ -181,8 +179,8 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
     const target = targets.find((t) => t !== null && t !== undefined);
     if (target !== undefined && !w.forwardedBy) {
       // A gateway's envelope names the device the message is about, by its externalKey.
-      const instance = getInstance(db, w.msg.instanceId);
-      const to = instance ? findActiveByExternalKey(db, instance.iot_domain_id, String(target)) : undefined;
+      const instance = store.instances.get(w.msg.instanceId);
+      const to = instance ? store.instances.activeByExternalKey(instance.iot_domain_id, String(target)) : undefined;
       if (!to) return reject(w, REASON.noTarget, `Envelope target "${String(target)}" is not an active digital twin instance of this IoT domain`);
       next.push({ msg: { ...w.msg, instanceId: to.id }, data: r.r === undefined ? w.data : r.r, forwardedBy: w.msg.instanceId });
       return;
@@ -276,7 +274,7 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
 
   /** Cheap pre-check so unstructured devices (no adapter) cost nothing more than before. */
   function bindingPossible(instanceId: string): boolean {
-    const instance = getInstance(db, instanceId);
+    const instance = store.instances.get(instanceId);
     return Boolean(instance?.digital_twin_adapter_id);
   }
 }

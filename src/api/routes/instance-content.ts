@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { OciError } from '../../errors.js';
 import { activeInstance } from '../../resources/instances.js';
 import { etagOf } from '../../store/instances.js';
-import { telemetryDataStore } from '../../store/telemetry-data.js';
 import { idParam } from '../schemas.js';
 
 const contentQuery = {
@@ -20,14 +19,13 @@ const contentQuery = {
  * emulator's shape; README "Where OCI is not documented").
  */
 export const instanceContentRoutes: FastifyPluginAsync = async (app) => {
-  const { db } = app.emu;
-  const data = telemetryDataStore(db);
+  const { store } = app.emu;
 
   app.get<{ Params: { digitalTwinInstanceId: string }; Querystring: { shouldIncludeMetadata?: boolean } }>(
     '/20250531/digitalTwinInstances/:digitalTwinInstanceId/content',
     { schema: { params: idParam('digitalTwinInstanceId'), querystring: contentQuery } },
     async (req, reply) => {
-      const row = activeInstance(db, req.params.digitalTwinInstanceId);
+      const row = activeInstance(store, req.params.digitalTwinInstanceId);
       if (row.digital_twin_model_id === null && row.digital_twin_model_spec_uri === null) {
         throw new OciError(
           404,
@@ -37,7 +35,7 @@ export const instanceContentRoutes: FastifyPluginAsync = async (app) => {
       }
       const content: Record<string, unknown> = {};
       const metadata: Record<string, { timeObserved: string }> = {};
-      for (const s of data.snapshotOf(row.id)) {
+      for (const s of store.telemetryData.snapshotOf(row.id)) {
         const path = s.content_path.split('.');
         let at = content;
         for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;

@@ -1,0 +1,54 @@
+import { clientCertificateStore } from './client-certificates.js';
+import { commandStore } from './commands.js';
+import type { Db } from './database.js';
+import { deviceSessionStore } from './device-sessions.js';
+import { domainStore } from './domains.js';
+import { instanceStore } from './instances.js';
+import { ordsStore } from './ords.js';
+import { secretStore } from './secrets.js';
+import { telemetryDataStore } from './telemetry-data.js';
+import { adapterStore, modelStore, relationshipStore } from './twin-resources.js';
+
+/**
+ * Every table group's store over one database, made once by the composition root and
+ * handed to whoever reads or writes. Each group prepares its statements on first use, so
+ * a process that never lists ORDS rows never compiles their SQL.
+ */
+export function createStore(db: Db) {
+  const once = <T>(make: (db: Db) => T) => {
+    let made: T | undefined;
+    return () => (made ??= make(db));
+  };
+  const commands = once(commandStore);
+  const instances = once(instanceStore);
+  const secrets = once(secretStore);
+  const clientCertificates = once(clientCertificateStore);
+  const domains = once(domainStore);
+  const deviceSessions = once(deviceSessionStore);
+  const ords = once(ordsStore);
+  const models = once(modelStore);
+  const adapters = once(adapterStore);
+  const relationships = once(relationshipStore);
+  const telemetryData = once(telemetryDataStore);
+  return {
+    get commands() { return commands(); },
+    get instances() { return instances(); },
+    get secrets() { return secrets(); },
+    get clientCertificates() { return clientCertificates(); },
+    get domains() { return domains(); },
+    get deviceSessions() { return deviceSessions(); },
+    get ords() { return ords(); },
+    get models() { return models(); },
+    get adapters() { return adapters(); },
+    get relationships() { return relationships(); },
+    get telemetryData() { return telemetryData(); },
+    /**
+     * Runs `body` as one transaction, for a change that spans several store functions
+     * (a device's secret and its instance; an instance and the certificate it lets go),
+     * so a refusal half-way leaves nothing half-written.
+     */
+    atomically: <T>(body: () => T): T => db.transaction(body)(),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;
