@@ -101,6 +101,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       jq,
       timeLimitMs: durationMs(config.adapterTimeLimit),
       atEndOfBatch: (flush) => batch.atEnd(flush),
+      afterCommit: (effect) => batch.afterCommit(effect),
     });
     metrics.watchAdapters(telemetry.stats);
     const twins = twinResources(store, clock, config.region, jq);
@@ -123,7 +124,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
     const api = buildApi(
-      { store, db, clock, config, domain, group, engine, twins, devices: broker },
+      { store, db, clock, config, domain, group, engine, twins, telemetry, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.

@@ -19,6 +19,8 @@ export interface ApiContext {
   engine: CommandEngine;
   /** Digital twin models, adapters and relationships. */
   twins: TwinResources;
+  /** The adapter pipeline, for who wants to hear of new twin values (the console). */
+  telemetry: { onMapped(listener: (instanceIds: string[]) => void): () => void };
   devices: {
     disconnect(instanceId: string): void;
     isOnline(instanceId: string): boolean;

@@ -41,6 +41,8 @@ export interface PipelineOptions {
    * transaction (or at once outside a batch), so mapped rows commit with raw_data.
    */
   atEndOfBatch: (flush: () => void) => void;
+  /** Runs `effect` once the batch commits (announcements must not get ahead of the rows). */
+  afterCommit: (effect: () => void) => void;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -81,6 +83,9 @@ export function createTelemetryPipeline(opts: PipelineOptions) {
   const compiled = new Map<string, Binding>();
   const programs = new Map<string, string>();
   let queue: Work[] = [];
+  const listeners = new Set<(instanceIds: string[]) => void>();
+  /** Instances whose snapshot this flush changed, announced after the commit. */
+  let touched = new Set<string>();
   const stats: PipelineStats = { messages: 0, jqCalls: 0, jqMs: 0, totalMs: 0 };
 
   function binding(adapter: AdapterRow, modelRow: ModelRow): Binding | null {
@@ -209,6 +214,7 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
     }
     if (rows.length === 0) return reject(w, REASON.empty, 'Normalization output is empty');
     const at = iso(observed);
+    touched.add(w.msg.instanceId);
     for (const row of rows) {
       if (row.historized) data.historize(w.msg.instanceId, row.path, row.json, at);
       data.snapshot(w.msg.instanceId, row.path, row.json, at);
@@ -251,6 +257,13 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
       work = next;
     }
     stats.totalMs += performance.now() - started;
+    if (touched.size > 0 && listeners.size > 0) {
+      const ids = [...touched];
+      opts.afterCommit(() => {
+        for (const listener of listeners) listener(ids);
+      });
+    }
+    touched = new Set();
   }
 
   return {
@@ -266,6 +279,11 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
         }
       }
       if (queue.push({ msg, data: parsed }) === 1) opts.atEndOfBatch(flush);
+    },
+    /** Hears which instances got new snapshot values, after each batch commits; returns a function that stops it. */
+    onMapped(listener: (instanceIds: string[]) => void): () => void {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
     /** Cumulative counters (messages mapped, jq calls and their time). */
     stats: (): PipelineStats => ({ ...stats }),
