@@ -101,6 +101,7 @@ export function createTelemetryPipeline(opts: PipelineOptions) {
         JSON.parse(adapter.inbound_routes) as InboundRoute[],
         model,
         jq,
+        false,
       );
       b = { adapterKey: key, adapter: adapterCompiled, model };
       if (compiled.size > 1000) compiled.clear();
