@@ -16,6 +16,9 @@ import { createStore, type Store } from './store/index.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
+import { twinResources, type TwinResources } from './resources/twins.js';
+import { createJqEngine } from './telemetry/jq.js';
+import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
 import { deviceUrls } from './views/connection.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
@@ -51,6 +54,9 @@ export interface Emulator {
   /** Every read and write of the emulator's tables, over `db`. */
   store: Store;
   engine: CommandEngine;
+  /** The adapter pipeline (device telemetry into historized, snapshot and rejected data). */
+  telemetry: TelemetryPipeline;
+  twins: TwinResources;
   /** Domain groups, domains and the work requests that change them. */
   control: ControlPlane;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
@@ -118,7 +124,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     closers.push(() => started.close());
 
     const metrics = createMetrics(store);
+    const jq = createJqEngine();
+    closers.push(() => jq.close());
+    const telemetry = createTelemetryPipeline({
+      store,
+      jq,
+      timeLimitMs: durationMs(config.adapterTimeLimit),
+      atEndOfBatch: (flush) => batch.atEnd(flush),
+      afterCommit: (effect) => batch.afterCommit(effect),
+    });
+    metrics.watchAdapters(telemetry.stats);
+    const twins = twinResources(store, clock, config.region, jq);
     const engine = createCommandEngine({
+      telemetry,
       db,
       clock,
       devices: metrics.countSent(broker.devices),
@@ -138,7 +156,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Work requests that came due while the emulator was down finish now, in order.
     control.start();
     const api = buildApi(
-      { store, db, clock, config, domain, group, engine, control, devices: broker },
+      { store, db, clock, config, domain, group, engine, control, twins, telemetry, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -168,6 +186,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       store,
       engine,
+      telemetry,
+      twins,
       control,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       close: closeAll,

@@ -9,6 +9,8 @@ import { ordsStore } from './ords.js';
 import { retentionStore } from './retention.js';
 import { secretVersionStore } from './secret-versions.js';
 import { secretStore } from './secrets.js';
+import { telemetryDataStore } from './telemetry-data.js';
+import { adapterStore, modelStore, relationshipStore } from './twin-resources.js';
 
 /**
  * Every table group's store over one database, made once by the composition root and
@@ -27,6 +29,10 @@ export function createStore(db: Db) {
   const domains = once(domainStore);
   const deviceSessions = once(deviceSessionStore);
   const ords = once(ordsStore);
+  const models = once(modelStore);
+  const adapters = once(adapterStore);
+  const relationships = once(relationshipStore);
+  const telemetryData = once(telemetryDataStore);
   const controlPlane = once(controlPlaneStore);
   const secretVersions = once(secretVersionStore);
   const retention = once((d: Db) => retentionStore(d));
@@ -38,6 +44,10 @@ export function createStore(db: Db) {
     get domains() { return domains(); },
     get deviceSessions() { return deviceSessions(); },
     get ords() { return ords(); },
+    get models() { return models(); },
+    get adapters() { return adapters(); },
+    get relationships() { return relationships(); },
+    get telemetryData() { return telemetryData(); },
     /** Domain groups and domains as resources, and their work requests. */
     get controlPlane() { return controlPlane(); },
     get secretVersions() { return secretVersions(); },
