@@ -20,7 +20,7 @@ const QUICK: Settings = { runs: 2, idleMs: 1000 };
 const TARGET_EXISTING_RATIO = 1.0;
 const TARGET_IDLE_RATIO = 1.3;
 
-interface Run {
+export interface StartRun {
   readyMs: number;
   /** CPU time the process used until it was ready: what start-up costs whatever else runs. */
   cpuMs: number;
@@ -31,7 +31,7 @@ interface Run {
  * Starts a server and times it from spawn() to every port accepting a TCP connection
  * (polled every millisecond), then reads its RSS after `idleMs` of doing nothing.
  */
-async function timeStart(start: () => { pid: number; stop: () => Promise<void> }, ports: number[], idleMs: number): Promise<Run> {
+export async function timeStart(start: () => { pid: number; stop: () => Promise<void> }, ports: number[], idleMs: number): Promise<StartRun> {
   const t0 = performance.now();
   const proc = start();
   try {
@@ -62,10 +62,10 @@ export async function startupScenario(ctx: BenchContext, mosquitto: string | nul
     return { pid: proc.pid, stop: () => stopChild(proc.child) };
   };
 
-  const fresh: Run[] = [];
-  const existing: Run[] = [];
-  const bareFresh: Run[] = [];
-  const bareExisting: Run[] = [];
+  const fresh: StartRun[] = [];
+  const existing: StartRun[] = [];
+  const bareFresh: StartRun[] = [];
+  const bareExisting: StartRun[] = [];
   let lastCerts = '';
   for (let i = 0; i < s.runs; i++) {
     const dir = ctx.tempDir('startup');
@@ -83,7 +83,7 @@ export async function startupScenario(ctx: BenchContext, mosquitto: string | nul
     );
   }
 
-  const mosq: Run[] = [];
+  const mosq: StartRun[] = [];
   if (mosquitto) {
     // The emulator's own certificate (from the last run): same key type and chain for both.
     for (let i = 0; i < s.runs; i++) {
@@ -94,7 +94,7 @@ export async function startupScenario(ctx: BenchContext, mosquitto: string | nul
     }
   }
 
-  const med = (runs: Run[], key: keyof Run) => (runs.length ? median(runs.map((r) => r[key])) : NaN);
+  const med = (runs: StartRun[], key: keyof StartRun) => (runs.length ? median(runs.map((r) => r[key])) : NaN);
   const freshMs = med(fresh, 'readyMs');
   const existingMs = med(existing, 'readyMs');
   const mosqMs = med(mosq, 'readyMs');
