@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
 /** The console is three static files: no build step, no CDN, nothing fetched from outside. */
@@ -10,22 +10,13 @@ const ASSETS = {
 
 type Asset = keyof typeof ASSETS;
 
-/**
- * The files' folder: beside this module in src/ (tsx, tests) and dist/ (the build copies
- * them); under console/ beside dist/cli.js, into which the build bundles this module.
- */
-function publicDir(): URL {
-  const dirs = ['./public/', './console/public/'].map((p) => new URL(p, import.meta.url));
-  return dirs.find((dir) => existsSync(new URL('index.html', dir))) ?? dirs[0];
-}
+// Beside this module both in src/ (tsx, tests) and in dist/ (the build copies them).
+const read = (name: Asset) => readFileSync(new URL(`./public/${name}`, import.meta.url));
 
 export const consoleRoutes: FastifyPluginAsync = async (app) => {
   // Read at the first visit: most runs (CI, tests) never open the console.
   let files: Map<Asset, Buffer> | undefined;
-  const load = () => {
-    const dir = publicDir();
-    return new Map((Object.keys(ASSETS) as Asset[]).map((name) => [name, readFileSync(new URL(name, dir))]));
-  };
+  const load = () => new Map((Object.keys(ASSETS) as Asset[]).map((name) => [name, read(name)]));
   const serve = (name: Asset) => async (_req: unknown, reply: FastifyReply) =>
     reply.type(ASSETS[name]).header('cache-control', 'no-cache').send((files ??= load()).get(name));
 
