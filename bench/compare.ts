@@ -1,8 +1,11 @@
 /**
- * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry] [--rounds=3]`
+ * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--profile]`
  *
  * A/B of two emulator builds, for before/after records of a fix. Rounds alternate the
- * order of the builds so drift on a shared machine hits both. The figure to compare is
+ * order of the builds so drift on a shared machine hits both. `--profile` also writes a CPU
+ * profile of every emulator run to bench/results/profiles/; profile tsc's module tree
+ * (bench/.modules/dist/cli.js, which `npm run bench -- --profile` compiles), as the bundled
+ * dist/cli.js names no package. The figure to compare is
  * emulator CPU per unit of work, which other work on the machine moves much less than
  * rates do. Writes bench/results/<stem>.md.
  *
@@ -13,7 +16,7 @@
  *   listeners accepting (--starts per round, 4 unless given), with the CPU it used by then
  *   and its idle RSS; CPU per start is the figure to compare.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createContext, RESULTS_DIR } from './lib/context.js';
 import { startEmulatorProcess, type EmulatorProcess } from './lib/emulator.js';
@@ -32,7 +35,7 @@ import { REPO_ROOT } from './lib/context.js';
 
 const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
 if (!opts.before || !opts.after || !opts.name) {
-  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--rate=200] [--devices=100] [--starts=4]\n');
+  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--rate=200] [--devices=100] [--starts=4] [--profile]\n');
   process.exit(2);
 }
 const workload = opts.workload === 'telemetry' || opts.workload === 'startup' ? opts.workload : 'commands';
@@ -93,7 +96,10 @@ const WORKLOADS = {
   },
 } as const;
 
-const ctx = createContext({ quick: true, placement: { pin: canPin() }, profileDir: null });
+// --profile: CPU profiles of every emulator run, bench/results/profiles/<name>-<build>-r<round>.cpuprofile.
+const profileDir = 'profile' in opts ? join(RESULTS_DIR, 'profiles') : null;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+const ctx = createContext({ quick: true, placement: { pin: canPin() }, profileDir });
 const busy = await machineBusy(2000);
 pinSelf(ctx.placement);
 if (workload === 'startup') {
@@ -106,7 +112,12 @@ const runs: Run[] = [];
 
 async function runOnce(variant: Variant, round: number): Promise<Run> {
   const dir = ctx.tempDir('compare');
-  const emu = await startEmulatorProcess(ctx, { dataDir: join(dir, 'data'), certsDir: join(dir, 'certs'), cli: resolve(opts[variant]) });
+  const emu = await startEmulatorProcess(ctx, {
+    dataDir: join(dir, 'data'),
+    certsDir: join(dir, 'certs'),
+    cli: resolve(opts[variant]),
+    profileName: `${opts.name}-${variant}-r${round}`,
+  });
   const load = startLoad(ctx);
   try {
     const { devices } = await provisionDevices(emu.restUrl, emu.domainId, w.devices);

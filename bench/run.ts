@@ -15,6 +15,7 @@ import { createContext, REPO_ROOT, RESULTS_DIR, type BenchContext, type Section 
 import { markdownTable } from './lib/format.js';
 import { describeMachine, loadAverage, machineBusy, type Machine } from './lib/machine.js';
 import { canPin, pinSelf } from './lib/proc.js';
+import { buildModuleTree } from './lib/emulator.js';
 import { ensureMosquitto } from './lib/mosquitto.js';
 import { capacityScenario } from './scenarios/capacity.js';
 import { commandsScenario } from './scenarios/commands.js';
@@ -117,6 +118,10 @@ async function main(): Promise<number> {
     ctx.log('building dist/ (npm run build)');
     const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
     if (built.status !== 0) throw new Error('npm run build failed');
+  }
+  if (args.profile) {
+    ctx.log('compiling src/ as modules into bench/.modules/ for the profiles (npx tsc)');
+    buildModuleTree();
   }
   const machine = describeMachine();
   const loadBefore = loadAverage();
