@@ -2,18 +2,23 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { buildApi } from './api/server.js';
-import { startBroker } from './broker/broker.js';
+import { startBroker, type Broker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
-import { resolveConfig, type EmulatorConfig } from './config.js';
+import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
+import { createControlPlane, type ControlPlane } from './control/control-plane.js';
+import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { createStore, type Store } from './store/index.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
+import { twinResources, type TwinResources } from './resources/twins.js';
+import { createJqEngine } from './telemetry/jq.js';
+import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
   /** A pino logger to use instead of the one built from `logLevel`. */
@@ -42,6 +47,11 @@ export interface Emulator {
   /** Every read and write of the emulator's tables, over `db`. */
   store: Store;
   engine: CommandEngine;
+  /** The adapter pipeline (device telemetry into historized, snapshot and rejected data). */
+  telemetry: TelemetryPipeline;
+  twins: TwinResources;
+  /** Domain groups, domains and the work requests that change them. */
+  control: ControlPlane;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
   close(): Promise<void>;
@@ -66,29 +76,59 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       deviceHost: config.deviceHost,
       now: iso(clock.now()),
     });
-    const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
+    let broker: Broker | undefined;
+    const control = createControlPlane({
+      store,
+      clock,
+      region: config.region,
+      hostSuffix: config.domainHostSuffix,
+      workRequestMs: durationMs(config.workRequestDuration),
+      // A deleted domain's devices are deleted with it; their live sessions end too.
+      onDomainDeleted: (_domainId, instanceIds) => instanceIds.forEach((id) => broker?.disconnect(id)),
+      purge: { onError: (err) => log.warn({ err }, 'retention purge failed; it runs again next minute') },
+    });
+    closers.push(() => control.stop());
+    // The wildcard covers every domain made later without a restart; older names stay covered.
+    const tls = await ensureCertificates(config.certsDir, [
+      config.deviceHost,
+      deviceHostWildcard(config.domainHostSuffix),
+      ...control.store.liveDomains().map((d) => d.device_host),
+    ]);
 
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
     const batch = createWriteBatch(db);
     const brokerLog = log.child({ component: 'broker' });
-    const broker = await startBroker({
+    broker = await startBroker({
       db,
       store,
       clock,
       tls,
       batch,
-      domainId: domain.id,
+      domainOf: (servername) => control.domainForServername(servername)?.id ?? null,
       host: config.bindHost,
       port: config.mqttPort,
       maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
     });
-    closers.push(() => broker.close());
+    const started = broker;
+    closers.push(() => started.close());
 
     const metrics = createMetrics(store);
+    const jq = createJqEngine();
+    closers.push(() => jq.close());
+    const telemetry = createTelemetryPipeline({
+      store,
+      jq,
+      timeLimitMs: durationMs(config.adapterTimeLimit),
+      atEndOfBatch: (flush) => batch.atEnd(flush),
+      afterCommit: (effect) => batch.afterCommit(effect),
+    });
+    metrics.watchAdapters(telemetry.stats);
+    const twins = twinResources(store, clock, config.region, jq);
     const engine = createCommandEngine({
+      telemetry,
       db,
       clock,
       devices: metrics.countSent(broker.devices),
@@ -105,8 +145,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     engine.recover();
 
     const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
+    // Work requests that came due while the emulator was down finish now, in order.
+    control.start();
     const api = buildApi(
-      { store, db, clock, config, domain, group, engine, devices: broker },
+      { store, db, clock, config, domain, group, engine, control, twins, telemetry, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -133,6 +175,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       store,
       engine,
+      telemetry,
+      twins,
+      control,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       close: closeAll,
     };

@@ -1,8 +1,10 @@
 import type { Clock } from '../clock.js';
 import type { CommandEngine } from '../commands/engine.js';
+import type { ControlPlane } from '../control/control-plane.js';
 import type { EmulatorConfig } from '../config.js';
 import type { Db } from '../store/database.js';
 import type { DomainGroupRow, DomainRow } from '../store/domains.js';
+import type { TwinResources } from '../resources/twins.js';
 import type { Store } from '../store/index.js';
 
 /** What the routes need, decorated onto the Fastify instance as `emu`. */
@@ -13,9 +15,16 @@ export interface ApiContext {
   db: Db;
   clock: Clock;
   config: EmulatorConfig;
+  /** The first domain and its group as they were at start: where devices without SNI land. */
   domain: DomainRow;
   group: DomainGroupRow;
   engine: CommandEngine;
+  /** Digital twin models, adapters and relationships. */
+  twins: TwinResources;
+  /** The adapter pipeline, for who wants to hear of new twin values (the console). */
+  telemetry: { onMapped(listener: (instanceIds: string[]) => void): () => void };
+  /** Domain groups, domains and their work requests. */
+  control: ControlPlane;
   devices: {
     disconnect(instanceId: string): void;
     isOnline(instanceId: string): boolean;

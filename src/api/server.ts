@@ -16,7 +16,9 @@ import { instanceContentRoutes } from './routes/instance-content.js';
 import { instanceRoutes } from './routes/instances.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
+import { twinRoutes } from './routes/twins.js';
 import { vaultRoutes } from './routes/vault.js';
+import { workRequestRoutes } from './routes/work-requests.js';
 
 export function buildApi(
   ctx: ApiContext,
@@ -44,8 +46,10 @@ export function buildApi(
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
   if (opts.ops) registerOpsHooks(app, opts.ops);
   void app.register(domainRoutes);
+  void app.register(workRequestRoutes);
   void app.register(instanceRoutes);
   void app.register(instanceContentRoutes);
+  void app.register(twinRoutes);
   void app.register(invokeRoutes);
   void app.register(vaultRoutes);
   void app.register(ordsRoutes);

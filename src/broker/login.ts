@@ -17,7 +17,8 @@ import type { BrokerLog } from './log.js';
  */
 export function loginHooks(deps: {
   store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates'>;
-  domainId: string;
+  /** The IoT domain a TLS SNI host name means, or null for none. */
+  domainOf(servername: string | false | null | undefined): string | null;
   clock: Clock;
   /** PEM of the CA that issues device certificates. */
   ca: string;
@@ -28,7 +29,7 @@ export function loginHooks(deps: {
   const { connections, limits, log } = deps;
   const login = createDeviceLogin({
     store: deps.store,
-    domainId: deps.domainId,
+    domainOf: deps.domainOf,
     clock: deps.clock,
     maxKeepalive: limits.maxKeepalive,
     throttle: createLoginThrottle(deps.clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
@@ -50,6 +51,7 @@ export function loginHooks(deps: {
         password,
         address: normalizeAddress((conn?.socket ?? (client.conn as Socket)).remoteAddress),
         peerCertificate: conn?.socket.getPeerX509Certificate(),
+        servername: conn?.socket.servername,
       });
       if (!outcome.ok) {
         log('info', 'device login refused', { username, clientId: client.id, returnCode: outcome.returnCode, reason: outcome.reason });

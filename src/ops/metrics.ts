@@ -28,6 +28,8 @@ export interface Metrics {
   countSent(port: DevicePort): DevicePort;
   /** Wraps the broker's signals so every device PUBLISH taken is counted. */
   countReceived(signals: DeviceSignals): DeviceSignals;
+  /** Reports the adapter pipeline's work: messages mapped, and time in jq and in the whole pipeline. */
+  watchAdapters(stats: () => { messages: number; jqMs: number; totalMs: number }): void;
   readonly contentType: string;
   render(): Promise<string>;
 }
@@ -108,10 +110,24 @@ export function createMetrics(store: Pick<Store, 'commands' | 'deviceSessions'>)
         mqtt.series().map(({ labels, value }) => ['oci_iot_mqtt_messages_total', labels, value])),
       family('oci_iot_http_requests_total', 'counter', 'HTTP requests served, by method, route pattern and status code',
         http.series().map(({ labels, value }) => ['oci_iot_http_requests_total', labels, value])),
+      ...adapterFamilies(),
     ].join('\n\n');
   }
 
+  let adapterStats: Parameters<Metrics['watchAdapters']>[0] | undefined;
+  const watchAdapters: Metrics['watchAdapters'] = (stats) => void (adapterStats = stats);
+  function adapterFamilies(): string[] {
+    if (!adapterStats) return [];
+    const s = adapterStats();
+    return [
+      family('oci_iot_adapter_messages_total', 'gauge', 'Device messages mapped through a digital twin adapter', [['oci_iot_adapter_messages_total', {}, s.messages]]),
+      family('oci_iot_adapter_jq_seconds_total', 'gauge', 'Time spent running adapter jq programs', [['oci_iot_adapter_jq_seconds_total', {}, s.jqMs / 1000]]),
+      family('oci_iot_adapter_seconds_total', 'gauge', 'Time spent in the adapter pipeline, jq included', [['oci_iot_adapter_seconds_total', {}, s.totalMs / 1000]]),
+    ];
+  }
+
   return {
+    watchAdapters,
     transition({ command, to }) {
       if (!TERMINAL.includes(to)) return;
       finished.inc({ state: to });

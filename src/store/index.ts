@@ -1,11 +1,16 @@
 import { clientCertificateStore } from './client-certificates.js';
 import { commandStore } from './commands.js';
+import { controlPlaneStore } from './control-plane.js';
 import type { Db } from './database.js';
 import { deviceSessionStore } from './device-sessions.js';
 import { domainStore } from './domains.js';
 import { instanceStore } from './instances.js';
 import { ordsStore } from './ords.js';
+import { retentionStore } from './retention.js';
+import { secretVersionStore } from './secret-versions.js';
 import { secretStore } from './secrets.js';
+import { telemetryDataStore } from './telemetry-data.js';
+import { adapterStore, modelStore, relationshipStore } from './twin-resources.js';
 
 /**
  * Every table group's store over one database, made once by the composition root and
@@ -24,6 +29,13 @@ export function createStore(db: Db) {
   const domains = once(domainStore);
   const deviceSessions = once(deviceSessionStore);
   const ords = once(ordsStore);
+  const models = once(modelStore);
+  const adapters = once(adapterStore);
+  const relationships = once(relationshipStore);
+  const telemetryData = once(telemetryDataStore);
+  const controlPlane = once(controlPlaneStore);
+  const secretVersions = once(secretVersionStore);
+  const retention = once((d: Db) => retentionStore(d));
   return {
     get commands() { return commands(); },
     get instances() { return instances(); },
@@ -32,6 +44,14 @@ export function createStore(db: Db) {
     get domains() { return domains(); },
     get deviceSessions() { return deviceSessions(); },
     get ords() { return ords(); },
+    get models() { return models(); },
+    get adapters() { return adapters(); },
+    get relationships() { return relationships(); },
+    get telemetryData() { return telemetryData(); },
+    /** Domain groups and domains as resources, and their work requests. */
+    get controlPlane() { return controlPlane(); },
+    get secretVersions() { return secretVersions(); },
+    get retention() { return retention(); },
     /**
      * Runs `body` as one transaction, for a change that spans several store functions
      * (a device's secret and its instance; an instance and the certificate it lets go),

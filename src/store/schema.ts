@@ -229,6 +229,163 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   CREATE INDEX commands_response_endpoint ON commands(digital_twin_instance_id, response_endpoint, id)
     WHERE response_endpoint IS NOT NULL;
   `,
+  /* 5: the control plane: domain groups and domains as resources (tags, data access,
+        retention, etags), the work requests that drive their lifecycle, and Vault secret
+        versions (a rotated password is a new current version) */ `
+  ALTER TABLE iot_domain_groups ADD COLUMN db_allow_listed_vcn_ids TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE iot_domain_groups ADD COLUMN freeform_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domain_groups ADD COLUMN defined_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domain_groups ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+
+  ALTER TABLE iot_domains ADD COLUMN db_allow_listed_identity_group_names TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE iot_domains ADD COLUMN db_allowed_identity_domain_host TEXT;
+  ALTER TABLE iot_domains ADD COLUMN apex_workspace_configured INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE iot_domains ADD COLUMN retention_raw_data INTEGER NOT NULL DEFAULT 16;
+  ALTER TABLE iot_domains ADD COLUMN retention_rejected_data INTEGER NOT NULL DEFAULT 16;
+  ALTER TABLE iot_domains ADD COLUMN retention_historized_data INTEGER NOT NULL DEFAULT 30;
+  ALTER TABLE iot_domains ADD COLUMN retention_raw_command_data INTEGER NOT NULL DEFAULT 16;
+  ALTER TABLE iot_domains ADD COLUMN freeform_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domains ADD COLUMN defined_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domains ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX iot_domains_device_host ON iot_domains(device_host);
+
+  -- One row per asynchronous operation; next_step_ms is when the one scheduler moves it on
+  -- (NULL once it is finished). payload is what the operation applies when it succeeds.
+  CREATE TABLE work_requests (
+    id TEXT PRIMARY KEY,
+    operation_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    compartment_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    action_type TEXT NOT NULL,
+    percent_complete REAL NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}',
+    accepted_at_ms INTEGER NOT NULL,
+    next_step_ms INTEGER,
+    time_accepted TEXT NOT NULL,
+    time_started TEXT,
+    time_finished TEXT,
+    time_updated TEXT NOT NULL
+  );
+  CREATE INDEX work_requests_next_step ON work_requests(next_step_ms) WHERE next_step_ms IS NOT NULL;
+  CREATE INDEX work_requests_resource ON work_requests(resource_id, time_accepted);
+  CREATE INDEX work_requests_accepted ON work_requests(time_accepted);
+
+  CREATE TABLE work_request_entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    work_request_id TEXT NOT NULL REFERENCES work_requests(id),
+    kind TEXT NOT NULL CHECK (kind IN ('log', 'error')),
+    code TEXT,
+    message TEXT NOT NULL,
+    timestamp TEXT NOT NULL
+  );
+  CREATE INDEX work_request_entries_request ON work_request_entries(work_request_id, kind, id);
+
+  CREATE TABLE vault_secret_versions (
+    secret_id TEXT NOT NULL REFERENCES vault_secrets(id),
+    version_number INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    PRIMARY KEY (secret_id, version_number)
+  );
+  -- Which versions hold the PREVIOUS and PENDING stages; CURRENT is version_number.
+  ALTER TABLE vault_secrets ADD COLUMN previous_version_number INTEGER;
+  ALTER TABLE vault_secrets ADD COLUMN pending_version_number INTEGER;
+  INSERT INTO vault_secret_versions (secret_id, version_number, content, time_created)
+    SELECT id, version_number, content, time_updated FROM vault_secrets;
+  CREATE INDEX vault_secrets_compartment ON vault_secrets(compartment_id, time_created);
+  `,
+  /* 6: digital twin models, adapters and relationships; the data an adapter makes of telemetry.
+        The data tables have OCI's columns in OCI's order (historized_data, snapshot_data,
+        rejected_data); retention purges by their time columns (time_observed, time_received). */ `
+  CREATE TABLE digital_twin_models (
+    id TEXT PRIMARY KEY,
+    iot_domain_id TEXT NOT NULL REFERENCES iot_domains(id),
+    spec_uri TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT,
+    spec TEXT NOT NULL,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    system_tags TEXT NOT NULL DEFAULT '{}',
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE UNIQUE INDEX digital_twin_models_spec_uri
+    ON digital_twin_models(iot_domain_id, spec_uri) WHERE lifecycle_state = 'ACTIVE';
+
+  CREATE TABLE digital_twin_adapters (
+    id TEXT PRIMARY KEY,
+    iot_domain_id TEXT NOT NULL REFERENCES iot_domains(id),
+    digital_twin_model_id TEXT NOT NULL,
+    digital_twin_model_spec_uri TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT,
+    inbound_envelope TEXT NOT NULL,
+    inbound_routes TEXT NOT NULL,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    system_tags TEXT NOT NULL DEFAULT '{}',
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX digital_twin_adapters_domain ON digital_twin_adapters(iot_domain_id, time_created);
+
+  CREATE TABLE digital_twin_relationships (
+    id TEXT PRIMARY KEY,
+    iot_domain_id TEXT NOT NULL REFERENCES iot_domains(id),
+    display_name TEXT NOT NULL,
+    description TEXT,
+    content_path TEXT NOT NULL,
+    source_digital_twin_instance_id TEXT NOT NULL,
+    target_digital_twin_instance_id TEXT NOT NULL,
+    content TEXT,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    system_tags TEXT NOT NULL DEFAULT '{}',
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX digital_twin_relationships_domain ON digital_twin_relationships(iot_domain_id, time_created);
+
+  CREATE TABLE historized_data (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digital_twin_instance_id TEXT NOT NULL,
+    content_path TEXT NOT NULL,
+    value TEXT,
+    time_observed TEXT NOT NULL
+  );
+  CREATE INDEX historized_data_instance ON historized_data(digital_twin_instance_id, content_path, time_observed);
+  CREATE INDEX historized_data_time ON historized_data(time_observed);
+
+  CREATE TABLE snapshot_data (
+    digital_twin_instance_id TEXT NOT NULL,
+    content_path TEXT NOT NULL,
+    value TEXT,
+    time_observed TEXT NOT NULL,
+    PRIMARY KEY (digital_twin_instance_id, content_path)
+  );
+
+  CREATE TABLE rejected_data (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digital_twin_instance_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    content BLOB,
+    content_type TEXT NOT NULL,
+    time_received TEXT NOT NULL,
+    reason_code INTEGER NOT NULL,
+    reason_message TEXT NOT NULL
+  );
+  CREATE INDEX rejected_data_instance ON rejected_data(digital_twin_instance_id, time_received);
+  CREATE INDEX rejected_data_time ON rejected_data(time_received);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
