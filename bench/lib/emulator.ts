@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext } from './context.js';
 import { REPO_ROOT } from './context.js';
@@ -32,12 +34,28 @@ export interface EmulatorStart {
 }
 
 const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+/**
+ * dist/cli.js is one bundled file, so a CPU profile of it names no package. Profiles are
+ * taken of the same sources compiled as modules here (see moduleTreeCli).
+ */
+export const PROFILE_CLI = join(REPO_ROOT, 'bench', '.modules', 'dist', 'cli.js');
+
+/** Compiles src/ with tsc into bench/.modules/ (beside node_modules, so packages resolve), for profiling. */
+export function buildModuleTree(): string {
+  const out = join(REPO_ROOT, 'bench', '.modules');
+  rmSync(out, { recursive: true, force: true });
+  const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', join(out, 'dist'), '--incremental', 'false', '--tsBuildInfoFile', 'null'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (tsc.status !== 0) throw new Error('tsc into bench/.modules failed');
+  cpSync(join(REPO_ROOT, 'src', 'console', 'public'), join(out, 'dist', 'console', 'public'), { recursive: true });
+  copyFileSync(join(REPO_ROOT, 'package.json'), join(out, 'package.json'));
+  return PROFILE_CLI;
+}
 
 export function emulatorArgs(ctx: BenchContext, s: EmulatorStart): string[] {
   const prof = ctx.profileDir && s.profileName ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${s.profileName}.cpuprofile`] : [];
   return [
     ...prof,
-    s.cli ?? CLI,
+    s.cli ?? (prof.length > 0 ? PROFILE_CLI : CLI),
     'start',
     '--rest-port', String(s.restPort ?? 0),
     '--mqtt-port', String(s.mqttPort ?? 0),
