@@ -10,7 +10,7 @@
  * rates do. Writes bench/results/<stem>.md.
  *
  * - commands: 100 TLS devices (--devices), two-way commands; an open loop at a fixed rate
- *   (the same work for both builds) and a closed loop at concurrency 16.
+ *   (the same work for both builds) and a closed loop at concurrency 16 (--concurrency).
  * - telemetry: 20 TLS devices × 10 QoS 1 publishes in flight.
  * - startup: `cli.js start` on an existing data and certs dir, timed from spawn to both
  *   listeners accepting (--starts per round, 4 unless given), with the CPU it used by then
@@ -35,12 +35,14 @@ import { REPO_ROOT } from './lib/context.js';
 
 const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
 if (!opts.before || !opts.after || !opts.name) {
-  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--rate=200] [--devices=100] [--starts=4] [--profile]\n');
+  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--rate=200] [--concurrency=16] [--devices=100] [--starts=4] [--profile]\n');
   process.exit(2);
 }
 const workload = opts.workload === 'telemetry' || opts.workload === 'startup' ? opts.workload : 'commands';
 const rounds = Number(opts.rounds ?? 3);
 const fixedRate = Number(opts.rate ?? 200);
+// The closed loop's concurrency: higher shows what is shared between requests in flight (group commit).
+const concurrency = Number(opts.concurrency ?? 16);
 // Fewer devices give each a longer command history, for fixes whose effect grows with it.
 const commandDevices = Number(opts.devices ?? 100);
 const WARMUP_MS = 1000;
@@ -66,7 +68,7 @@ const WORKLOADS = {
   commands: {
     devices: commandDevices,
     subscribe: COMMAND_TOPIC,
-    labels: [`open loop ${fixedRate}/s`, 'closed loop c=16'],
+    labels: [`open loop ${fixedRate}/s`, `closed loop c=${concurrency}`],
     unit: 'command',
     async measure(emu: EmulatorProcess, load: LoadProcess, devices: number): Promise<Figure[]> {
       const base = { restUrl: emu.restUrl, twoWay: true, targets: devices, warmupMs: WARMUP_MS, measureMs: MEASURE_MS };
@@ -74,7 +76,7 @@ const WORKLOADS = {
       const open = await load.call('openLoop', { ...base, rate: fixedRate });
       const openCpu = await cpu;
       cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
-      const closed = await load.call('closedLoop', { ...base, concurrency: 16 });
+      const closed = await load.call('closedLoop', { ...base, concurrency });
       const closedCpu = await cpu;
       return [
         { perSecond: open.perSecond, cpu: openCpu, cpuPerUnitUs: (openCpu * 1e6) / open.perSecond, note: `client ${pct(open.latency)}` },

@@ -43,8 +43,9 @@ export function createCommandEngine(deps: {
   /** Commands one offline device may have waiting; past it new ones are REFUSED. */
   maxPendingPerDevice?: number;
   /**
-   * The batch of device writes the broker applies signals in; announcements of changes made
-   * inside it wait for its commit. An engine without a broker (unit tests) has its own.
+   * The batch of writes the broker applies signals in and invokes are written in (group
+   * commit); announcements of changes made inside it wait for its commit. An engine without
+   * a broker (unit tests) has its own.
    */
   batch?: WriteBatch;
   /** Where a publish kept in raw_data goes next (the adapter pipeline), in the same transaction. */
@@ -174,8 +175,19 @@ export function createCommandEngine(deps: {
     const replay = replayed(input);
     if (replay) return { id: replay.id, replayed: true };
 
+    const route = await devices.route(input.instanceId, input.request.requestEndpoint);
+    // Group commit: the command is written in the batch of this event-loop turn, with the
+    // other invokes and the device writes of the turn, and the caller hears of it (the 202)
+    // only once that batch has committed.
+    return batch.run(() => accept(input, route));
+  }
+
+  /** The synchronous part of invoke, inside the batch: the row, and its SENT at once when the device is online. */
+  function accept(input: InvokeInput, route: DeliveryRoute): { id: number; replayed: boolean } {
+    // Checked again: a call with the same token may have been written since the first look.
+    const again = replayed(input);
+    if (again) return { id: again.id, replayed: true };
     const { request } = input;
-    const route = await devices.route(input.instanceId, request.requestEndpoint);
     const targets = route.online ? devices.targets(input.instanceId, request.requestEndpoint) : [];
     const now = clock.now();
     const time = iso(now);
@@ -221,12 +233,8 @@ export function createCommandEngine(deps: {
       gateway_instance_id: null,
     };
 
-    // Checked again: a concurrent call with the same token may have committed while the
-    // route was looked up. From here to the insert nothing awaits, so nothing can slip in.
-    const again = replayed(input);
-    if (again) return { id: again.id, replayed: true };
     const created = store.create(row, { time, cause: refusal ?? acceptedCause(route, targets) });
-    announce({ command: created, from: null, to: created.delivery_status, cause: refusal ?? 'accepted' });
+    batch.afterCommit(() => announce({ command: created, from: null, to: created.delivery_status, cause: refusal ?? 'accepted' }));
 
     if (!refusal && route.online) dispatch(created, targets);
     scheduler.reschedule();

@@ -1,11 +1,13 @@
 import type { Db } from './database.js';
 
 /**
- * The batch of device writes: what devices send that changes the database (publishes, and
- * PUBACKs of commands) is applied in arrival order, in one SQLite transaction per turn of
- * the event loop. A commit per message was the largest cost under load
- * (bench/results/fix-3-batch-device-publishes.md). Transactions opened by a write nest as
- * savepoints, so a write that fails undoes only itself.
+ * The batch of writes: what devices send that changes the database (publishes, and
+ * PUBACKs of commands) and the commands invoked over HTTP are applied in arrival order, in
+ * one SQLite transaction per turn of the event loop (group commit). A commit per message
+ * was the largest cost under load (bench/results/fix-3-batch-device-publishes.md,
+ * bench/results/hot-1-group-commit.md); each caller answers (PUBACK, 202) only after the
+ * commit. Each write is a savepoint, so one that fails undoes
+ * only itself, and what it deferred is dropped.
  *
  * It also holds what must wait for that commit: bytes to a device and announcements of a
  * state change must never get ahead of the row that makes them true. The composition root
@@ -18,6 +20,8 @@ export interface WriteBatch {
    * with the error that undid this write (or the whole batch).
    */
   add(apply: () => void, done: (err: Error | null) => void): void;
+  /** `add` for a write with a result: resolves with what `apply` returned once it is committed. */
+  run<T>(apply: () => T): Promise<T>;
   /** Runs `effect` now, or, while a batch is being applied, once it commits; a rollback drops it. */
   afterCommit(effect: () => void): void;
   /**
@@ -35,6 +39,8 @@ export function createWriteBatch(db: Db): WriteBatch {
   let effects: Array<() => void> | null = null;
   /** Work for the end of the transaction being applied; null when none is. */
   let endings: Array<() => void> | null = null;
+  // Each write is a savepoint of the batch's transaction: one that fails undoes all of itself.
+  const applyOne = db.transaction((apply: () => void) => apply());
 
   function flush(): void {
     const writes = pending.splice(0);
@@ -47,10 +53,13 @@ export function createWriteBatch(db: Db): WriteBatch {
       try {
         db.transaction(() => {
           writes.forEach((write, i) => {
+            const mark = queued.length;
             try {
-              write.apply();
+              applyOne(write.apply);
             } catch (err) {
               errors[i] = err as Error;
+              // Its savepoint undid its rows, so what it deferred must not happen either.
+              queued.length = mark;
             }
           });
           while (ending.length > 0) ending.shift()!();
@@ -67,9 +76,22 @@ export function createWriteBatch(db: Db): WriteBatch {
     writes.forEach((write, i) => write.done(errors[i]));
   }
 
+  function add(apply: () => void, done: (err: Error | null) => void): void {
+    if (pending.push({ apply, done }) === 1) setImmediate(flush);
+  }
+
   return {
-    add(apply, done) {
-      if (pending.push({ apply, done }) === 1) setImmediate(flush);
+    add,
+    run<T>(apply: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        let result: T;
+        add(
+          () => {
+            result = apply();
+          },
+          (err) => (err ? reject(err) : resolve(result)),
+        );
+      });
     },
     afterCommit(effect) {
       if (effects && db.inTransaction) effects.push(effect);

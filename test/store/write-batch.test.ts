@@ -63,3 +63,25 @@ it('a batch whose commit fails drops its effects and fails every write in it', a
   expect(count(db)).toBe(0);
   db.close();
 });
+
+it('run resolves with what the write returned once committed; a write that fails undoes all of itself and drops what it deferred', async () => {
+  const db = openDatabase(':memory:');
+  const batch = createWriteBatch(db);
+  const seen: string[] = [];
+  const ok = batch.run(() => {
+    insert(db, 'ok');
+    batch.afterCommit(() => seen.push(`ok effect: ${count(db)} rows`));
+    return 'ok result';
+  });
+  const failed = batch.run(() => {
+    // Outside any transaction of its own: the batch's savepoint for the write undoes it.
+    insert(db, 'half');
+    batch.afterCommit(() => seen.push('never'));
+    throw new Error('fails after writing');
+  });
+  await expect(ok).resolves.toBe('ok result');
+  await expect(failed).rejects.toThrow('fails after writing');
+  expect(seen).toEqual(['ok effect: 1 rows']);
+  expect(count(db)).toBe(1);
+  db.close();
+});
