@@ -72,9 +72,12 @@ export function createCommandEngine(deps: {
     effects?: ChangeEffects,
   ): CommandRow | null {
     const time = iso(at);
-    const moved = store.change(cmd.id, cmd.delivery_status, { ...set, delivery_status: to, time_updated: time }, { time, cause, detail }, effects);
+    const values = { ...set, delivery_status: to, time_updated: time };
+    const moved = store.change(cmd.id, cmd.delivery_status, values, { time, cause, detail }, effects);
     if (!moved) return null;
-    const updated = store.get(cmd.id)!;
+    // No read-back: every caller read `cmd` in this synchronous turn, and the change held
+    // only while it was still in its state, so the row is `cmd` with `values` laid over it.
+    const updated: CommandRow = { ...cmd, ...values };
     // Inside the broker's batch of device writes, listeners hear of it once that commits.
     batch.afterCommit(() => announce({ command: updated, from: cmd.delivery_status, to, cause }));
     return updated;
@@ -101,7 +104,9 @@ export function createCommandEngine(deps: {
   }
 
   /** Whether every QoS 1 connection among `targets` may take one more command before it acknowledges earlier ones. */
-  const windowsOpen = (targets: DeliveryTarget[]) => targets.every((t) => t.qos === 0 || store.inFlightMessageIds(t).size < maxInFlight);
+  /** The in-flight packet ids of each QoS 1 connection among `targets` (null for QoS 0): their windows. */
+  const windowsOf = (targets: DeliveryTarget[]) => targets.map((t) => (t.qos === 0 ? null : store.inFlightMessageIds(t)));
+  const windowsOpen = (windows: Array<Set<number> | null>) => windows.every((w) => w === null || w.size < maxInFlight);
 
   /** A QoS 1 command left flight (acknowledged or finished): commands waiting for room may go. */
   function windowMoved(instanceId: string): void {
@@ -113,14 +118,14 @@ export function createCommandEngine(deps: {
    * (`targets`, each at its subscription's QoS) and marks it SENT, once. A QoS 1 command
    * stays PENDING while a connection's window is full; windowMoved sends it later.
    */
-  function dispatch(cmd: CommandRow, targets: DeliveryTarget[]): void {
+  function dispatch(cmd: CommandRow, targets: DeliveryTarget[], known?: Array<Set<number> | null>): void {
     const now = clock.now();
     // Past its request deadline a command is EXPIRED, even if the deadline has not fired yet.
     if (now >= cmd.request_deadline_ms) return;
     if (targets.length === 0) return;
     // Every QoS 1 connection must have room: a command is SENT once, to all of them together.
-    const windows = targets.map((t) => (t.qos === 0 ? null : store.inFlightMessageIds(t)));
-    if (windows.some((w) => w !== null && w.size >= maxInFlight)) return;
+    const windows = known ?? windowsOf(targets);
+    if (!windowsOpen(windows)) return;
     const time = iso(now);
     const deliveries: Delivery[] = targets.map((t, i) => {
       const inFlight = windows[i];
@@ -158,7 +163,7 @@ export function createCommandEngine(deps: {
       const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false };
       devices.send(d, message, d.qos === 0 ? onWritten : () => {});
     }
-    scheduler.reschedule();
+    scheduler.consider(sent.next_deadline_ms);
 
     function onWritten(ok: boolean) {
       // QoS 0 has no acknowledgement: once written, a one-way command is delivered.
@@ -166,7 +171,6 @@ export function createCommandEngine(deps: {
       const current = store.get(cmd.id);
       if (current && current.delivery_status === 'SENT') {
         finish(current, 'COMPLETED', 'written to the device at QoS 0 (one-way)', clock.now());
-        scheduler.reschedule();
       }
     }
   }
@@ -233,17 +237,19 @@ export function createCommandEngine(deps: {
       gateway_instance_id: null,
     };
 
-    const created = store.create(row, { time, cause: refusal ?? acceptedCause(route, targets) });
+    // Read once, for the event's cause and for the dispatch that follows in this same turn.
+    const windows = refusal || !route.online ? [] : windowsOf(targets);
+    const created = store.create(row, { time, cause: refusal ?? acceptedCause(route, windows) });
     batch.afterCommit(() => announce({ command: created, from: null, to: created.delivery_status, cause: refusal ?? 'accepted' }));
 
-    if (!refusal && route.online) dispatch(created, targets);
-    scheduler.reschedule();
+    if (!refusal && route.online) dispatch(created, targets, windows);
+    scheduler.consider(created.next_deadline_ms);
     return { id: created.id, replayed: false };
   }
 
-  function acceptedCause(route: DeliveryRoute, targets: DeliveryTarget[]): string {
+  function acceptedCause(route: DeliveryRoute, windows: Array<Set<number> | null>): string {
     if (!route.online) return 'accepted; waiting for the device to reconnect';
-    if (!windowsOpen(targets)) {
+    if (!windowsOpen(windows)) {
       return `accepted; waiting until the device acknowledges one of its ${maxInFlight} commands in flight`;
     }
     return 'accepted; device online and subscribed';
@@ -352,7 +358,6 @@ export function createCommandEngine(deps: {
       // A one-way command is delivered at its first PUBACK, from whichever connection.
       if (cmd.delivery_status === 'SENT' && cmd.response_endpoint === null) {
         if (finish(cmd, 'COMPLETED', 'PUBACK received (one-way)', now, { time_acknowledged: iso(now) }, { acknowledged })) {
-          scheduler.reschedule();
           windowMoved(cmd.digital_twin_instance_id);
           return;
         }
@@ -378,7 +383,6 @@ export function createCommandEngine(deps: {
           response_content_type: body.contentType,
         });
         if (done) {
-          scheduler.reschedule();
           windowMoved(cmd.digital_twin_instance_id);
           return;
         }

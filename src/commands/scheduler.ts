@@ -2,8 +2,9 @@ import type { Clock } from '../clock.js';
 
 /**
  * One timer for every command deadline. The earliest deadline is read from the store
- * each time something changes, so there is no timer per command and nothing to rebuild
- * after a restart. A manual clock fires due deadlines when it moves.
+ * when the timer fires (and at start), and a new deadline only ever moves it earlier, so
+ * there is no timer per command, no query per command, and nothing to rebuild after a
+ * restart. A manual clock fires due deadlines when it moves.
  */
 export function createScheduler(
   clock: Clock,
@@ -34,12 +35,27 @@ export function createScheduler(
     timer = setTimeout(run, wait);
   }
 
+  /**
+   * A deadline was set: the timer moves earlier if it is the first. Cheaper than reschedule
+   * (no query) for the hot path; a deadline that goes away (the command finished) leaves the
+   * timer as it is, and when it fires early, fireDue finds nothing and reschedule re-arms.
+   */
+  function consider(deadline: number | null): void {
+    if (stopped || clock.kind === 'manual' || deadline === null) return;
+    if (armedFor !== null && armedFor <= deadline) return;
+    if (timer) clearTimeout(timer);
+    armedFor = deadline;
+    const wait = Math.min(Math.max(0, deadline - clock.now()) + 1, 2_147_483_647);
+    timer = setTimeout(run, wait);
+  }
+
   clock.onChange(() => {
     if (!stopped) hooks.fireDue(clock.now());
   });
 
   return {
     reschedule,
+    consider,
     stop(): void {
       stopped = true;
       if (timer) clearTimeout(timer);

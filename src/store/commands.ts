@@ -183,7 +183,8 @@ export function commandStore(db: Db) {
   const create = db.transaction((row: NewCommand, note: EventNote): CommandRow => {
     const id = Number(insert.run(row).lastInsertRowid);
     event(id, null, row.delivery_status, note);
-    return byId.get(id) as CommandRow;
+    // The row as inserted: no column has a default or a trigger, so no read-back is needed.
+    return { id, ...row };
   });
 
   const change = db.transaction(
