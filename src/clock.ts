@@ -44,4 +44,14 @@ export function isManual(clock: Clock): clock is ManualClock {
   return clock.kind === 'manual';
 }
 
-export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
+// The last one converted: a command's change formats the same millisecond several times
+// (the row, its event, its delivery), and so do the changes of one batch.
+let lastMs = NaN;
+let lastIso = '';
+export const iso = (epochMs: number): string => {
+  if (epochMs !== lastMs) {
+    lastIso = new Date(epochMs).toISOString();
+    lastMs = epochMs;
+  }
+  return lastIso;
+};

@@ -146,9 +146,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     engine.onTransition(metrics.transition);
     closers.push(() => engine.stop());
-    engine.onTransition((t) =>
-      log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),
-    );
+    // No per-command work for a log level that drops it.
+    if (log.isLevelEnabled('debug')) {
+      engine.onTransition((t) =>
+        log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),
+      );
+    }
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
