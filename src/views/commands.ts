@@ -34,6 +34,11 @@ export function commandViews(store: Store) {
     const history = store.commands.events(row.id);
     const trail: DeliveryStatus[] = [];
     for (const e of history) if (e.to_status && trail.at(-1) !== e.to_status) trail.push(e.to_status);
+    // The row may be a snapshot of a transition whose later ones committed with it (a command
+    // is written PENDING and SENT in one batch): its trail ends at its own state. States only
+    // move forward, so that is the state's first place in the trail.
+    const at = trail.indexOf(row.delivery_status);
+    if (at >= 0) trail.length = at + 1;
     return {
       id: row.id,
       instanceId: row.digital_twin_instance_id,
@@ -41,7 +46,7 @@ export function commandViews(store: Store) {
       deliveryStatus: row.delivery_status,
       trail,
       // Why it is in this state: later events that kept the state (a PUBACK after the response) are detail.
-      cause: history.findLast((e) => e.from_status !== e.to_status)?.cause ?? null,
+      cause: history.findLast((e) => e.from_status !== e.to_status && e.to_status === row.delivery_status)?.cause ?? null,
       requestEndpoint: row.request_endpoint,
       requestDataFormat: row.request_data_format,
       requestData: row.request_data,
