@@ -1,7 +1,7 @@
 import { iso, type Clock } from '../clock.js';
 import { conflict } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { commandStore, type ChangeEffects, type CommandRow, type ConnectionKey, type Delivery, type NewCommand } from '../store/commands.js';
+import { commandStore, type ChangeEffects, type CommandRow, type ConnectionKey, type Delivery, type EventNote, type NewCommand } from '../store/commands.js';
 import { createWriteBatch, type WriteBatch } from '../store/write-batch.js';
 import type { DeliveryRoute, DeliveryTarget, DevicePort, DeviceSignals } from './device-port.js';
 import { classifyPayload } from './payload.js';
@@ -28,6 +28,9 @@ export interface InvokeInput {
 }
 
 const RETRY_TOKEN_TTL_MS = 24 * 3600 * 1000;
+
+/** Writes a command's SENT: by default a change of its PENDING row; at invoke, its insert. */
+type SentWrite = (set: Partial<NewCommand>, note: EventNote, deliveries: Delivery[]) => CommandRow | null;
 
 /**
  * The command state engine: decides REFUSED / PENDING / SENT at invoke time, moves
@@ -118,7 +121,7 @@ export function createCommandEngine(deps: {
    * (`targets`, each at its subscription's QoS) and marks it SENT, once. A QoS 1 command
    * stays PENDING while a connection's window is full; windowMoved sends it later.
    */
-  function dispatch(cmd: CommandRow, targets: DeliveryTarget[], known?: Array<Set<number> | null>): void {
+  function dispatch(cmd: CommandRow, targets: DeliveryTarget[], known?: Array<Set<number> | null>, write?: SentWrite): void {
     const now = clock.now();
     // Past its request deadline a command is EXPIRED, even if the deadline has not fired yet.
     if (now >= cmd.request_deadline_ms) return;
@@ -139,10 +142,7 @@ export function createCommandEngine(deps: {
     const to = deliveries.map((d) => `${d.clientId} at QoS ${d.qos}`).join(', ');
     // The SENT row is committed before the bytes are written, so a PUBACK or a response
     // can never arrive for a command the database does not yet show as sent.
-    const sent = transition(
-      cmd,
-      'SENT',
-      {
+    const set: Partial<NewCommand> = {
         time_sent: time,
         qos,
         message_id: first.messageId,
@@ -150,15 +150,15 @@ export function createCommandEngine(deps: {
         gateway_instance_id: gateway,
         delivery_count: cmd.delivery_count + 1,
         next_deadline_ms: twoWay ? now + cmd.response_window_ms! : cmd.request_deadline_ms,
-      },
-      `published to ${to}${gateway ? ` via gateway ${gateway}` : ''}`,
-      now,
+    };
+    const cause = `published to ${to}${gateway ? ` via gateway ${gateway}` : ''}`;
+    const detail =
       deliveries.length === 1
         ? { clientId: first.clientId, qos: first.qos, messageId: first.messageId ?? undefined, ...(gateway ? { gateway } : {}) }
-        : { deliveries: deliveries.map(({ clientId, qos, messageId }) => ({ clientId, qos, messageId })), ...(gateway ? { gateway } : {}) },
-      { deliveries },
-    );
+        : { deliveries: deliveries.map(({ clientId, qos, messageId }) => ({ clientId, qos, messageId })), ...(gateway ? { gateway } : {}) };
+    const sent = write ? write(set, { time, cause, detail }, deliveries) : transition(cmd, 'SENT', set, cause, now, detail, { deliveries });
     if (!sent) return;
+    const id = sent.id;
     for (const d of deliveries) {
       const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false };
       devices.send(d, message, d.qos === 0 ? onWritten : () => {});
@@ -168,7 +168,7 @@ export function createCommandEngine(deps: {
     function onWritten(ok: boolean) {
       // QoS 0 has no acknowledgement: once written, a one-way command is delivered.
       if (!ok || twoWay) return;
-      const current = store.get(cmd.id);
+      const current = store.get(id);
       if (current && current.delivery_status === 'SENT') {
         finish(current, 'COMPLETED', 'written to the device at QoS 0 (one-way)', clock.now());
       }
@@ -239,12 +239,29 @@ export function createCommandEngine(deps: {
 
     // Read once, for the event's cause and for the dispatch that follows in this same turn.
     const windows = refusal || !route.online ? [] : windowsOf(targets);
-    const created = store.create(row, { time, cause: refusal ?? acceptedCause(route, windows) });
-    batch.afterCommit(() => announce({ command: created, from: null, to: created.delivery_status, cause: refusal ?? 'accepted' }));
-
-    if (!refusal && route.online) dispatch(created, targets, windows);
-    scheduler.consider(created.next_deadline_ms);
-    return { id: created.id, replayed: false };
+    const accepted: EventNote = { time, cause: refusal ?? acceptedCause(route, windows) };
+    let created: CommandRow | null = null;
+    if (!refusal && route.online) {
+      // Online: the row goes in already SENT, with its PENDING and SENT events, in one
+      // INSERT rather than an INSERT and an UPDATE.
+      dispatch({ id: 0, ...row }, targets, windows, (set, note, deliveries) => {
+        const sent = store.create({ ...row, ...set, delivery_status: 'SENT', time_updated: note.time }, accepted, { note, deliveries });
+        const pending: CommandRow = { ...row, id: sent.id };
+        batch.afterCommit(() => {
+          announce({ command: pending, from: null, to: 'PENDING', cause: 'accepted' });
+          announce({ command: sent, from: 'PENDING', to: 'SENT', cause: note.cause });
+        });
+        created = sent;
+        return sent;
+      });
+    }
+    if (!created) {
+      const pending = store.create(row, accepted);
+      batch.afterCommit(() => announce({ command: pending, from: null, to: pending.delivery_status, cause: refusal ?? 'accepted' }));
+      scheduler.consider(pending.next_deadline_ms);
+      created = pending;
+    }
+    return { id: (created as CommandRow).id, replayed: false };
   }
 
   function acceptedCause(route: DeliveryRoute, windows: Array<Set<number> | null>): string {

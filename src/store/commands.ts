@@ -180,9 +180,15 @@ export function commandStore(db: Db) {
     return prepared(db, sql).run({ ...set, __id: id, __from: from }).changes === 1;
   }
 
-  const create = db.transaction((row: NewCommand, note: EventNote): CommandRow => {
+  const create = db.transaction((row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => {
     const id = Number(insert.run(row).lastInsertRowid);
-    event(id, null, row.delivery_status, note);
+    if (sent) {
+      event(id, null, 'PENDING', note);
+      event(id, 'PENDING', 'SENT', sent.note);
+      for (const d of sent.deliveries) insertDelivery.run(id, d.sessionInstanceId, d.clientId, d.qos, d.messageId, d.time);
+    } else {
+      event(id, null, row.delivery_status, note);
+    }
     // The row as inserted: no column has a default or a trigger, so no read-back is needed.
     return { id, ...row };
   });
@@ -212,8 +218,12 @@ export function commandStore(db: Db) {
   );
 
   return {
-    /** Inserts a new command and its first event; the stored row. */
-    create: (row: NewCommand, note: EventNote): CommandRow => create(row, note),
+    /**
+     * Inserts a new command and its first event; the stored row. With `sent`, the row is
+     * already SENT (written at once to a device online): its PENDING event (`note`), its SENT
+     * event and its deliveries go in too, as if it had been created and then changed.
+     */
+    create: (row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => create(row, note, sent),
     /**
      * Applies `set` to a command still in `from` and records the event of that change
      * (from `from` to `set.delivery_status`, or to `from` for a change that keeps the state);
