@@ -14,6 +14,7 @@ import { databasePath, openDatabase, type Db } from './store/database.js';
 import { ensureDefaultDomain } from './store/domains.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
+import { createTestControl, type TestControl } from './test-control.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
   /** A pino logger to use instead of the one built from `logLevel`. */
@@ -42,6 +43,8 @@ export interface Emulator {
   engine: CommandEngine;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
+  /** Device and API faults, set and cleared at run time (also under /emulator/faults). */
+  faults: TestControl['faults'];
   close(): Promise<void>;
 }
 
@@ -65,6 +68,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
 
+    const metrics = createMetrics(db);
+    const control = createTestControl({ db, clock, metrics });
+    closers.push(() => control.stop());
+
     const brokerLog = log.child({ component: 'broker' });
     const broker = await startBroker({
       db,
@@ -77,14 +84,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
+      loginGate: control.loginGate,
     });
     closers.push(() => broker.close());
+    control.attachBroker(broker);
 
-    const metrics = createMetrics(db);
     const engine = createCommandEngine({
       db,
       clock,
-      devices: metrics.countSent(broker.devices),
+      // Faults sit between the engine and the broker; the engine never learns of them.
+      devices: control.devicePort(metrics.countSent(broker.devices)),
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
     });
@@ -96,7 +105,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
-    const mqttPort = await broker.listen(metrics.countReceived(engine.signals));
+    const mqttPort = await broker.listen(metrics.countReceived(control.deviceSignals(engine.signals)));
     const api = buildApi(
       { db, clock, config, domain, group, engine, devices: broker },
       {
@@ -104,6 +113,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         // Request lines are debug detail; at the default info level the API logs only problems.
         loggerInstance: givenLogger ? undefined : log.child({ component: 'api' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel }),
         ops: { mqttPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
+        control,
       },
     );
     closers.push(() => api.close());
@@ -125,6 +135,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       engine,
       devices: { ...broker.devices, isOnline: broker.isOnline },
+      faults: control.faults,
       close: closeAll,
     };
   } catch (err) {

@@ -7,6 +7,7 @@ import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
 import { opsRoutes, registerOpsHooks } from './ops.js';
 import type { OpsContext } from './ops-context.js';
+import type { TestControl } from '../test-control.js';
 import { DEFAULT_BODY_LIMIT, registerRequestLimits } from './limits.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { domainRoutes } from './routes/domains.js';
@@ -19,7 +20,7 @@ import { vaultRoutes } from './routes/vault.js';
 
 export function buildApi(
   ctx: ApiContext,
-  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext },
+  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; control?: TestControl },
 ): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
@@ -39,6 +40,8 @@ export function buildApi(
   registerJsonBody(app);
   registerRequestLimits(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
+  // API faults answer after authentication, and must see every route as it is added.
+  opts.control?.registerHooks(app);
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
   if (opts.ops) registerOpsHooks(app, opts.ops);
   void app.register(domainRoutes);
@@ -50,5 +53,6 @@ export function buildApi(
   void app.register(emulatorRoutes);
   void app.register(certificateRoutes);
   if (opts.ops) void app.register(opsRoutes);
+  if (opts.control) void app.register(opts.control.routes);
   return app;
 }

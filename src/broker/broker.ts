@@ -42,6 +42,8 @@ export interface BrokerOptions {
   /** What Aedes 1.2 does not enforce itself; the configuration's defaults when omitted. */
   limits?: BrokerLimits;
   log?: (level: 'info' | 'warn' | 'debug', msg: string, fields?: Record<string, unknown>) => void;
+  /** Asked once a device's credentials are accepted: a refusal to impose instead (faults/), or null. */
+  loginGate?: (instanceId: string) => { returnCode: 3 | 4 | 5; reason: string } | null;
 }
 
 /**
@@ -118,6 +120,13 @@ export async function startBroker(opts: BrokerOptions) {
         return done(err, false);
       }
       const { instance } = outcome;
+      const refusal = opts.loginGate?.(instance.id);
+      if (refusal) {
+        log('info', 'device login refused', { username, clientId: client.id, returnCode: refusal.returnCode, reason: refusal.reason });
+        const err = new Error(refusal.reason) as AuthenticateError;
+        err.returnCode = refusal.returnCode;
+        return done(err, false);
+      }
       conn?.authenticated();
       const identity = { instanceId: instance.id, externalKey: instance.external_key, clientId: client.id };
       identities.set(client, identity);

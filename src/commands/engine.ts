@@ -133,7 +133,7 @@ export function createCommandEngine(deps: {
       { clientId, qos, messageId },
     );
     if (!sent) return;
-    devices.send(cmd.digital_twin_instance_id, { topic: cmd.request_endpoint, payload, qos, messageId, dup: false }, onWritten);
+    devices.send(cmd.digital_twin_instance_id, { topic: cmd.request_endpoint, payload, qos, messageId, dup: false, commandId: cmd.id }, onWritten);
     scheduler.reschedule();
 
     function onWritten(ok: boolean) {
@@ -303,7 +303,7 @@ export function createCommandEngine(deps: {
           const clientId = devices.liveClientId(instanceId);
           const resent = devices.send(
             instanceId,
-            { topic: cmd.request_endpoint, payload: commandPayload(cmd), qos: 1, messageId: cmd.message_id!, dup: true },
+            { topic: cmd.request_endpoint, payload: commandPayload(cmd), qos: 1, messageId: cmd.message_id!, dup: true, commandId: cmd.id },
             () => {},
           );
           if (!resent || clientId === null) return;

@@ -29,6 +29,8 @@ export interface Metrics {
   /** Wraps the broker's signals so every device PUBLISH taken is counted. */
   countReceived(signals: DeviceSignals): DeviceSignals;
   readonly contentType: string;
+  /** Where other parts (faults/, webhooks/) register their own series. */
+  readonly registry: Registry;
   render(): Promise<string>;
 }
 
@@ -117,6 +119,7 @@ export function createMetrics(db: Db): Metrics {
       };
     },
     contentType: registry.contentType,
+    registry,
     render: () => Registry.merge([processMetrics(), registry]).metrics(),
   };
 }
