@@ -34,6 +34,7 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
     list: book.list,
     get: book.get,
     clear: (filter) => book.clear(filter),
+    operations: () => [...book.operations()].sort(),
   };
 
   const routes: FastifyPluginAsync = async (app) => {

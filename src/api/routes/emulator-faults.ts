@@ -50,12 +50,18 @@ export interface FaultControl {
   list(): FaultView[];
   get(id: number): FaultView;
   clear(filter?: { id?: number; instanceId?: string; operation?: string }): FaultView[];
+  /** The OCI operation names an API fault may name (besides `*`). */
+  operations(): string[];
 }
 
 /** `/emulator/faults`: device and API faults, set and cleared while the emulator runs. */
 export const emulatorFaultRoutes: FastifyPluginAsync<{ faults: FaultControl }> = async (app, { faults }) => {
   app.get('/emulator/faults', { schema: { tags: ['emulator'], summary: 'Every fault set since start, in force or not, with what it did', response: { 200: items } } }, async () => ({
     items: faults.list(),
+  }));
+
+  app.get('/emulator/faults/operations', { schema: { tags: ['emulator'], summary: 'The OCI operation names an API fault may name', response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'string' } } } } } } }, async () => ({
+    items: faults.operations(),
   }));
 
   app.post<{ Body: FaultSpec }>(
