@@ -84,7 +84,8 @@ async function start(args: string[]): Promise<void> {
       `  database      ${emu.databaseFile}`,
       `  clock         ${emu.clock.kind}`,
       `  signatures    ${emu.config.verifySignatures ? `verified against ${emu.config.signatureKeys}` : 'not checked (any request is accepted)'}`,
-      `  console       ${emu.restUrl}/console/   (API reference ${emu.restUrl}/docs, metrics ${emu.restUrl}/metrics)`,
+      `  console       ${emu.restUrl}/console/${emu.adminToken ? `?token=${emu.adminToken}` : ''}   (API reference ${emu.restUrl}/docs, metrics ${emu.restUrl}/metrics)`,
+      ...(emu.adminToken ? [`  admin token   ${emu.adminToken}   (the console and /emulator/* need it: Authorization: Bearer <token>)`] : []),
       '',
     ].join('\n'),
   );

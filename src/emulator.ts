@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
+import { adminTokenFor } from './api/admin-auth.js';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
@@ -43,6 +44,11 @@ export interface Emulator {
   engine: CommandEngine;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
+  /**
+   * The token the console and /emulator/* require: given (--admin-token), or generated when
+   * bound beyond loopback; null when they are open (loopback, none given).
+   */
+  adminToken: string | null;
   /** Device and API faults, set and cleared at run time (also under /emulator/faults). */
   faults: TestControl['faults'];
   close(): Promise<void>;
@@ -88,6 +94,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     closers.push(() => broker.close());
     control.attachBroker(broker);
+    const adminToken = adminTokenFor(config.bindHost, config.adminToken);
 
     const engine = createCommandEngine({
       db,
@@ -114,6 +121,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         loggerInstance: givenLogger ? undefined : log.child({ component: 'api' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel }),
         ops: { mqttPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
         control,
+        adminToken,
       },
     );
     closers.push(() => api.close());
@@ -135,6 +143,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       engine,
       devices: { ...broker.devices, isOnline: broker.isOnline },
+      adminToken,
       faults: control.faults,
       close: closeAll,
     };

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
+import { registerAdminAuth } from './admin-auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
@@ -20,7 +21,7 @@ import { vaultRoutes } from './routes/vault.js';
 
 export function buildApi(
   ctx: ApiContext,
-  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; control?: TestControl },
+  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; control?: TestControl; adminToken?: string | null },
 ): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
@@ -37,6 +38,7 @@ export function buildApi(
     void reply.header('opc-request-id', req.id);
   });
   registerErrorHandling(app);
+  registerAdminAuth(app, opts.adminToken ?? null);
   registerJsonBody(app);
   registerRequestLimits(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
