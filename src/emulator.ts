@@ -51,6 +51,8 @@ export interface Emulator {
   adminToken: string | null;
   /** Device and API faults, set and cleared at run time (also under /emulator/faults). */
   faults: TestControl['faults'];
+  /** URLs that get each command transition (and telemetry) POSTed (also under /emulator/webhooks). */
+  webhooks: TestControl['webhooks'];
   close(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       maxInFlight: config.mqttMaxInflight,
     });
     engine.onTransition(metrics.transition);
+    control.attachEngine(engine);
     closers.push(() => engine.stop());
     engine.onTransition((t) =>
       log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),
@@ -145,6 +148,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       devices: { ...broker.devices, isOnline: broker.isOnline },
       adminToken,
       faults: control.faults,
+      webhooks: control.webhooks,
       close: closeAll,
     };
   } catch (err) {

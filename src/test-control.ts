@@ -1,14 +1,17 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { emulatorFaultRoutes, type FaultControl } from './api/routes/emulator-faults.js';
+import { emulatorWebhookRoutes } from './api/routes/emulator-webhooks.js';
 import type { Clock } from './clock.js';
 import { clockQueue } from './clock-queue.js';
 import type { DevicePort, DeviceSignals } from './commands/device-port.js';
+import type { CommandEngine } from './commands/engine.js';
 import { registerApiFaults } from './faults/api-faults.js';
 import { createDeviceFaults } from './faults/device-faults.js';
 import { createFaultBook, type DeviceFaultSpec } from './faults/faults.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Db } from './store/database.js';
+import { createWebhooks } from './webhooks/webhooks.js';
 
 /**
  * What a test suite or a demo steers the emulator with, besides the clock: device and API
@@ -29,6 +32,26 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
   let broker: { disconnect(instanceId: string): void } | null = null;
   const deviceFaults = createDeviceFaults({ book, clock, queue, disconnect: (id) => broker?.disconnect(id) });
 
+  const attempts = new Counter({
+    name: 'oci_iot_webhook_attempts_total',
+    help: 'Webhook delivery attempts, by outcome (success: a 2xx answer; failure: anything else)',
+    labelNames: ['outcome'],
+    registers: [metrics.registry],
+  });
+  attempts.inc({ outcome: 'success' }, 0);
+  attempts.inc({ outcome: 'failure' }, 0);
+  const webhooks = createWebhooks({ db, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }) });
+  new Gauge({
+    name: 'oci_iot_webhook_deliveries',
+    help: 'Webhook deliveries in the database, by status (PENDING, DELIVERED, FAILED: given up)',
+    labelNames: ['status'],
+    registers: [metrics.registry],
+    collect() {
+      const counts = new Map(webhooks.totals().map((r) => [r.status, r.n]));
+      for (const status of ['PENDING', 'DELIVERED', 'FAILED']) this.set({ status }, counts.get(status as 'PENDING') ?? 0);
+    },
+  });
+
   const faults: FaultControl = {
     set: (spec) => ('instanceId' in spec ? deviceFaults.add(spec as DeviceFaultSpec) : book.add(spec)),
     list: book.list,
@@ -39,17 +62,22 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
 
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(emulatorFaultRoutes, { faults });
+    await app.register(emulatorWebhookRoutes, { webhooks });
   };
 
   return {
     faults,
+    webhooks,
     /** The engine's view of the broker, with device faults applied. */
     devicePort: (inner: DevicePort): DevicePort => deviceFaults.port(inner),
     /** The broker's reports to the engine, with device faults applied. */
-    deviceSignals: (inner: DeviceSignals): DeviceSignals => deviceFaults.signals(inner),
+    deviceSignals: (inner: DeviceSignals): DeviceSignals => webhooks.signals(deviceFaults.signals(inner)),
     loginGate: deviceFaults.loginGate,
     attachBroker(b: { disconnect(instanceId: string): void }): void {
       broker = b;
+    },
+    attachEngine(engine: CommandEngine): void {
+      engine.onTransition(webhooks.transition);
     },
     /** The API-fault hook: before any route is added, after authentication checks. */
     registerHooks(app: FastifyInstance): void {
@@ -57,6 +85,7 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
     },
     routes,
     async stop(): Promise<void> {
+      webhooks.stop();
       queue.stop();
     },
   };

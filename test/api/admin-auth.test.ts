@@ -49,7 +49,7 @@ describe('bound beyond loopback (0.0.0.0)', () => {
     expect(sql.status).toBe(401);
     const wrong = await fetch(`${url}/emulator/faults`, { headers: { authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);
-    expect((await wrong.json()).message).toBe('The admin token is wrong');
+    expect(((await wrong.json()) as { message: string }).message).toBe('The admin token is wrong');
   });
 
   it('with the token (Bearer, x-emulator-token) they work', async () => {
