@@ -5,7 +5,6 @@ import { adminTokenFor } from './api/admin-auth.js';
 import { buildApi } from './api/server.js';
 import { startBroker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
-import { createSqlitePersistence } from './broker/sqlite-persistence.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
@@ -13,6 +12,7 @@ import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { ensureDefaultDomain } from './store/domains.js';
+import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 import { createTestControl, type TestControl } from './test-control.js';
@@ -76,6 +76,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
 
+    // What devices send is applied in one transaction per event-loop turn; the engine's
+    // announcements and command bytes caused by it wait for that commit.
+    const batch = createWriteBatch(db);
     const metrics = createMetrics(db);
     const control = createTestControl({ db, clock, metrics });
     closers.push(() => control.stop());
@@ -85,11 +88,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       clock,
       tls,
+      batch,
       domainId: domain.id,
       host: config.bindHost,
       port: config.mqttPort,
-      // Device sessions live in the same database as the commands, so both survive a restart together.
-      persistence: createSqlitePersistence(db, { maxQueuedPerClient: config.maxPendingPerDevice }),
+      maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
       loginGate: control.loginGate,
@@ -105,6 +108,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       devices: control.devicePort(metrics.countSent(broker.devices)),
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
+      batch,
     });
     engine.onTransition(metrics.transition);
     control.attachEngine(engine);

@@ -1,9 +1,9 @@
 import { iso, type Clock } from '../clock.js';
 import { conflict } from '../errors.js';
-import { afterCommit } from '../store/after-commit.js';
 import type { Db } from '../store/database.js';
 import { commandStore, type CommandRow, type DeliveryStatus, type NewCommand } from '../store/commands.js';
 import { rawDataStore } from '../store/raw-data.js';
+import { createWriteBatch, type WriteBatch } from '../store/write-batch.js';
 import type { DevicePort, DeviceSignals } from './device-port.js';
 import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
@@ -41,8 +41,14 @@ export function createCommandEngine(deps: {
   maxInFlight?: number;
   /** Commands one offline device may have waiting; past it new ones are REFUSED. */
   maxPendingPerDevice?: number;
+  /**
+   * The batch of device writes the broker applies signals in; announcements of changes made
+   * inside it wait for its commit. An engine without a broker (unit tests) has its own.
+   */
+  batch?: WriteBatch;
 }) {
   const { db, clock, devices } = deps;
+  const batch = deps.batch ?? createWriteBatch(db);
   const maxInFlight = deps.maxInFlight ?? Infinity;
   const maxPending = deps.maxPendingPerDevice ?? 1000;
   const store = commandStore(db);
@@ -69,7 +75,7 @@ export function createCommandEngine(deps: {
       return store.get(cmd.id)!;
     })();
     // Inside the broker's batch of device writes, listeners hear of it once that commits.
-    if (updated) afterCommit(db, () => announce({ command: updated, from: cmd.delivery_status, to, cause }));
+    if (updated) batch.afterCommit(() => announce({ command: updated, from: cmd.delivery_status, to, cause }));
     return updated;
   }
 

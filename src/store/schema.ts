@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import { createMqttTables } from '../broker/sqlite-persistence.js';
 
 /**
  * The database schema, as ordered migrations. `PRAGMA user_version` records how many
@@ -159,8 +158,55 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
     PRIMARY KEY (digital_twin_instance_id, client_id)
   );
   `,
-  /* 2: MQTT sessions (subscriptions, queues, wills) move from memory into the database */
-  createMqttTables,
+  /* 2: MQTT sessions (subscriptions, queues, wills) move from memory into the database;
+        read and written by store/mqtt-persistence.ts. IF NOT EXISTS because the
+        persistence used to create these tables itself, so a version-1 database may have them. */ `
+  CREATE TABLE IF NOT EXISTS mqtt_subscriptions (
+    id                      INTEGER PRIMARY KEY,
+    client_id               TEXT    NOT NULL,
+    topic                   TEXT    NOT NULL,
+    qos                     INTEGER NOT NULL,
+    rh                      INTEGER,
+    rap                     INTEGER,
+    nl                      INTEGER,
+    subscription_identifier INTEGER,
+    UNIQUE (client_id, topic)
+  );
+  CREATE INDEX IF NOT EXISTS mqtt_subscriptions_by_topic ON mqtt_subscriptions (topic);
+
+  CREATE TABLE IF NOT EXISTS mqtt_retained (
+    id      INTEGER PRIMARY KEY,
+    topic   TEXT NOT NULL UNIQUE,
+    packet  TEXT NOT NULL,
+    payload BLOB
+  );
+
+  CREATE TABLE IF NOT EXISTS mqtt_outgoing (
+    seq            INTEGER PRIMARY KEY,
+    client_id      TEXT NOT NULL,
+    message_id     INTEGER,
+    broker_id      TEXT,
+    broker_counter INTEGER,
+    packet         TEXT NOT NULL,
+    payload        BLOB
+  );
+  CREATE INDEX IF NOT EXISTS mqtt_outgoing_by_client ON mqtt_outgoing (client_id, seq);
+
+  CREATE TABLE IF NOT EXISTS mqtt_incoming (
+    client_id  TEXT    NOT NULL,
+    message_id INTEGER NOT NULL,
+    packet     TEXT    NOT NULL,
+    payload    BLOB,
+    PRIMARY KEY (client_id, message_id)
+  );
+
+  CREATE TABLE IF NOT EXISTS mqtt_wills (
+    client_id TEXT PRIMARY KEY,
+    broker_id TEXT,
+    packet    TEXT NOT NULL,
+    payload   BLOB
+  );
+  `,
   /* 3: device client certificates issued by the emulator CA (mTLS) */ `
   CREATE TABLE client_certificates (
     id TEXT PRIMARY KEY,

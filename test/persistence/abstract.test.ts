@@ -2,7 +2,7 @@
 // SQLite persistence. Every test gets a fresh database file.
 import { createRequire } from 'node:module';
 import { after, test } from 'node:test';
-import { createSqlitePersistence, type SqlitePersistence } from '../../src/broker/sqlite-persistence.js';
+import { createSqlitePersistence, type SqlitePersistence } from '../../src/store/mqtt-persistence.js';
 import { TempDatabases } from './helpers.js';
 
 interface AbstractSuiteOptions {

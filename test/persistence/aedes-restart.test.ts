@@ -7,7 +7,7 @@ import net, { type AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { Aedes } from 'aedes';
 import { connect, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import { createSqlitePersistence, type MqttPacket, type SqlitePersistence } from '../../src/broker/sqlite-persistence.js';
+import { createSqlitePersistence, type MqttPacket, type SqlitePersistence } from '../../src/store/mqtt-persistence.js';
 import { streamToArray, TempDatabases } from './helpers.js';
 
 const databases = new TempDatabases();

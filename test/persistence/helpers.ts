@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
+import { migrate } from '../../src/store/database.js';
 
 /**
  * A temp directory for database files, removed by cleanup(). Files rather than
- * :memory: so the tests run against a real WAL database like the emulator's.
+ * :memory: so the tests run against a real WAL database like the emulator's,
+ * with the emulator's migrations applied: they, not the persistence, create the tables.
  */
 export class TempDatabases {
   readonly dir = mkdtempSync(join(tmpdir(), 'mqtt-persistence-'));
@@ -21,6 +23,7 @@ export class TempDatabases {
   open(path: string): Database.Database {
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
+    migrate(db);
     this.#open.add(db);
     return db;
   }

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, describe, test } from 'node:test';
-import {
-  createMqttTables,
-  createSqlitePersistence,
-  type MqttPacket,
-} from '../../src/broker/sqlite-persistence.js';
+import Database from 'better-sqlite3';
+import { createSqlitePersistence, type MqttPacket } from '../../src/store/mqtt-persistence.js';
+import { MIGRATIONS } from '../../src/store/schema.js';
 import { streamToArray, TempDatabases } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -204,14 +202,40 @@ describe('topic matching', () => {
 });
 
 describe('schema', () => {
-  test('createMqttTables is idempotent and only creates mqtt_ tables', () => {
+  test('migration 2 creates exactly the mqtt_ tables; the persistence creates none', async () => {
+    const db = new Database(databases.newPath());
+    try {
+      assert.throws(() => createSqlitePersistence(db), /MQTT session tables are missing.*migrate/);
+      db.exec(MIGRATIONS[1] as string);
+      const tables = db
+        .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .pluck()
+        .all();
+      assert.deepEqual(tables, ['mqtt_incoming', 'mqtt_outgoing', 'mqtt_retained', 'mqtt_subscriptions', 'mqtt_wills']);
+      const persistence = createSqlitePersistence(db);
+      await persistence.setup(broker);
+      await persistence.addSubscriptions(device, [{ topic: 'a/b', qos: 1 }]);
+      assert.deepEqual(await persistence.subscriptionsByClient(device), [{ topic: 'a/b', qos: 1, rh: undefined, rap: undefined, nl: undefined }]);
+      await persistence.destroy();
+    } finally {
+      db.close();
+    }
+  });
+
+  test('acknowledgements are reported to the onAcknowledged option, queued or not', async () => {
     const db = databases.open(databases.newPath());
-    createMqttTables(db);
-    createMqttTables(db);
-    const tables = db
-      .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
-      .pluck()
-      .all();
-    assert.deepEqual(tables, ['mqtt_incoming', 'mqtt_outgoing', 'mqtt_retained', 'mqtt_subscriptions', 'mqtt_wills']);
+    const acks: Array<[string, number]> = [];
+    const persistence = createSqlitePersistence(db, { onAcknowledged: (client, messageId) => acks.push([client.id, messageId]) });
+    await persistence.setup(broker);
+    await persistence.outgoingEnqueue({ clientId: device.id }, publish('t', 'queued', 1));
+    await persistence.outgoingUpdate(device, { ...publish('t', 'queued', 1), messageId: 5 });
+    assert.equal((await persistence.outgoingClearMessageId(device, { messageId: 5 }))?.payload?.toString(), 'queued');
+    // A command the emulator wrote itself was never queued: still reported.
+    assert.equal(await persistence.outgoingClearMessageId(device, { messageId: 6 }), undefined);
+    assert.deepEqual(acks, [
+      [device.id, 5],
+      [device.id, 6],
+    ]);
+    await persistence.destroy();
   });
 });

@@ -72,6 +72,12 @@ export interface BrokerRef {
 export interface SqlitePersistenceOptions {
   /** Outgoing packets kept per client; newer ones are dropped once full. Default 1000. */
   maxQueuedPerClient?: number;
+  /**
+   * Told of every acknowledgement Aedes records (a PUBACK, or the PUBCOMP of QoS 2) with
+   * the session's client id and the packet id. Commands are written to devices by the
+   * emulator rather than queued here, so this is where their acknowledgement shows.
+   */
+  onAcknowledged?: (client: ClientRef, messageId: number) => void;
 }
 
 // ---------------------------------------------------------------------------
@@ -119,69 +125,15 @@ const DEFAULT_MAX_QUEUED_PER_CLIENT = 1000;
 const OUTGOING_PAGE_SIZE = 100;
 
 // ---------------------------------------------------------------------------
-// Schema
+// Schema: the mqtt_* tables are created by migration 2 in schema.ts, frozen
+// there as literal SQL. Packet rows store every field except the payload as
+// JSON in `packet` (see encodePacket); the other columns exist for lookups
+// and ordering. The payload column is declared BLOB but keeps SQLite's
+// storage class, so a string payload comes back as a string and a Buffer as
+// a Buffer. Explicit INTEGER PRIMARY KEYs give insertion order that survives
+// VACUUM; the in-memory persistence returns subscriptions, retained messages
+// and queued packets in insertion order and callers rely on it.
 // ---------------------------------------------------------------------------
-
-// Packet rows store every field except the payload as JSON in `packet` (see
-// encodePacket); the other columns exist for lookups and ordering. The
-// payload column is declared BLOB but keeps SQLite's storage class, so a
-// string payload comes back as a string and a Buffer as a Buffer.
-//
-// Explicit INTEGER PRIMARY KEYs give insertion order that survives VACUUM;
-// the in-memory persistence returns subscriptions, retained messages and
-// queued packets in insertion order and callers rely on it.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS mqtt_subscriptions (
-  id                      INTEGER PRIMARY KEY,
-  client_id               TEXT    NOT NULL,
-  topic                   TEXT    NOT NULL,
-  qos                     INTEGER NOT NULL,
-  rh                      INTEGER,
-  rap                     INTEGER,
-  nl                      INTEGER,
-  subscription_identifier INTEGER,
-  UNIQUE (client_id, topic)
-);
-CREATE INDEX IF NOT EXISTS mqtt_subscriptions_by_topic ON mqtt_subscriptions (topic);
-
-CREATE TABLE IF NOT EXISTS mqtt_retained (
-  id      INTEGER PRIMARY KEY,
-  topic   TEXT NOT NULL UNIQUE,
-  packet  TEXT NOT NULL,
-  payload BLOB
-);
-
-CREATE TABLE IF NOT EXISTS mqtt_outgoing (
-  seq            INTEGER PRIMARY KEY,
-  client_id      TEXT NOT NULL,
-  message_id     INTEGER,
-  broker_id      TEXT,
-  broker_counter INTEGER,
-  packet         TEXT NOT NULL,
-  payload        BLOB
-);
-CREATE INDEX IF NOT EXISTS mqtt_outgoing_by_client ON mqtt_outgoing (client_id, seq);
-
-CREATE TABLE IF NOT EXISTS mqtt_incoming (
-  client_id  TEXT    NOT NULL,
-  message_id INTEGER NOT NULL,
-  packet     TEXT    NOT NULL,
-  payload    BLOB,
-  PRIMARY KEY (client_id, message_id)
-);
-
-CREATE TABLE IF NOT EXISTS mqtt_wills (
-  client_id TEXT PRIMARY KEY,
-  broker_id TEXT,
-  packet    TEXT NOT NULL,
-  payload   BLOB
-);
-`;
-
-/** Creates the mqtt_* tables if missing. Idempotent; also called by the emulator's migrations. */
-export function createMqttTables(db: Database.Database): void {
-  db.exec(SCHEMA);
-}
 
 // ---------------------------------------------------------------------------
 // Packet encoding
@@ -456,6 +408,18 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** The statements, or a plain refusal when the database has not been migrated (see schema.ts). */
+function prepareMigrated(db: Database.Database): Statements {
+  try {
+    return prepareStatements(db);
+  } catch (err) {
+    if (err instanceof Error && /no such table: mqtt_/.test(err.message)) {
+      throw new Error(`the MQTT session tables are missing (${err.message}): open the database with openDatabase() or run migrate() first`);
+    }
+    throw err;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Persistence
 // ---------------------------------------------------------------------------
@@ -464,6 +428,7 @@ export class SqlitePersistence {
   readonly #db: Database.Database;
   readonly #stmt: Statements;
   readonly #maxQueuedPerClient: number;
+  readonly #onAcknowledged: SqlitePersistenceOptions['onAcknowledged'];
   #trie: QlobberSub;
   #broker: BrokerRef | undefined;
   #dropped = 0;
@@ -474,9 +439,9 @@ export class SqlitePersistence {
     if (!Number.isInteger(max) || max < 0) {
       throw new RangeError(`maxQueuedPerClient must be a non-negative integer, got ${max}`);
     }
-    createMqttTables(db);
     this.#db = db;
-    this.#stmt = prepareStatements(db);
+    this.#stmt = prepareMigrated(db);
+    this.#onAcknowledged = opts.onAcknowledged;
     this.#maxQueuedPerClient = max;
     this.#trie = new QlobberSubCtor(QLOBBER_OPTIONS);
     for (const row of this.#stmt.subscriptionsForTrie.all()) {
@@ -704,6 +669,8 @@ export class SqlitePersistence {
   }
 
   async outgoingClearMessageId(client: ClientRef, packet: MqttPacket): Promise<MqttPacket | undefined> {
+    const messageId = packet?.messageId;
+    if (this.#onAcknowledged && typeof messageId === 'number') this.#onAcknowledged(client, messageId);
     const row = this.#stmt.outgoingClear.get(client.id, packet?.messageId ?? null);
     return row ? decodePacket(row, true) : undefined;
   }

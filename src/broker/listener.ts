@@ -1,0 +1,55 @@
+import { createServer as createTlsServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { Connection } from 'aedes';
+import type { TlsMaterial } from '../pki/certificates.js';
+import { deviceTlsOptions } from '../pki/tls-policy.js';
+import { GuardedConnection } from './guarded-connection.js';
+import type { BrokerLimits } from './limits.js';
+import type { BrokerLog } from './log.js';
+
+/**
+ * The MQTTS listener: TLS with the emulator's certificate, then each connection wrapped
+ * in a GuardedConnection (packet size and drain limits) before Aedes sees a byte.
+ */
+export function createTlsListener(deps: {
+  tls: TlsMaterial;
+  limits: BrokerLimits;
+  handle: (conn: Connection) => void;
+  log: BrokerLog;
+}) {
+  const { limits, log } = deps;
+  const server = createTlsServer(deviceTlsOptions(deps.tls, limits.connectTimeoutMs), (socket) =>
+    deps.handle(
+      new GuardedConnection(socket, {
+        maxPacketSize: limits.maxPacketSize,
+        maxConnectSize: limits.maxConnectSize,
+        drainTimeoutMs: limits.drainTimeoutMs,
+        onRefused: (reason) => log('info', 'device connection closed', { reason, address: socket.remoteAddress }),
+      }),
+    ),
+  );
+  // A client that is not speaking TLS never reaches MQTT; there is nothing to answer. With a
+  // listener attached Node leaves the socket open, so a silent TCP peer would stay forever.
+  server.on('tlsClientError', (err, socket) => {
+    log('debug', 'TLS handshake failed', { err: err.message });
+    socket.destroy();
+  });
+
+  return {
+    /** Binds; resolves with the port (useful when asked for port 0). */
+    async listen(port: number, host: string): Promise<number> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return (server.address() as AddressInfo).port;
+    },
+    /** Stops accepting; resolves once every open connection has ended (closing Aedes ends them). */
+    close(): Promise<void> {
+      return server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    },
+  };
+}
