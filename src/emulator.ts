@@ -53,6 +53,8 @@ export interface Emulator {
   faults: TestControl['faults'];
   /** URLs that get each command transition (and telemetry) POSTed (also under /emulator/webhooks). */
   webhooks: TestControl['webhooks'];
+  /** Devices the emulator hosts, answering commands and publishing telemetry (also under /emulator/virtual-devices). */
+  virtualDevices: TestControl['virtualDevices'];
   close(): Promise<void>;
 }
 
@@ -120,6 +122,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     engine.recover();
 
     const mqttPort = await broker.listen(metrics.countReceived(control.deviceSignals(engine.signals)));
+    // Virtual devices log in over the listener like any device, on loopback.
+    closers.push(() => control.virtualDevices.close());
+    control.attachListener({ port: mqttPort, ca: tls.ca, host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, servername: domain.device_host });
     const api = buildApi(
       { db, clock, config, domain, group, engine, devices: broker },
       {
@@ -153,6 +158,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       adminToken,
       faults: control.faults,
       webhooks: control.webhooks,
+      virtualDevices: control.virtualDevices,
       close: closeAll,
     };
   } catch (err) {

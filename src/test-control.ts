@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { emulatorFaultRoutes, type FaultControl } from './api/routes/emulator-faults.js';
+import { emulatorVirtualDeviceRoutes } from './api/routes/emulator-virtual-devices.js';
 import { emulatorWebhookRoutes } from './api/routes/emulator-webhooks.js';
 import type { Clock } from './clock.js';
 import { clockQueue } from './clock-queue.js';
@@ -11,6 +12,7 @@ import { createDeviceFaults } from './faults/device-faults.js';
 import { createFaultBook, type DeviceFaultSpec } from './faults/faults.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Db } from './store/database.js';
+import { createVirtualDevices } from './virtual-devices/virtual-devices.js';
 import { createWebhooks } from './webhooks/webhooks.js';
 
 /**
@@ -52,6 +54,8 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
     },
   });
 
+  const virtualDevices = createVirtualDevices({ db, clock, queue });
+
   const faults: FaultControl = {
     set: (spec) => ('instanceId' in spec ? deviceFaults.add(spec as DeviceFaultSpec) : book.add(spec)),
     list: book.list,
@@ -63,11 +67,13 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
   const routes: FastifyPluginAsync = async (app) => {
     await app.register(emulatorFaultRoutes, { faults });
     await app.register(emulatorWebhookRoutes, { webhooks });
+    await app.register(emulatorVirtualDeviceRoutes, { virtualDevices, webhooks });
   };
 
   return {
     faults,
     webhooks,
+    virtualDevices,
     /** The engine's view of the broker, with device faults applied. */
     devicePort: (inner: DevicePort): DevicePort => deviceFaults.port(inner),
     /** The broker's reports to the engine, with device faults applied. */
@@ -79,12 +85,17 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
     attachEngine(engine: CommandEngine): void {
       engine.onTransition(webhooks.transition);
     },
+    /** Once the MQTT listener accepts devices: the stored virtual devices connect to it. */
+    attachListener(target: { port: number; ca: string; host: string; servername: string }): void {
+      virtualDevices.attach(target);
+    },
     /** The API-fault hook: before any route is added, after authentication checks. */
     registerHooks(app: FastifyInstance): void {
       registerApiFaults(app, { book, clock, queue });
     },
     routes,
     async stop(): Promise<void> {
+      await virtualDevices.close();
       webhooks.stop();
       queue.stop();
     },
