@@ -18,6 +18,7 @@ const FLAGS: FlagSpec[] = [
   { flag: '--external-key', value: 'KEY', help: 'its MQTT user name (generated when omitted)' },
   { flag: '--json', help: 'print the reply as JSON instead of text' },
   { flag: '--url', value: 'URL', help: `the emulator's REST base URL (default ${DEFAULT_URL})`, env: 'OCI_IOT_URL', aliases: ['--endpoint'] },
+  { flag: '--admin-token', value: 'TOKEN', help: 'the admin token, when the emulator requires one', env: 'OCI_IOT_ADMIN_TOKEN' },
 ];
 
 export const DEVICE_USAGE = `Usage: oci-iot-emulator device create [--name NAME] [options]
@@ -40,7 +41,8 @@ export async function deviceCommand(args: readonly string[], io: Io): Promise<vo
   if (parsed.values.has('--name')) body.displayName = parsed.values.get('--name')!;
   if (parsed.values.has('--external-key')) body.externalKey = parsed.values.get('--external-key')!;
 
-  const reply = await rest(baseUrl(parsed.values.get('--url') ?? DEFAULT_URL), 'create_device', 'POST', '/emulator/devices', body);
+  const token = parsed.values.get('--admin-token');
+  const reply = await rest(baseUrl(parsed.values.get('--url') ?? DEFAULT_URL), 'create_device', 'POST', '/emulator/devices', body, token ? { authorization: `Bearer ${token}` } : {});
   const created = reply.body as CreatedDevice;
   if (parsed.switches.has('--json')) return io.out(JSON.stringify(created, null, 2));
   const c = created.connection;
