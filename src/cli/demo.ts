@@ -86,7 +86,12 @@ export async function startDemo(options: Partial<EmulatorConfig>, env: NodeJS.Pr
     const request = parseCommandRequest(d.command, { requestDuration: 'PT1M', responseDuration: 'PT30S' });
     await emu.engine.invoke({ instanceId: target.instanceId, domainId: emu.domain.id, request, createdBy: 'demo' }).catch(() => {});
   };
-  const timer = setInterval(() => void invoke(), COMMAND_EVERY_MS);
+  // The first soon after the devices connect, so there is something to see at once.
+  let timer: NodeJS.Timeout = setTimeout(function tick() {
+    void invoke();
+    timer = setTimeout(tick, COMMAND_EVERY_MS);
+    timer.unref();
+  }, 1_500);
   timer.unref();
 
   const token = emu.adminToken ? `?token=${emu.adminToken}` : '';
@@ -95,7 +100,7 @@ export async function startDemo(options: Partial<EmulatorConfig>, env: NodeJS.Pr
     consoleUrl: `${emu.restUrl}/console/${token}`,
     devices,
     async stop() {
-      clearInterval(timer);
+      clearTimeout(timer);
       await emu.close();
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
