@@ -253,14 +253,19 @@ function start() {
   $('#webhook-form').addEventListener('submit', addWebhook);
   $('#fault-form').addEventListener('submit', setFault);
   $('#vd-form').elements.telemetryValues.value = JSON.stringify(EXAMPLE_VALUES, null, 2);
-  const events = new EventSource('/emulator/control/events');
-  events.addEventListener('traffic', (e) => addTraffic(JSON.parse(e.data)));
-  events.addEventListener('webhook-attempt', (e) => addAttempt(JSON.parse(e.data)));
-  const refresh = () => {
-    if (location.hash === '#control') void loadAll();
+  // Nothing is fetched until the view is opened: the other views do not pay for this one.
+  let events = null;
+  const shown = () => {
+    if (location.hash !== '#control') return;
+    if (!events) {
+      events = new EventSource('/emulator/control/events');
+      events.addEventListener('traffic', (e) => addTraffic(JSON.parse(e.data)));
+      events.addEventListener('webhook-attempt', (e) => addAttempt(JSON.parse(e.data)));
+    }
+    void loadAll();
   };
-  window.addEventListener('hashchange', refresh);
-  void loadAll();
+  window.addEventListener('hashchange', shown);
+  shown();
 }
 
 start();
