@@ -11,7 +11,7 @@ import type { DevicePort } from './commands/device-port.js';
 import { resolveConfig, type EmulatorConfig } from './config.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
-import { ensureDefaultDomain } from './store/domains.js';
+import { createStore, type Store } from './store/index.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
@@ -41,6 +41,8 @@ export interface Emulator {
   databaseFile: string;
   clock: Clock;
   db: Db;
+  /** Every read and write of the emulator's tables, over `db`. */
+  store: Store;
   engine: CommandEngine;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
@@ -66,12 +68,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
   const db = openDatabase(config.dataDir, config.durability);
+  const store = createStore(db);
   const closers: Array<() => Promise<void> | void> = [() => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
   try {
-    const { domain, group } = ensureDefaultDomain(db, {
+    const { domain, group } = store.domains.ensureDefault({
       region: config.region,
       deviceHost: config.deviceHost,
       now: iso(clock.now()),
@@ -81,13 +84,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
     const batch = createWriteBatch(db);
-    const metrics = createMetrics(db);
-    const control = createTestControl({ db, clock, metrics });
+    const metrics = createMetrics(store);
+    const control = createTestControl({ store, clock, metrics });
     closers.push(() => control.stop());
 
     const brokerLog = log.child({ component: 'broker' });
     const broker = await startBroker({
       db,
+      store,
       clock,
       tls,
       batch,
@@ -126,7 +130,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     closers.push(() => control.virtualDevices.close());
     control.attachListener({ port: mqttPort, ca: tls.ca, host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, servername: domain.device_host });
     const api = buildApi(
-      { db, clock, config, domain, group, engine, devices: broker },
+      { store, db, clock, config, domain, group, engine, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -153,6 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       databaseFile: databasePath(config.dataDir),
       clock,
       db,
+      store,
       engine,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       adminToken,

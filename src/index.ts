@@ -9,7 +9,7 @@ export {
 export { type Emulator, type EmulatorOptions } from './emulator.js';
 export { type EmulatorConfig, DEFAULTS } from './config.js';
 export { type Clock, type ManualClock, isManual } from './clock.js';
-export { type DeliveryStatus } from './store/commands.js';
+export { type DeliveryStatus } from './commands/states.js';
 export { type InvokeRawCommandDetails } from './commands/request.js';
 export { type NewDevice } from './devices/create-device.js';
 export { type DeviceConnection } from './devices/connection.js';

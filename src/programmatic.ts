@@ -8,7 +8,8 @@ import { createDevice as createDeviceRows, type NewDevice } from './devices/crea
 import { deviceConnection, type DeviceConnection } from './devices/connection.js';
 import { startEmulator as startCore, type Emulator, type EmulatorOptions } from './emulator.js';
 import { readOnlyConnection, runOn, type SqlResult } from './sql.js';
-import { TERMINAL, type DeliveryStatus, type RawCommandData } from './store/commands.js';
+import { TERMINAL, type DeliveryStatus } from './commands/states.js';
+import type { RawCommandData } from './store/commands.js';
 
 export type { RawCommandData };
 
@@ -98,15 +99,14 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
     throw err;
   }
 
-  const row = emu.db.prepare('SELECT * FROM raw_command_data WHERE id = ?');
-  const command = (id: number) => row.get(id) as RawCommandData | undefined;
+  const command = (id: number) => emu.store.commands.rawCommandData(id);
 
   const started: StartedEmulator = {
     ...emu,
     consoleUrl: `${emu.restUrl}/console/`,
 
     async createDevice(device = {}) {
-      const created = createDeviceRows(emu.db, emu.clock, emu.config.region, emu.domain.id, device);
+      const created = createDeviceRows(emu.store, emu.clock, emu.config.region, emu.domain.id, device);
       const conn = deviceConnection({
         host: emu.domain.deviceHost,
         port: emu.mqttPort,

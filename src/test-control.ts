@@ -11,7 +11,7 @@ import { registerApiFaults } from './faults/api-faults.js';
 import { createDeviceFaults } from './faults/device-faults.js';
 import { createFaultBook, type DeviceFaultSpec } from './faults/faults.js';
 import type { Metrics } from './ops/metrics.js';
-import type { Db } from './store/database.js';
+import type { Store } from './store/index.js';
 import { createVirtualDevices } from './virtual-devices/virtual-devices.js';
 import { createWebhooks } from './webhooks/webhooks.js';
 
@@ -21,8 +21,8 @@ import { createWebhooks } from './webhooks/webhooks.js';
  * composition root asks it for the decorators it puts between the engine and the broker,
  * and for the Fastify hook and routes; the parts themselves know nothing of each other.
  */
-export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics }) {
-  const { db, clock, metrics } = deps;
+export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics }) {
+  const { store, clock, metrics } = deps;
   const queue = clockQueue(clock);
   const applied = new Counter({
     name: 'oci_iot_faults_applied_total',
@@ -30,7 +30,7 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
     labelNames: ['scope', 'kind', 'target'],
     registers: [metrics.registry],
   });
-  const book = createFaultBook({ db, clock, onApplied: (row) => applied.inc({ scope: row.scope, kind: row.kind, target: row.target }) });
+  const book = createFaultBook({ store, clock, onApplied: (row) => applied.inc({ scope: row.scope, kind: row.kind, target: row.target }) });
   let broker: { disconnect(instanceId: string): void } | null = null;
   const deviceFaults = createDeviceFaults({ book, clock, queue, disconnect: (id) => broker?.disconnect(id) });
 
@@ -42,7 +42,7 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
   });
   attempts.inc({ outcome: 'success' }, 0);
   attempts.inc({ outcome: 'failure' }, 0);
-  const webhooks = createWebhooks({ db, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }) });
+  const webhooks = createWebhooks({ store, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }) });
   new Gauge({
     name: 'oci_iot_webhook_deliveries',
     help: 'Webhook deliveries in the database, by status (PENDING, DELIVERED, FAILED: given up)',
@@ -54,7 +54,7 @@ export function createTestControl(deps: { db: Db; clock: Clock; metrics: Metrics
     },
   });
 
-  const virtualDevices = createVirtualDevices({ db, clock, queue });
+  const virtualDevices = createVirtualDevices({ store, clock, queue });
 
   const faults: FaultControl = {
     set: (spec) => ('instanceId' in spec ? deviceFaults.add(spec as DeviceFaultSpec) : book.add(spec)),

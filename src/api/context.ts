@@ -3,9 +3,13 @@ import type { CommandEngine } from '../commands/engine.js';
 import type { EmulatorConfig } from '../config.js';
 import type { Db } from '../store/database.js';
 import type { DomainGroupRow, DomainRow } from '../store/domains.js';
+import type { Store } from '../store/index.js';
 
 /** What the routes need, decorated onto the Fastify instance as `emu`. */
 export interface ApiContext {
+  /** Every read and write of the emulator's tables. */
+  store: Store;
+  /** Only for the user's read-only SQL, which opens its own connection beside it. */
   db: Db;
   clock: Clock;
   config: EmulatorConfig;

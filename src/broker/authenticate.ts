@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Db } from '../store/database.js';
-import { findActiveByExternalKey, type InstanceRow } from '../store/instances.js';
-import { getSecret, secretPlaintext } from '../store/secrets.js';
+import type { Store } from '../store/index.js';
+import type { InstanceRow } from '../store/instances.js';
+import { secretPlaintext } from '../store/secrets.js';
 
 /**
  * A device logs in with its instance's external key as user name and the plaintext of
@@ -9,15 +9,15 @@ import { getSecret, secretPlaintext } from '../store/secrets.js';
  * or null for any mismatch (the caller answers every failure the same way).
  */
 export function checkDeviceLogin(
-  db: Db,
+  store: Pick<Store, 'instances' | 'secrets'>,
   domainId: string,
   username: string | undefined,
   password: Buffer | undefined,
 ): InstanceRow | null {
   if (!username || !password) return null;
-  const instance = findActiveByExternalKey(db, domainId, username);
+  const instance = store.instances.activeByExternalKey(domainId, username);
   if (!instance?.auth_id) return null;
-  const secret = getSecret(db, instance.auth_id);
+  const secret = store.secrets.get(instance.auth_id);
   if (!secret || secret.lifecycle_state !== 'ACTIVE') return null;
   const expected = secretPlaintext(secret);
   if (expected.length !== password.length || !timingSafeEqual(expected, password)) return null;

@@ -4,7 +4,7 @@ import type { DeviceSignals } from '../commands/device-port.js';
 import { DEFAULTS } from '../config.js';
 import type { TlsMaterial } from '../pki/certificates.js';
 import type { Db } from '../store/database.js';
-import { deviceSessionStore } from '../store/device-sessions.js';
+import type { Store } from '../store/index.js';
 import { createSqlitePersistence } from '../store/mqtt-persistence.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { acknowledgementHandler } from './acknowledgement.js';
@@ -24,6 +24,7 @@ export type { PresenceChange } from './presence.js';
 
 export interface BrokerOptions {
   db: Db;
+  store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates' | 'deviceSessions'>;
   domainId: string;
   tls: TlsMaterial;
   host: string;
@@ -49,7 +50,7 @@ export async function startBroker(opts: BrokerOptions) {
   const { db, clock, batch } = opts;
   const log = opts.log ?? (() => {});
   const limits = opts.limits ?? brokerLimits(DEFAULTS);
-  const sessions = deviceSessionStore(db);
+  const sessions = opts.store.deviceSessions;
   const connections = createConnections();
   const engine = relaySignals();
   const signals = engine.signals;
@@ -68,7 +69,7 @@ export async function startBroker(opts: BrokerOptions) {
     heartbeatInterval: 60_000,
     connectTimeout: limits.connectTimeoutMs,
     drainTimeout: limits.drainTimeoutMs,
-    ...loginHooks({ db, domainId: opts.domainId, clock, ca: opts.tls.ca, limits, connections, log, gate: opts.loginGate }),
+    ...loginHooks({ store: opts.store, domainId: opts.domainId, clock, ca: opts.tls.ca, limits, connections, log, gate: opts.loginGate }),
     authorizeSubscribe,
     ...devicePublishHooks({ connections, batch, signals }),
   });

@@ -1,7 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import { clientCertificateByFingerprint } from '../store/client-certificates.js';
-import type { Db } from '../store/database.js';
-import { findActiveByExternalKey, type InstanceRow } from '../store/instances.js';
+import type { Store } from '../store/index.js';
+import type { InstanceRow } from '../store/instances.js';
 
 export type CertificateLogin = { ok: true; instance: InstanceRow; commonName: string } | { ok: false; commonName: string; reason: string };
 
@@ -19,7 +18,7 @@ export function commonNameOf(cert: X509Certificate): string {
  * The TLS handshake has already proved the device holds the certificate's key.
  */
 export function checkCertificateLogin(
-  db: Db,
+  store: Pick<Store, 'instances' | 'clientCertificates'>,
   domainId: string,
   peer: X509Certificate,
   ca: X509Certificate,
@@ -29,7 +28,7 @@ export function checkCertificateLogin(
   let commonName = commonNameOf(peer);
   const refuse = (reason: string): CertificateLogin => ({ ok: false, commonName, reason });
   if (!peer.checkIssued(ca) || !peer.verify(ca.publicKey)) return refuse('certificate not issued by the emulator CA');
-  const issued = clientCertificateByFingerprint(db, peer.fingerprint256);
+  const issued = store.clientCertificates.byFingerprint(peer.fingerprint256);
   if (!issued) return refuse('certificate unknown to this emulator');
   // The record of what was issued is the authority on the CN, not a parse of the subject text.
   commonName = issued.common_name;
@@ -39,7 +38,7 @@ export function checkCertificateLogin(
   if (username !== undefined && username !== '' && username !== commonName) {
     return refuse(`user name "${username}" is not the certificate's CN "${commonName}"`);
   }
-  const instance = findActiveByExternalKey(db, domainId, commonName);
+  const instance = store.instances.activeByExternalKey(domainId, commonName);
   if (!instance) return refuse(`no active instance has externalKey "${commonName}"`);
   if (instance.auth_id !== issued.id) return refuse(`certificate ${issued.id} is not the authId of ${instance.id}`);
   return { ok: true, instance, commonName };

@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { Db } from '../store/database.js';
+import type { Store } from '../store/index.js';
 import type { InstanceRow } from '../store/instances.js';
 import { checkDeviceLogin } from './authenticate.js';
 import { checkCertificateLogin, commonNameOf } from './certificate-login.js';
@@ -28,7 +28,7 @@ export type LoginOutcome =
  * credentials (CONNACK 5). Only credential failures count towards backoff.
  */
 export function createDeviceLogin(deps: {
-  db: Db;
+  store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates'>;
   domainId: string;
   clock: Clock;
   maxKeepalive: number;
@@ -48,10 +48,10 @@ export function createDeviceLogin(deps: {
 
     let outcome: LoginOutcome;
     if (a.peerCertificate) {
-      const cert = checkCertificateLogin(deps.db, deps.domainId, a.peerCertificate, deps.ca, a.username, deps.clock.now());
+      const cert = checkCertificateLogin(deps.store, deps.domainId, a.peerCertificate, deps.ca, a.username, deps.clock.now());
       outcome = cert.ok ? { ok: true, instance: cert.instance, method: 'certificate' } : { ok: false, returnCode: 5, reason: cert.reason, key };
     } else {
-      const instance = checkDeviceLogin(deps.db, deps.domainId, a.username, a.password);
+      const instance = checkDeviceLogin(deps.store, deps.domainId, a.username, a.password);
       outcome = instance ? { ok: true, instance, method: 'password' } : { ok: false, returnCode: 5, reason: 'wrong external key or password', key };
     }
     if (outcome.ok) deps.throttle.succeeded(a.address, key);

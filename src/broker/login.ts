@@ -2,7 +2,7 @@ import type { AedesOptions, AuthenticateError, Client } from 'aedes';
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Clock } from '../clock.js';
-import type { Db } from '../store/database.js';
+import type { Store } from '../store/index.js';
 import { sessionId, type Connections } from './connections.js';
 import { createDeviceLogin } from './device-login.js';
 import { GuardedConnection } from './guarded-connection.js';
@@ -19,7 +19,7 @@ export type LoginGate = (instanceId: string) => { returnCode: 3 | 4 | 5; reason:
  * namespaced by its instance.
  */
 export function loginHooks(deps: {
-  db: Db;
+  store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates'>;
   domainId: string;
   clock: Clock;
   /** PEM of the CA that issues device certificates. */
@@ -31,7 +31,7 @@ export function loginHooks(deps: {
 }): Required<Pick<AedesOptions, 'preConnect' | 'authenticate'>> {
   const { connections, limits, log } = deps;
   const login = createDeviceLogin({
-    db: deps.db,
+    store: deps.store,
     domainId: deps.domainId,
     clock: deps.clock,
     maxKeepalive: limits.maxKeepalive,

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { parseCommandRequest, type InvokeRawCommandDetails } from '../commands/request.js';
 import { createDevice } from '../devices/create-device.js';
 import { startEmulator, type Emulator } from '../emulator.js';
-import { findActiveByExternalKey } from '../store/instances.js';
 import type { VirtualDeviceConfig } from '../virtual-devices/virtual-devices.js';
 import type { EmulatorConfig } from '../config.js';
 
@@ -72,8 +71,8 @@ export async function startDemo(options: Partial<EmulatorConfig>, env: NodeJS.Pr
   const emu = await startEmulator({ ...options, ...(ownDir ? { dataDir: ownDir } : {}), env });
   const devices: Demo['devices'] = [];
   for (const d of DEMO_DEVICES) {
-    const existing = findActiveByExternalKey(emu.db, emu.domain.id, d.externalKey);
-    const instanceId = existing?.id ?? createDevice(emu.db, emu.clock, emu.config.region, emu.domain.id, { externalKey: d.externalKey, displayName: d.displayName }).instance.id;
+    const existing = emu.store.instances.activeByExternalKey(emu.domain.id, d.externalKey);
+    const instanceId = existing?.id ?? createDevice(emu.store, emu.clock, emu.config.region, emu.domain.id, { externalKey: d.externalKey, displayName: d.displayName }).instance.id;
     const vd = emu.virtualDevices.list().find((v) => v.instanceId === instanceId) ?? emu.virtualDevices.create({ instanceId, ...d.config });
     devices.push({ displayName: d.displayName, instanceId, virtualDeviceId: vd.id });
   }

@@ -1,13 +1,13 @@
 import { iso, type Clock } from '../clock.js';
 import { conflict } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { commandStore, type CommandRow, type DeliveryStatus, type NewCommand } from '../store/commands.js';
-import { rawDataStore } from '../store/raw-data.js';
+import { commandStore, type CommandRow, type NewCommand } from '../store/commands.js';
 import { createWriteBatch, type WriteBatch } from '../store/write-batch.js';
 import type { DevicePort, DeviceSignals } from './device-port.js';
 import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
 import { createScheduler } from './scheduler.js';
+import type { DeliveryStatus } from './states.js';
 
 export interface Transition {
   command: CommandRow;
@@ -52,13 +52,12 @@ export function createCommandEngine(deps: {
   const maxInFlight = deps.maxInFlight ?? Infinity;
   const maxPending = deps.maxPendingPerDevice ?? 1000;
   const store = commandStore(db);
-  const rawData = rawDataStore(db);
   const listeners: Array<(t: Transition) => void> = [];
   const lastMessageId = new Map<string, number>();
 
   const scheduler = createScheduler(clock, { nextDeadline: store.nextDeadline, fireDue });
 
-  /** Applies one state change and its event atomically; false if the command had moved on. */
+  /** Applies one state change and its event atomically; null if the command had moved on. */
   function transition(
     cmd: CommandRow,
     to: DeliveryStatus,
@@ -68,14 +67,11 @@ export function createCommandEngine(deps: {
     detail?: Record<string, unknown>,
   ): CommandRow | null {
     const time = iso(at);
-    const updated = db.transaction(() => {
-      const ok = store.update(cmd.id, cmd.delivery_status, { ...set, delivery_status: to, time_updated: time });
-      if (!ok) return null;
-      store.event({ commandId: cmd.id, time, from: cmd.delivery_status, to, cause, detail });
-      return store.get(cmd.id)!;
-    })();
+    const moved = store.change(cmd.id, cmd.delivery_status, { ...set, delivery_status: to, time_updated: time }, { time, cause, detail });
+    if (!moved) return null;
+    const updated = store.get(cmd.id)!;
     // Inside the broker's batch of device writes, listeners hear of it once that commits.
-    if (updated) batch.afterCommit(() => announce({ command: updated, from: cmd.delivery_status, to, cause }));
+    batch.afterCommit(() => announce({ command: updated, from: cmd.delivery_status, to, cause }));
     return updated;
   }
 
@@ -202,27 +198,16 @@ export function createCommandEngine(deps: {
       retry_fingerprint: input.fingerprint ?? null,
     };
 
-    const created = db.transaction(() => {
-      // Checked again inside the transaction: a concurrent call with the same token may
-      // have committed while the route was looked up.
-      const again = replayed(input);
-      if (again) return { cmd: again, fresh: false };
-      const id = store.insert(row);
-      store.event({
-        commandId: id,
-        time,
-        from: null,
-        to: row.delivery_status,
-        cause: refusal ?? acceptedCause(input.instanceId, route),
-      });
-      return { cmd: store.get(id)!, fresh: true };
-    })();
-    if (!created.fresh) return { id: created.cmd.id, replayed: true };
-    announce({ command: created.cmd, from: null, to: created.cmd.delivery_status, cause: refusal ?? 'accepted' });
+    // Checked again: a concurrent call with the same token may have committed while the
+    // route was looked up. From here to the insert nothing awaits, so nothing can slip in.
+    const again = replayed(input);
+    if (again) return { id: again.id, replayed: true };
+    const created = store.create(row, { time, cause: refusal ?? acceptedCause(input.instanceId, route) });
+    announce({ command: created, from: null, to: created.delivery_status, cause: refusal ?? 'accepted' });
 
-    if (!refusal && route.online) dispatch(created.cmd, route.qos!);
+    if (!refusal && route.online) dispatch(created, route.qos!);
     scheduler.reschedule();
-    return { id: created.cmd.id, replayed: false };
+    return { id: created.id, replayed: false };
   }
 
   function acceptedCause(instanceId: string, route: { online: boolean; qos: number | null }): string {
@@ -267,7 +252,7 @@ export function createCommandEngine(deps: {
       if (moved && cmd.delivery_status === 'SENT') windowMoved(cmd.digital_twin_instance_id);
       if (!moved) {
         // A row that cannot move must not stall the loop.
-        db.prepare('UPDATE commands SET next_deadline_ms = NULL WHERE id = ?').run(cmd.id);
+        store.clearDeadline(cmd.id);
       }
     }
     scheduler.reschedule();
@@ -313,18 +298,11 @@ export function createCommandEngine(deps: {
             () => {},
           );
           if (!resent || clientId === null) return;
-          const now = clock.now();
-          db.transaction(() => {
-            store.update(cmd.id, 'SENT', { delivery_count: cmd.delivery_count + 1, client_id: clientId });
-            store.event({
-              commandId: cmd.id,
-              time: iso(now),
-              from: 'SENT',
-              to: 'SENT',
-              cause: `redelivered (DUP) to ${clientId} after reconnect`,
-              detail: { messageId: cmd.message_id },
-            });
-          })();
+          store.change(cmd.id, 'SENT', { delivery_count: cmd.delivery_count + 1, client_id: clientId }, {
+            time: iso(clock.now()),
+            cause: `redelivered (DUP) to ${clientId} after reconnect`,
+            detail: { messageId: cmd.message_id },
+          });
         }
       });
     },
@@ -343,17 +321,11 @@ export function createCommandEngine(deps: {
         windowMoved(instanceId);
         return;
       }
-      db.transaction(() => {
-        store.update(cmd.id, cmd.delivery_status, { time_acknowledged: iso(now) });
-        store.event({
-          commandId: cmd.id,
-          time: iso(now),
-          from: cmd.delivery_status,
-          to: cmd.delivery_status,
-          cause: 'PUBACK received',
-          detail: { messageId },
-        });
-      })();
+      store.change(cmd.id, cmd.delivery_status, { time_acknowledged: iso(now) }, {
+        time: iso(now),
+        cause: 'PUBACK received',
+        detail: { messageId },
+      });
       windowMoved(instanceId);
     },
 
@@ -373,27 +345,11 @@ export function createCommandEngine(deps: {
           return;
         }
       }
-      db.transaction(() => {
-        const rawId = rawData.insert({
-          digital_twin_instance_id: instanceId,
-          endpoint: topic,
-          content_type: body.contentType,
-          content: payload,
-          time_received: iso(now),
-        });
-        // A response after the command finished is kept, and the command's history says so.
-        const late = store.lastFinishedFor(instanceId, topic);
-        if (late && late.delivery_status !== 'COMPLETED') {
-          store.event({
-            commandId: late.id,
-            time: iso(now),
-            from: late.delivery_status,
-            to: late.delivery_status,
-            cause: `late response on ${topic} kept as raw_data ${rawId}`,
-            detail: { rawDataId: rawId },
-          });
-        }
-      })();
+      // A response after the command finished is kept, and the command's history says so.
+      store.keepPublish(
+        { digital_twin_instance_id: instanceId, endpoint: topic, content_type: body.contentType, content: payload, time_received: iso(now) },
+        (rawId) => ({ cause: `late response on ${topic} kept as raw_data ${rawId}`, detail: { rawDataId: rawId } }),
+      );
     },
   };
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Db } from '../store/database.js';
+import type { Store } from '../store/index.js';
 import type { InstanceRow } from '../store/instances.js';
 import { base32 } from '../ids.js';
 import { createInstance } from '../resources/instances.js';
@@ -27,15 +27,15 @@ export interface CreatedDevice {
  * twin instance whose authId names it) as one transaction: a failed instance leaves no
  * orphan secret behind.
  */
-export function createDevice(db: Db, clock: Clock, region: string, domainId: string, d: NewDevice = {}): CreatedDevice {
+export function createDevice(store: Store, clock: Clock, region: string, domainId: string, d: NewDevice = {}): CreatedDevice {
   // Lower-case letters and digits only, so the password pastes into a shell unquoted.
   const password = d.password ?? base32(24);
-  return db.transaction(() => {
-    const secret = createSecret(db, clock, region, {
+  return store.atomically(() => {
+    const secret = createSecret(store, clock, region, {
       secretContent: { contentType: 'BASE64', content: Buffer.from(password, 'utf8').toString('base64') },
       description: `MQTT password of ${d.displayName ?? d.externalKey ?? 'a device'}`,
     });
-    const instance = createInstance(db, clock, region, {
+    const instance = createInstance(store, clock, region, {
       iotDomainId: domainId,
       authId: secret.id,
       externalKey: d.externalKey,
@@ -43,5 +43,5 @@ export function createDevice(db: Db, clock: Clock, region: string, domainId: str
       description: d.description,
     });
     return { instance, secretId: secret.id, username: instance.external_key, password };
-  })();
+  });
 }

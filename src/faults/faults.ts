@@ -1,9 +1,8 @@
 import { iso, type Clock } from '../clock.js';
 import { parseDuration } from '../commands/durations.js';
 import { invalid, notFound } from '../errors.js';
-import type { Db } from '../store/database.js';
-import { faultStore, type FaultEffect, type FaultRow } from '../store/faults.js';
-import { getInstance } from '../store/instances.js';
+import type { FaultEffect, FaultRow } from '../store/faults.js';
+import type { Store } from '../store/index.js';
 
 /** What can go wrong between the engine and a device. */
 export const DEVICE_FAULT_KINDS = ['drop', 'delay', 'withholdPuback', 'withholdResponse', 'duplicate', 'disconnect', 'refuseLogin'] as const;
@@ -106,9 +105,9 @@ export function faultView(row: FaultRow): FaultView {
  * call asks) and written through to the `faults` table, where SQL can read them and what
  * they did is counted.
  */
-export function createFaultBook(deps: { db: Db; clock: Clock; onApplied?: (row: FaultRow) => void }) {
-  const { db, clock } = deps;
-  const store = faultStore(db);
+export function createFaultBook(deps: { store: Store; clock: Clock; onApplied?: (row: FaultRow) => void }) {
+  const { clock } = deps;
+  const store = deps.store.faults;
   const device = new Map<string, ActiveFault[]>();
   let api: ActiveFault[] = [];
   let operations: ReadonlySet<string> = new Set();
@@ -154,7 +153,7 @@ export function createFaultBook(deps: { db: Db; clock: Clock; onApplied?: (row: 
     const raw = spec as unknown as Record<string, unknown>;
     if (typeof spec.instanceId !== 'string' || !spec.instanceId) throw invalid('instanceId is required for a device fault');
     if (!DEVICE_FAULT_KINDS.includes(spec.kind)) throw invalid(`kind "${String(spec.kind)}" is not a device fault: use one of ${DEVICE_FAULT_KINDS.join(', ')}`);
-    const instance = getInstance(db, spec.instanceId);
+    const instance = deps.store.instances.get(spec.instanceId);
     if (!instance || instance.lifecycle_state !== 'ACTIVE') throw invalid(`digital twin instance ${spec.instanceId} does not exist`);
     const common = ['instanceId', 'kind'];
     switch (spec.kind) {

@@ -1,11 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Transition } from '../commands/engine.js';
 import type { DevicePort, DeviceSignals } from '../commands/device-port.js';
-import { TERMINAL } from '../store/commands.js';
-import type { Db } from '../store/database.js';
-
-/** Every state a command can be in, so each gauge series exists from the first scrape. */
-const STATES = ['PENDING', 'SENT', 'REFUSED', 'EXPIRED', 'NOT_RESPONDED', 'COMPLETED'] as const;
+import { DELIVERY_STATES, TERMINAL } from '../commands/states.js';
+import type { Store } from '../store/index.js';
 
 /**
  * Process metrics (CPU, memory, event loop, GC) belong to the process, not to one emulator;
@@ -34,28 +31,28 @@ export interface Metrics {
   render(): Promise<string>;
 }
 
-export function createMetrics(db: Db): Metrics {
+/** The gauges read the store when scraped; counters and the histogram are fed as things happen. */
+export function createMetrics(store: Pick<Store, 'commands' | 'deviceSessions'>): Metrics {
   const registry = new Registry();
 
-  const online = db.prepare('SELECT count(DISTINCT digital_twin_instance_id) AS n FROM device_sessions WHERE online = 1');
   new Gauge({
     name: 'oci_iot_devices_connected',
     help: 'Devices (digital twin instances) with a live MQTT connection',
     registers: [registry],
     collect() {
-      this.set((online.get() as { n: number }).n);
+      this.set(store.deviceSessions.countOnline());
     },
   });
 
-  const byState = db.prepare('SELECT delivery_status AS state, count(*) AS n FROM commands GROUP BY delivery_status');
   new Gauge({
     name: 'oci_iot_commands',
     help: 'Commands in the database, by delivery_status',
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const counts = new Map((byState.all() as Array<{ state: string; n: number }>).map((r) => [r.state, r.n]));
-      for (const state of STATES) this.set({ state }, counts.get(state) ?? 0);
+      const counts = new Map(store.commands.countByStatus().map((r) => [r.status, r.n]));
+      // Every state, so each series exists from the first scrape.
+      for (const state of DELIVERY_STATES) this.set({ state }, counts.get(state) ?? 0);
     },
   });
 

@@ -4,6 +4,7 @@ import { systemClock } from '../clock.js';
 import type { EmulatorConfig } from '../config.js';
 import { createClientCertificate } from '../resources/certificates.js';
 import { openDatabase } from '../store/database.js';
+import { createStore } from '../store/index.js';
 import { ensureCertificates } from './certificates.js';
 
 export interface IssuedFiles {
@@ -29,7 +30,7 @@ export async function issueCertificateFiles(
   const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
   const db = openDatabase(config.dataDir);
   try {
-    const { row, privateKeyPem } = await createClientCertificate(db, systemClock(), config.region, config.certsDir, { commonName, validity });
+    const { row, privateKeyPem } = await createClientCertificate(createStore(db), systemClock(), config.region, config.certsDir, { commonName, validity });
     mkdirSync(outDir, { recursive: true });
     // An external key may hold characters a file name should not.
     const base = commonName.replace(/[^A-Za-z0-9._-]/g, '_');

@@ -3,8 +3,8 @@ import { parseDuration } from '../commands/durations.js';
 import { invalid } from '../errors.js';
 import { ocid } from '../ids.js';
 import { issueClientCertificate } from '../pki/client-certs.js';
-import type { Db } from '../store/database.js';
-import { insertClientCertificate, type ClientCertificateRow } from '../store/client-certificates.js';
+import type { ClientCertificateRow } from '../store/client-certificates.js';
+import type { Store } from '../store/index.js';
 
 export interface CreateCertificateDetails {
   /** The device's externalKey: a device presenting the certificate logs in as the instance with that key. */
@@ -21,7 +21,7 @@ const MAX_VALIDITY_MS = 3650 * 86_400_000;
  * an instance's authId. The private key is returned once and never stored.
  */
 export async function createClientCertificate(
-  db: Db,
+  store: Store,
   clock: Clock,
   region: string,
   certsDir: string,
@@ -46,6 +46,6 @@ export async function createClientCertificate(
     time_revoked: null,
     revocation_reason: null,
   };
-  insertClientCertificate(db, row);
+  store.clientCertificates.insert(row);
   return { row, privateKeyPem: issued.privateKeyPem, caCertificatePem: issued.caCertificatePem };
 }

@@ -1,18 +1,8 @@
 import { iso, type Clock } from '../clock.js';
 import { conflict, notFound, OciError } from '../errors.js';
 import { base32, ocid } from '../ids.js';
-import type { Db } from '../store/database.js';
-import { getDomain } from '../store/domains.js';
-import {
-  etagOf,
-  findActiveByExternalKey,
-  getInstance,
-  insertInstance,
-  updateInstance,
-  type InstanceRow,
-} from '../store/instances.js';
-import { getClientCertificate, revokeClientCertificate } from '../store/client-certificates.js';
-import { getSecret } from '../store/secrets.js';
+import type { Store } from '../store/index.js';
+import { etagOf, type InstanceRow } from '../store/instances.js';
 
 export interface InstanceFields {
   authId?: string;
@@ -36,11 +26,11 @@ const related = (what: string, id: string) =>
   new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
 
 /** authId names either a Vault secret (password login) or a certificate the emulator issued (mTLS). */
-function checkAuthId(db: Db, authId: string | undefined): void {
+function checkAuthId(store: Store, authId: string | undefined): void {
   if (authId === undefined) return;
-  const secret = getSecret(db, authId);
+  const secret = store.secrets.get(authId);
   if (secret?.lifecycle_state === 'ACTIVE') return;
-  const cert = getClientCertificate(db, authId);
+  const cert = store.clientCertificates.get(authId);
   if (cert?.lifecycle_state === 'ACTIVE') return;
   if (cert) {
     throw new OciError(
@@ -53,25 +43,25 @@ function checkAuthId(db: Db, authId: string | undefined): void {
 }
 
 /** A certificate stops being a login the moment its instance lets go of it. */
-function revokeReleasedCertificate(db: Db, before: InstanceRow, after: InstanceRow, reason: string): void {
+function revokeReleasedCertificate(store: Store, before: InstanceRow, after: InstanceRow, reason: string): void {
   if (before.auth_id && (after.auth_id !== before.auth_id || after.lifecycle_state !== 'ACTIVE')) {
-    revokeClientCertificate(db, before.auth_id, after.time_updated, reason);
+    store.clientCertificates.revoke(before.auth_id, after.time_updated, reason);
   }
 }
 
-function checkExternalKeyFree(db: Db, domainId: string, externalKey: string, self?: string): void {
-  const holder = findActiveByExternalKey(db, domainId, externalKey);
+function checkExternalKeyFree(store: Store, domainId: string, externalKey: string, self?: string): void {
+  const holder = store.instances.activeByExternalKey(domainId, externalKey);
   if (holder && holder.id !== self) {
     throw conflict(`externalKey "${externalKey}" is already used by digital twin instance ${holder.id} in this IoT domain`);
   }
 }
 
-export function createInstance(db: Db, clock: Clock, region: string, d: CreateInstanceDetails): InstanceRow {
-  return db.transaction(() => {
-    if (!getDomain(db, d.iotDomainId)) throw related('iotDomainId: IoT domain', d.iotDomainId);
-    checkAuthId(db, d.authId);
+export function createInstance(store: Store, clock: Clock, region: string, d: CreateInstanceDetails): InstanceRow {
+  return store.atomically(() => {
+    if (!store.domains.get(d.iotDomainId)) throw related('iotDomainId: IoT domain', d.iotDomainId);
+    checkAuthId(store, d.authId);
     const externalKey = d.externalKey ?? base32(24);
-    checkExternalKeyFree(db, d.iotDomainId, externalKey);
+    checkExternalKeyFree(store, d.iotDomainId, externalKey);
     const now = iso(clock.now());
     const row: InstanceRow = {
       id: ocid('iotdigitaltwininstance', region),
@@ -93,14 +83,14 @@ export function createInstance(db: Db, clock: Clock, region: string, d: CreateIn
       time_updated: now,
       revision: 1,
     };
-    insertInstance(db, row);
+    store.instances.insert(row);
     return row;
-  })();
+  });
 }
 
 /** An instance that can still be changed or commanded; a deleted one is treated as not found. */
-export function activeInstance(db: Db, id: string): InstanceRow {
-  const row = getInstance(db, id);
+export function activeInstance(store: Store, id: string): InstanceRow {
+  const row = store.instances.get(id);
   if (!row || row.lifecycle_state !== 'ACTIVE') throw notFound('Digital twin instance', id);
   return row;
 }
@@ -116,17 +106,17 @@ function checkEtag(row: InstanceRow, ifMatch: string | undefined): void {
  * in which case its live MQTT session must be closed.
  */
 export function updateInstanceFields(
-  db: Db,
+  store: Store,
   clock: Clock,
   id: string,
   d: InstanceFields,
   ifMatch: string | undefined,
 ): { row: InstanceRow; credentialsChanged: boolean } {
-  return db.transaction(() => {
-    const row = activeInstance(db, id);
+  return store.atomically(() => {
+    const row = activeInstance(store, id);
     checkEtag(row, ifMatch);
-    checkAuthId(db, d.authId);
-    if (d.externalKey !== undefined) checkExternalKeyFree(db, row.iot_domain_id, d.externalKey, row.id);
+    checkAuthId(store, d.authId);
+    if (d.externalKey !== undefined) checkExternalKeyFree(store, row.iot_domain_id, d.externalKey, row.id);
     const next: InstanceRow = {
       ...row,
       auth_id: d.authId ?? row.auth_id,
@@ -142,17 +132,17 @@ export function updateInstanceFields(
       time_updated: iso(clock.now()),
     };
     const credentialsChanged = next.auth_id !== row.auth_id || next.external_key !== row.external_key;
-    revokeReleasedCertificate(db, row, next, `authId of ${row.id} changed`);
-    return { row: updateInstance(db, next), credentialsChanged };
-  })();
+    revokeReleasedCertificate(store, row, next, `authId of ${row.id} changed`);
+    return { row: store.instances.update(next), credentialsChanged };
+  });
 }
 
-export function deleteInstance(db: Db, clock: Clock, id: string, ifMatch: string | undefined): InstanceRow {
-  return db.transaction(() => {
-    const row = activeInstance(db, id);
+export function deleteInstance(store: Store, clock: Clock, id: string, ifMatch: string | undefined): InstanceRow {
+  return store.atomically(() => {
+    const row = activeInstance(store, id);
     checkEtag(row, ifMatch);
     const deleted: InstanceRow = { ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) };
-    revokeReleasedCertificate(db, row, deleted, `${row.id} deleted`);
-    return updateInstance(db, deleted);
-  })();
+    revokeReleasedCertificate(store, row, deleted, `${row.id} deleted`);
+    return store.instances.update(deleted);
+  });
 }

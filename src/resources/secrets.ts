@@ -2,8 +2,8 @@ import { iso, type Clock } from '../clock.js';
 import { invalid } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import { EMULATOR_COMPARTMENT } from '../store/domains.js';
-import type { Db } from '../store/database.js';
-import { insertSecret, secretNameTaken, type SecretRow } from '../store/secrets.js';
+import type { Store } from '../store/index.js';
+import type { SecretRow } from '../store/secrets.js';
 import { conflict } from '../errors.js';
 
 export interface CreateSecretDetails {
@@ -23,12 +23,12 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * Creates a Vault secret. OCI requires compartment, vault and key; the emulator has one
  * vault and no keys, so those default, which keeps a curl quick start short.
  */
-export function createSecret(db: Db, clock: Clock, region: string, d: CreateSecretDetails): SecretRow {
+export function createSecret(store: Store, clock: Clock, region: string, d: CreateSecretDetails): SecretRow {
   if (!BASE64.test(d.secretContent.content)) throw invalid('secretContent.content must be base64');
   const vaultId = d.vaultId ?? `ocid1.vault.oc1.${region}.emulator`;
   const secretName = d.secretName ?? `secret-${base32(12)}`;
-  return db.transaction(() => {
-    if (secretNameTaken(db, vaultId, secretName)) {
+  return store.atomically(() => {
+    if (store.secrets.nameTaken(vaultId, secretName)) {
       throw conflict(`A secret named "${secretName}" already exists in vault ${vaultId}`);
     }
     const now = iso(clock.now());
@@ -48,7 +48,7 @@ export function createSecret(db: Db, clock: Clock, region: string, d: CreateSecr
       time_created: now,
       time_updated: now,
     };
-    insertSecret(db, row);
+    store.secrets.insert(row);
     return row;
-  })();
+  });
 }

@@ -15,29 +15,28 @@ export interface ClientCertificateRow {
   revocation_reason: string | null;
 }
 
-export function insertClientCertificate(db: Db, row: ClientCertificateRow): void {
-  db.prepare(
+/** The `client_certificates` table: what the emulator CA issued for device logins. */
+export function clientCertificateStore(db: Db) {
+  const insert = db.prepare(
     `INSERT INTO client_certificates (id, common_name, serial_number, fingerprint_sha256, certificate_pem,
        time_valid_from, time_valid_to, lifecycle_state, time_created, time_revoked, revocation_reason)
      VALUES (@id, @common_name, @serial_number, @fingerprint_sha256, @certificate_pem,
        @time_valid_from, @time_valid_to, @lifecycle_state, @time_created, @time_revoked, @revocation_reason)`,
-  ).run(row);
-}
-
-export function getClientCertificate(db: Db, id: string): ClientCertificateRow | undefined {
-  return db.prepare('SELECT * FROM client_certificates WHERE id = ?').get(id) as ClientCertificateRow | undefined;
-}
-
-export function clientCertificateByFingerprint(db: Db, fingerprint: string): ClientCertificateRow | undefined {
-  return db.prepare('SELECT * FROM client_certificates WHERE fingerprint_sha256 = ?').get(fingerprint) as
-    | ClientCertificateRow
-    | undefined;
-}
-
-/** Revokes for good: a revoked certificate never logs in again, even if named as authId later. */
-export function revokeClientCertificate(db: Db, id: string, time: string, reason: string): void {
-  db.prepare(
+  );
+  const byId = db.prepare('SELECT * FROM client_certificates WHERE id = ?');
+  const byFingerprint = db.prepare('SELECT * FROM client_certificates WHERE fingerprint_sha256 = ?');
+  const revoke = db.prepare(
     `UPDATE client_certificates SET lifecycle_state = 'REVOKED', time_revoked = ?, revocation_reason = ?
      WHERE id = ? AND lifecycle_state = 'ACTIVE'`,
-  ).run(time, reason, id);
+  );
+
+  return {
+    insert: (row: ClientCertificateRow) => void insert.run(row),
+    get: (id: string) => byId.get(id) as ClientCertificateRow | undefined,
+    byFingerprint: (fingerprint: string) => byFingerprint.get(fingerprint) as ClientCertificateRow | undefined,
+    /** Revokes for good: a revoked certificate never logs in again, even if named as authId later. */
+    revoke: (id: string, time: string, reason: string) => void revoke.run(time, reason, id),
+  };
 }
+
+export type ClientCertificateStore = ReturnType<typeof clientCertificateStore>;

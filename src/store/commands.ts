@@ -1,7 +1,6 @@
+import type { DeliveryStatus } from '../commands/states.js';
 import { prepared, type Db } from './database.js';
-
-export type DeliveryStatus = 'REFUSED' | 'PENDING' | 'SENT' | 'EXPIRED' | 'NOT_RESPONDED' | 'COMPLETED';
-export const TERMINAL: readonly DeliveryStatus[] = ['REFUSED', 'EXPIRED', 'NOT_RESPONDED', 'COMPLETED'];
+import { rawDataStore, type RawDataRow } from './raw-data.js';
 
 /** A row of `raw_command_data`: OCI's 17 columns, as users query them. */
 export interface RawCommandData {
@@ -43,16 +42,25 @@ export interface CommandRow extends RawCommandData {
 
 export type NewCommand = Omit<CommandRow, 'id'>;
 
-export interface CommandEvent {
-  commandId: number;
+/** What an event row says beyond the command and its states: when, why, and facts for the record. */
+export interface EventNote {
   time: string;
-  from: DeliveryStatus | null;
-  to: DeliveryStatus | null;
   cause: string;
   detail?: Record<string, unknown>;
 }
 
-/** Prepared statements over the command tables; callers wrap them in transactions. */
+/** One row of a command's history, as the console shows it. */
+export interface CommandEventRow {
+  from_status: DeliveryStatus | null;
+  to_status: DeliveryStatus | null;
+  cause: string;
+}
+
+/**
+ * The command tables (`commands`, `command_events`) and the `raw_data` rows device
+ * publishes leave. Every change of a command is written together with the event that
+ * records it, in one transaction, so a command's history never disagrees with its row.
+ */
 export function commandStore(db: Db) {
   const columns = [
     'digital_twin_instance_id', 'request_endpoint', 'request_duration', 'request_data_format', 'request_data',
@@ -104,26 +112,74 @@ export function commandStore(db: Db) {
     `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ?
        AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED') ORDER BY id DESC LIMIT 1`,
   );
+  const clearDeadline = db.prepare('UPDATE commands SET next_deadline_ms = NULL WHERE id = ?');
+  const eventsOf = db.prepare('SELECT from_status, to_status, cause FROM command_events WHERE command_id = ? ORDER BY id');
+  const newest = db.prepare('SELECT * FROM commands ORDER BY id DESC LIMIT ?');
+  const countByStatus = db.prepare('SELECT delivery_status AS status, count(*) AS n FROM commands GROUP BY delivery_status');
+  const rawCommandData = db.prepare('SELECT * FROM raw_command_data WHERE id = ?');
+  const rawData = rawDataStore(db);
+
+  function event(commandId: number, from: DeliveryStatus | null, to: DeliveryStatus, note: EventNote): void {
+    insertEvent.run(commandId, note.time, from, to, note.cause, note.detail ? JSON.stringify(note.detail) : null);
+  }
+
+  /**
+   * Moves a command from `from` to new values, only if it is still in `from`; the
+   * condition is what keeps terminal states final when two causes race.
+   */
+  function update(id: number, from: DeliveryStatus, set: Partial<NewCommand>): boolean {
+    const keys = Object.keys(set);
+    const sql = `UPDATE commands SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @__id AND delivery_status = @__from`;
+    return prepared(db, sql).run({ ...set, __id: id, __from: from }).changes === 1;
+  }
+
+  const create = db.transaction((row: NewCommand, note: EventNote): CommandRow => {
+    const id = Number(insert.run(row).lastInsertRowid);
+    event(id, null, row.delivery_status, note);
+    return byId.get(id) as CommandRow;
+  });
+
+  const change = db.transaction(
+    (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote): boolean => {
+      if (!update(id, from, set)) return false;
+      event(id, from, set.delivery_status ?? from, note);
+      return true;
+    },
+  );
+
+  const keepPublish = db.transaction(
+    (row: Omit<RawDataRow, 'id'>, late: (rawId: number) => Omit<EventNote, 'time'>): number => {
+      const rawId = rawData.insert(row);
+      const last = lastFinishedFor.get(row.digital_twin_instance_id, row.endpoint) as CommandRow | undefined;
+      if (last && last.delivery_status !== 'COMPLETED') {
+        event(last.id, last.delivery_status, last.delivery_status, { ...late(rawId), time: row.time_received });
+      }
+      return rawId;
+    },
+  );
 
   return {
-    insert(row: NewCommand): number {
-      return Number(insert.run(row).lastInsertRowid);
-    },
-    event(e: CommandEvent): void {
-      insertEvent.run(e.commandId, e.time, e.from, e.to, e.cause, e.detail ? JSON.stringify(e.detail) : null);
-    },
+    /** Inserts a new command and its first event; the stored row. */
+    create: (row: NewCommand, note: EventNote): CommandRow => create(row, note),
+    /**
+     * Applies `set` to a command still in `from` and records the event of that change
+     * (from `from` to `set.delivery_status`, or to `from` for a change that keeps the state);
+     * false, and nothing written, if the command had moved on.
+     */
+    change: (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote): boolean =>
+      change(id, from, set, note),
+    /**
+     * Keeps a device publish no command was waiting for as a `raw_data` row. When the last
+     * command that awaited a response on its topic finished without one, that command's
+     * history records the late response (`late` words it), in the same transaction.
+     */
+    keepPublish: (row: Omit<RawDataRow, 'id'>, late: (rawId: number) => Omit<EventNote, 'time'>): number =>
+      keepPublish(row, late),
+    /** A command that can never move again must not come up as due again. */
+    clearDeadline: (id: number) => void clearDeadline.run(id),
     get: (id: number) => byId.get(id) as CommandRow | undefined,
     byRetryToken: (instanceId: string, token: string) => byRetryToken.get(instanceId, token) as CommandRow | undefined,
     clearRetryToken: (id: number) => void clearRetryToken.run(id),
-    /**
-     * Moves a command from `from` to new values, only if it is still in `from`; the
-     * condition is what keeps terminal states final when two causes race.
-     */
-    update(id: number, from: DeliveryStatus, set: Partial<NewCommand>): boolean {
-      const keys = Object.keys(set);
-      const sql = `UPDATE commands SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @__id AND delivery_status = @__from`;
-      return prepared(db, sql).run({ ...set, __id: id, __from: from }).changes === 1;
-    },
     nextDue: (now: number) => nextDue.get(now) as CommandRow | undefined,
     nextDeadline: () => (nextDeadline.get() as { at: number | null }).at,
     pendingFor: (instanceId: string) => pendingFor.all(instanceId) as CommandRow[],
@@ -134,8 +190,14 @@ export function commandStore(db: Db) {
     byMessageId: (instanceId: string, messageId: number) => byMessageId.get(instanceId, messageId) as CommandRow | undefined,
     awaitingResponse: (instanceId: string, endpoint: string) =>
       awaitingResponse.get(instanceId, endpoint) as CommandRow | undefined,
-    lastFinishedFor: (instanceId: string, endpoint: string) =>
-      lastFinishedFor.get(instanceId, endpoint) as CommandRow | undefined,
+    /** A command's history, oldest first. */
+    events: (id: number) => eventsOf.all(id) as CommandEventRow[],
+    /** The newest commands first. */
+    newest: (limit: number) => newest.all(limit) as CommandRow[],
+    /** How many commands are in each state (states with none are absent). */
+    countByStatus: () => countByStatus.all() as Array<{ status: DeliveryStatus; n: number }>,
+    /** A command as users query it: OCI's `raw_command_data` columns. */
+    rawCommandData: (id: number) => rawCommandData.get(id) as RawCommandData | undefined,
   };
 }
 

@@ -27,6 +27,7 @@ export function deviceSessionStore(db: Db) {
   );
   const forget = db.prepare('DELETE FROM device_sessions WHERE digital_twin_instance_id = ?');
   const list = db.prepare('SELECT * FROM device_sessions WHERE digital_twin_instance_id = ? ORDER BY time_connected DESC');
+  const countOnline = db.prepare('SELECT count(DISTINCT digital_twin_instance_id) AS n FROM device_sessions WHERE online = 1');
 
   return {
     connected: (instanceId: string, clientId: string, clean: boolean, time: string) =>
@@ -38,6 +39,8 @@ export function deviceSessionStore(db: Db) {
       (lastPersistent.get(instanceId) as { client_id: string } | undefined)?.client_id ?? null,
     forget: (instanceId: string) => void forget.run(instanceId),
     list: (instanceId: string) => list.all(instanceId) as DeviceSessionRow[],
+    /** Devices (instances) with at least one live connection. */
+    countOnline: () => (countOnline.get() as { n: number }).n,
   };
 }
 

@@ -30,69 +30,67 @@ export interface DomainRow {
 
 export const EMULATOR_COMPARTMENT = 'ocid1.compartment.oc1..emulator';
 
-/**
- * The emulator has exactly one domain group and one domain. They are made on the first
- * start and kept, so their ids stay valid across restarts; a changed device host is
- * written back so `deviceHost` always tells devices where to connect.
- */
-export function ensureDefaultDomain(
-  db: Db,
-  opts: { region: string; deviceHost: string; now: string },
-): { group: DomainGroupRow; domain: DomainRow } {
-  return db.transaction(() => {
-    let domain = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1').get() as DomainRow | undefined;
-    if (!domain) {
-      const groupShort = base32(12);
-      const groupId = ocid('iotdomaingroup', opts.region);
-      db.prepare(
-        `INSERT INTO iot_domain_groups (id, compartment_id, display_name, description, type, data_host,
-           db_connection_string, db_token_scope, lifecycle_state, time_created, time_updated)
-         VALUES (?, ?, 'emulator-domain-group', 'Created by oci-iot-emulator', 'DEVELOPMENT', ?, ?, ?, 'ACTIVE', ?, ?)`,
-      ).run(
-        groupId,
-        EMULATOR_COMPARTMENT,
-        opts.deviceHost,
-        `sqlite:${groupShort}`,
-        `urn:oracle:db::id::${groupShort}`,
-        opts.now,
-        opts.now,
-      );
-      db.prepare(
-        `INSERT INTO iot_domains (id, iot_domain_group_id, compartment_id, display_name, description,
-           short_id, device_host, lifecycle_state, time_created, time_updated)
-         VALUES (?, ?, ?, 'emulator-domain', 'Created by oci-iot-emulator', ?, ?, 'ACTIVE', ?, ?)`,
-      ).run(ocid('iotdomain', opts.region), groupId, EMULATOR_COMPARTMENT, base32(12), opts.deviceHost, opts.now, opts.now);
-      domain = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1').get() as DomainRow;
-    } else if (domain.device_host !== opts.deviceHost) {
-      db.prepare('UPDATE iot_domains SET device_host = ?, time_updated = ? WHERE id = ?').run(opts.deviceHost, opts.now, domain.id);
-      db.prepare('UPDATE iot_domain_groups SET data_host = ?, time_updated = ? WHERE id = ?').run(
-        opts.deviceHost,
-        opts.now,
-        domain.iot_domain_group_id,
-      );
-      domain = { ...domain, device_host: opts.deviceHost, time_updated: opts.now };
-    }
-    const group = db.prepare('SELECT * FROM iot_domain_groups WHERE id = ?').get(domain.iot_domain_group_id) as DomainGroupRow;
-    return { group, domain };
-  })();
+/** The `iot_domain_groups` and `iot_domains` tables. */
+export function domainStore(db: Db) {
+  const first = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1');
+  const insertGroup = db.prepare(
+    `INSERT INTO iot_domain_groups (id, compartment_id, display_name, description, type, data_host,
+       db_connection_string, db_token_scope, lifecycle_state, time_created, time_updated)
+     VALUES (?, ?, 'emulator-domain-group', 'Created by oci-iot-emulator', 'DEVELOPMENT', ?, ?, ?, 'ACTIVE', ?, ?)`,
+  );
+  const insertDomain = db.prepare(
+    `INSERT INTO iot_domains (id, iot_domain_group_id, compartment_id, display_name, description,
+       short_id, device_host, lifecycle_state, time_created, time_updated)
+     VALUES (?, ?, ?, 'emulator-domain', 'Created by oci-iot-emulator', ?, ?, 'ACTIVE', ?, ?)`,
+  );
+  const setDeviceHost = db.prepare('UPDATE iot_domains SET device_host = ?, time_updated = ? WHERE id = ?');
+  const setDataHost = db.prepare('UPDATE iot_domain_groups SET data_host = ?, time_updated = ? WHERE id = ?');
+  const byId = db.prepare('SELECT * FROM iot_domains WHERE id = ?');
+  const byShortId = db.prepare('SELECT * FROM iot_domains WHERE short_id = ?');
+  const all = db.prepare('SELECT * FROM iot_domains ORDER BY time_created');
+  const groupById = db.prepare('SELECT * FROM iot_domain_groups WHERE id = ?');
+  const allGroups = db.prepare('SELECT * FROM iot_domain_groups ORDER BY time_created');
+
+  /**
+   * The emulator has exactly one domain group and one domain. They are made on the first
+   * start and kept, so their ids stay valid across restarts; a changed device host is
+   * written back so `deviceHost` always tells devices where to connect.
+   */
+  const ensureDefault = db.transaction(
+    (opts: { region: string; deviceHost: string; now: string }): { group: DomainGroupRow; domain: DomainRow } => {
+      let domain = first.get() as DomainRow | undefined;
+      if (!domain) {
+        const groupShort = base32(12);
+        const groupId = ocid('iotdomaingroup', opts.region);
+        insertGroup.run(
+          groupId,
+          EMULATOR_COMPARTMENT,
+          opts.deviceHost,
+          `sqlite:${groupShort}`,
+          `urn:oracle:db::id::${groupShort}`,
+          opts.now,
+          opts.now,
+        );
+        insertDomain.run(ocid('iotdomain', opts.region), groupId, EMULATOR_COMPARTMENT, base32(12), opts.deviceHost, opts.now, opts.now);
+        domain = first.get() as DomainRow;
+      } else if (domain.device_host !== opts.deviceHost) {
+        setDeviceHost.run(opts.deviceHost, opts.now, domain.id);
+        setDataHost.run(opts.deviceHost, opts.now, domain.iot_domain_group_id);
+        domain = { ...domain, device_host: opts.deviceHost, time_updated: opts.now };
+      }
+      const group = groupById.get(domain.iot_domain_group_id) as DomainGroupRow;
+      return { group, domain };
+    },
+  );
+
+  return {
+    ensureDefault: (opts: { region: string; deviceHost: string; now: string }) => ensureDefault(opts),
+    get: (id: string) => byId.get(id) as DomainRow | undefined,
+    byShortId: (shortId: string) => byShortId.get(shortId) as DomainRow | undefined,
+    list: () => all.all() as DomainRow[],
+    group: (id: string) => groupById.get(id) as DomainGroupRow | undefined,
+    groups: () => allGroups.all() as DomainGroupRow[],
+  };
 }
 
-export function getDomain(db: Db, id: string): DomainRow | undefined {
-  return db.prepare('SELECT * FROM iot_domains WHERE id = ?').get(id) as DomainRow | undefined;
-}
-
-export function getDomainByShortId(db: Db, shortId: string): DomainRow | undefined {
-  return db.prepare('SELECT * FROM iot_domains WHERE short_id = ?').get(shortId) as DomainRow | undefined;
-}
-
-export function listDomains(db: Db): DomainRow[] {
-  return db.prepare('SELECT * FROM iot_domains ORDER BY time_created').all() as DomainRow[];
-}
-
-export function getDomainGroup(db: Db, id: string): DomainGroupRow | undefined {
-  return db.prepare('SELECT * FROM iot_domain_groups WHERE id = ?').get(id) as DomainGroupRow | undefined;
-}
-
-export function listDomainGroups(db: Db): DomainGroupRow[] {
-  return db.prepare('SELECT * FROM iot_domain_groups ORDER BY time_created').all() as DomainGroupRow[];
-}
+export type DomainStore = ReturnType<typeof domainStore>;

@@ -1,4 +1,4 @@
-import { prepared, type Db } from './database.js';
+import type { Db } from './database.js';
 
 export interface SecretRow {
   id: string;
@@ -17,23 +17,25 @@ export interface SecretRow {
   time_updated: string;
 }
 
-export function insertSecret(db: Db, row: SecretRow): void {
-  prepared(
-    db,
+/** The `vault_secrets` table. */
+export function secretStore(db: Db) {
+  const insert = db.prepare(
     `INSERT INTO vault_secrets (id, compartment_id, vault_id, key_id, secret_name, description, content_type,
        content, version_number, lifecycle_state, freeform_tags, defined_tags, time_created, time_updated)
      VALUES (@id, @compartment_id, @vault_id, @key_id, @secret_name, @description, @content_type,
        @content, @version_number, @lifecycle_state, @freeform_tags, @defined_tags, @time_created, @time_updated)`,
-  ).run(row);
+  );
+  const byId = db.prepare('SELECT * FROM vault_secrets WHERE id = ?');
+  const named = db.prepare('SELECT 1 FROM vault_secrets WHERE vault_id = ? AND secret_name = ?');
+
+  return {
+    insert: (row: SecretRow) => void insert.run(row),
+    get: (id: string) => byId.get(id) as SecretRow | undefined,
+    nameTaken: (vaultId: string, name: string) => named.get(vaultId, name) !== undefined,
+  };
 }
 
-export function getSecret(db: Db, id: string): SecretRow | undefined {
-  return prepared(db, 'SELECT * FROM vault_secrets WHERE id = ?').get(id) as SecretRow | undefined;
-}
-
-export function secretNameTaken(db: Db, vaultId: string, name: string): boolean {
-  return prepared(db, 'SELECT 1 FROM vault_secrets WHERE vault_id = ? AND secret_name = ?').get(vaultId, name) !== undefined;
-}
+export type SecretStore = ReturnType<typeof secretStore>;
 
 /** The device password a secret holds: Vault stores it base64-encoded. */
 export function secretPlaintext(row: SecretRow): Buffer {

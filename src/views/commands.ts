@@ -1,5 +1,6 @@
-import type { CommandRow, DeliveryStatus } from '../store/commands.js';
-import type { Db } from '../store/database.js';
+import type { DeliveryStatus } from '../commands/states.js';
+import type { CommandRow } from '../store/commands.js';
+import type { Store } from '../store/index.js';
 
 /** A command as the console shows it: the raw_command_data columns plus delivery facts and history. */
 export interface CommandView {
@@ -28,20 +29,15 @@ export interface CommandView {
   timeFinished: string | null;
 }
 
-export function commandViews(db: Db) {
-  const events = db.prepare('SELECT from_status, to_status, cause FROM command_events WHERE command_id = ? ORDER BY id');
-  const name = db.prepare('SELECT display_name FROM digital_twin_instances WHERE id = ?');
-  const recent = db.prepare('SELECT * FROM commands ORDER BY id DESC LIMIT ?');
-  const one = db.prepare('SELECT * FROM commands WHERE id = ?');
-
+export function commandViews(store: Store) {
   function view(row: CommandRow): CommandView {
-    const history = events.all(row.id) as Array<{ from_status: DeliveryStatus | null; to_status: DeliveryStatus | null; cause: string }>;
+    const history = store.commands.events(row.id);
     const trail: DeliveryStatus[] = [];
     for (const e of history) if (e.to_status && trail.at(-1) !== e.to_status) trail.push(e.to_status);
     return {
       id: row.id,
       instanceId: row.digital_twin_instance_id,
-      displayName: (name.get(row.digital_twin_instance_id) as { display_name: string } | undefined)?.display_name ?? null,
+      displayName: store.instances.get(row.digital_twin_instance_id)?.display_name ?? null,
       deliveryStatus: row.delivery_status,
       trail,
       // Why it is in this state: later events that kept the state (a PUBACK after the response) are detail.
@@ -67,11 +63,11 @@ export function commandViews(db: Db) {
   return {
     view,
     byId: (id: number) => {
-      const row = one.get(id) as CommandRow | undefined;
+      const row = store.commands.get(id);
       return row ? view(row) : undefined;
     },
     /** The newest commands first. */
-    recent: (limit: number) => (recent.all(limit) as CommandRow[]).map(view),
+    recent: (limit: number) => store.commands.newest(limit).map(view),
   };
 }
 

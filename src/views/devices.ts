@@ -1,6 +1,5 @@
-import type { Db } from '../store/database.js';
-import { deviceSessionStore } from '../store/device-sessions.js';
-import { listInstances, type InstanceRow } from '../store/instances.js';
+import type { Store } from '../store/index.js';
+import type { InstanceRow } from '../store/instances.js';
 
 /** What the broker can tell about a device right now. */
 export interface PresenceSource {
@@ -25,8 +24,8 @@ export interface DeviceView {
   subscriptions: Array<{ topic: string; qos: number }>;
 }
 
-export async function deviceView(db: Db, presence: PresenceSource, row: InstanceRow): Promise<DeviceView> {
-  const [latest] = deviceSessionStore(db).list(row.id);
+export async function deviceView(store: Store, presence: PresenceSource, row: InstanceRow): Promise<DeviceView> {
+  const [latest] = store.deviceSessions.list(row.id);
   return {
     instanceId: row.id,
     displayName: row.display_name,
@@ -42,7 +41,7 @@ export async function deviceView(db: Db, presence: PresenceSource, row: Instance
 }
 
 /** Every active instance of the domain, newest first, with its live MQTT state. */
-export async function listDeviceViews(db: Db, presence: PresenceSource, domainId: string, limit = 1000): Promise<DeviceView[]> {
-  const { rows } = listInstances(db, { iotDomainId: domainId, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit });
-  return Promise.all(rows.map((row) => deviceView(db, presence, row)));
+export async function listDeviceViews(store: Store, presence: PresenceSource, domainId: string, limit = 1000): Promise<DeviceView[]> {
+  const { rows } = store.instances.list({ iotDomainId: domainId, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit });
+  return Promise.all(rows.map((row) => deviceView(store, presence, row)));
 }

@@ -4,10 +4,9 @@ import type { ClockQueue } from '../clock-queue.js';
 import { parseDuration } from '../commands/durations.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { base32 } from '../ids.js';
-import type { Db } from '../store/database.js';
-import { getInstance } from '../store/instances.js';
-import { getSecret, secretPlaintext } from '../store/secrets.js';
-import { virtualDeviceStore, type VirtualDeviceRow } from '../store/virtual-devices.js';
+import type { Store } from '../store/index.js';
+import { secretPlaintext } from '../store/secrets.js';
+import type { VirtualDeviceRow } from '../store/virtual-devices.js';
 import { compileGenerator, type Generator, type TelemetryProperty, defaultGenerators } from './generators.js';
 import { checkTemplate, render, type ResponseTemplate } from './template.js';
 
@@ -92,14 +91,15 @@ function durationMs(text: unknown, what: string): number {
  * started again when the emulator starts.
  */
 export function createVirtualDevices(deps: {
-  db: Db;
+  store: Store;
   clock: Clock;
   queue: ClockQueue;
   /** Telemetry properties of the instance's DTDL model, when it has one (wired by the models part). */
   modelTelemetry?: (instanceId: string) => TelemetryProperty[];
 }) {
-  const { db, clock, queue } = deps;
-  const store = virtualDeviceStore(db);
+  const { clock, queue } = deps;
+  const store = deps.store.virtualDevices;
+  const instances = deps.store.instances;
   const running = new Map<string, Runtime>();
   const traffic = new Map<string, TrafficEvent[]>();
   const listeners = new Set<(e: TrafficEvent) => void>();
@@ -117,9 +117,9 @@ export function createVirtualDevices(deps: {
   /** Checks a configuration (400 naming the fault) and fills in its defaults. */
   function check(input: VirtualDeviceConfig): { config: VirtualDeviceConfig; password: string; externalKey: string } {
     if (typeof input !== 'object' || input === null) throw invalid('a virtual device is an object with an instanceId');
-    const instance = typeof input.instanceId === 'string' ? getInstance(db, input.instanceId) : undefined;
+    const instance = typeof input.instanceId === 'string' ? instances.get(input.instanceId) : undefined;
     if (!instance || instance.lifecycle_state !== 'ACTIVE') throw invalid(`digital twin instance ${String(input.instanceId)} does not exist`);
-    const secret = instance.auth_id ? getSecret(db, instance.auth_id) : undefined;
+    const secret = instance.auth_id ? deps.store.secrets.get(instance.auth_id) : undefined;
     if (!secret) throw invalid(`instance ${instance.id} has no Vault secret as its authId; a virtual device logs in with that password`);
     const endpoints = (input.endpoints ?? ['#']).map((e, i) => checkTopicFilter(e, `endpoints[${i}]`));
     if (endpoints.length === 0 || endpoints.length > 20) throw invalid('endpoints must list 1 to 20 topic filters');
@@ -247,7 +247,7 @@ export function createVirtualDevices(deps: {
 
   function view(row: VirtualDeviceRow): VirtualDeviceView {
     const runtime = running.get(row.id);
-    const instance = getInstance(db, row.digital_twin_instance_id);
+    const instance = instances.get(row.digital_twin_instance_id);
     return {
       id: row.id,
       instanceId: row.digital_twin_instance_id,

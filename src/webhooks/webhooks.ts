@@ -6,8 +6,8 @@ import { classifyPayload } from '../commands/payload.js';
 import { createScheduler } from '../commands/scheduler.js';
 import { invalid, notFound } from '../errors.js';
 import { base32 } from '../ids.js';
-import type { Db } from '../store/database.js';
-import { webhookStore, type DeliveryRow, type DeliveryStatus, type WebhookRow } from '../store/webhooks.js';
+import type { Store } from '../store/index.js';
+import type { DeliveryRow, DeliveryStatus, WebhookRow } from '../store/webhooks.js';
 
 export const WEBHOOK_EVENTS = ['command', 'telemetry'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
@@ -96,9 +96,9 @@ function view(row: DeliveryRow): DeliveryView {
  * clock (one scheduler, as command deadlines), and a delivery that fails `maxAttempts`
  * times is given up so the queue moves on. Queues survive a restart.
  */
-export function createWebhooks(deps: { db: Db; clock: Clock; onAttempt?: (report: AttemptReport) => void }) {
-  const { db, clock } = deps;
-  const store = webhookStore(db);
+export function createWebhooks(deps: { store: Store; clock: Clock; onAttempt?: (report: AttemptReport) => void }) {
+  const { clock } = deps;
+  const store = deps.store.webhooks;
   const inFlight = new Set<string>();
   const listeners = new Set<(report: AttemptReport) => void>();
   let hooks = store.all();

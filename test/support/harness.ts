@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isManual } from '../../src/clock.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator.js';
-import type { CommandRow, DeliveryStatus } from '../../src/store/commands.js';
+import type { DeliveryStatus } from '../../src/commands/states.js';
+import type { CommandRow } from '../../src/store/commands.js';
 
 /** One CA for the whole test file: generating certificates is the slowest part of a start. */
 const sharedCerts = mkdtempSync(join(tmpdir(), 'oci-iot-certs-'));

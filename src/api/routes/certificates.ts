@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../errors.js';
 import { createClientCertificate, type CreateCertificateDetails } from '../../resources/certificates.js';
-import { getClientCertificate, type ClientCertificateRow } from '../../store/client-certificates.js';
+import type { ClientCertificateRow } from '../../store/client-certificates.js';
 import { idParam } from '../schemas.js';
 
 const str = { type: 'string' } as const;
@@ -63,13 +63,13 @@ function certificateBody(row: ClientCertificateRow) {
  * as an instance's authId.
  */
 export const certificateRoutes: FastifyPluginAsync = async (app) => {
-  const { db, clock, config } = app.emu;
+  const { store, clock, config } = app.emu;
 
   app.post<{ Body: CreateCertificateDetails }>(
     '/emulator/certificates',
     { bodyLimit: 4096, schema: { body: createBody, response: { 200: issued } } },
     async (req) => {
-      const { row, privateKeyPem, caCertificatePem } = await createClientCertificate(db, clock, config.region, config.certsDir, req.body);
+      const { row, privateKeyPem, caCertificatePem } = await createClientCertificate(store, clock, config.region, config.certsDir, req.body);
       return { ...certificateBody(row), privateKeyPem, caCertificatePem };
     },
   );
@@ -78,7 +78,7 @@ export const certificateRoutes: FastifyPluginAsync = async (app) => {
     '/emulator/certificates/:certificateId',
     { schema: { params: idParam('certificateId'), response: { 200: certificate } } },
     async (req) => {
-      const row = getClientCertificate(db, req.params.certificateId);
+      const row = store.clientCertificates.get(req.params.certificateId);
       if (!row) throw notFound('Certificate', req.params.certificateId);
       return certificateBody(row);
     },

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../errors.js';
-import { getDomain, getDomainGroup, listDomainGroups, listDomains } from '../../store/domains.js';
 import { idParam, iotDomain, iotDomainGroup, iotDomainGroupSummary, iotDomainSummary } from '../schemas.js';
 import { domainBody, domainGroupBody } from '../serialize.js';
 
@@ -27,13 +26,13 @@ type ListQuery = { id?: string; iotDomainGroupId?: string; displayName?: string;
  * compartmentId, so code written for a real compartment finds them unchanged.
  */
 export const domainRoutes: FastifyPluginAsync = async (app) => {
-  const { db } = app.emu;
+  const { store } = app.emu;
 
   app.get<{ Params: { iotDomainId: string } }>(
     '/20250531/iotDomains/:iotDomainId',
     { schema: { params: idParam('iotDomainId'), response: { 200: iotDomain } } },
     async (req, reply) => {
-      const row = getDomain(db, req.params.iotDomainId);
+      const row = store.domains.get(req.params.iotDomainId);
       if (!row) throw notFound('IoT domain', req.params.iotDomainId);
       void reply.header('etag', row.time_updated);
       return domainBody(row);
@@ -45,7 +44,7 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
     { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomainSummary } } } } } },
     async (req) => {
       const q = req.query;
-      const items = listDomains(db).filter(
+      const items = store.domains.list().filter(
         (d) =>
           (q.id === undefined || d.id === q.id) &&
           (q.iotDomainGroupId === undefined || d.iot_domain_group_id === q.iotDomainGroupId) &&
@@ -60,7 +59,7 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
     '/20250531/iotDomainGroups/:iotDomainGroupId',
     { schema: { params: idParam('iotDomainGroupId'), response: { 200: iotDomainGroup } } },
     async (req, reply) => {
-      const row = getDomainGroup(db, req.params.iotDomainGroupId);
+      const row = store.domains.group(req.params.iotDomainGroupId);
       if (!row) throw notFound('IoT domain group', req.params.iotDomainGroupId);
       void reply.header('etag', row.time_updated);
       return domainGroupBody(row);
@@ -72,7 +71,7 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
     { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomainGroupSummary } } } } } },
     async (req) => {
       const q = req.query;
-      const items = listDomainGroups(db).filter(
+      const items = store.domains.groups().filter(
         (g) =>
           (q.id === undefined || g.id === q.id) &&
           (q.displayName === undefined || g.display_name === q.displayName) &&

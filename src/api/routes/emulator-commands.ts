@@ -32,7 +32,7 @@ export const commandViewSchema = {
 
 /** Commands with their delivery history, newest first: the console's commands table. */
 export const emulatorCommandRoutes: FastifyPluginAsync = async (app) => {
-  const views = commandViews(app.emu.db);
+  const views = commandViews(app.emu.store);
 
   app.get<{ Querystring: { limit?: number } }>(
     '/emulator/commands',

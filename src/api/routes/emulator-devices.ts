@@ -55,7 +55,7 @@ const createdDevice = {
 
 /** Devices as the console sees them, and creating one in one step (Vault secret + instance). */
 export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
-  const { db, clock, config, domain } = app.emu;
+  const { store, clock, config, domain } = app.emu;
   const { presence, mqttPort, caFile } = app.ops;
 
   app.get(
@@ -67,7 +67,7 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
         response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceViewSchema } } } },
       },
     },
-    async () => ({ items: await listDeviceViews(db, presence, domain.id) }),
+    async () => ({ items: await listDeviceViews(store, presence, domain.id) }),
   );
 
   app.post<{ Body: NewDevice | undefined }>(
@@ -81,10 +81,10 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (req) => {
-      const created = createDevice(db, clock, config.region, domain.id, req.body ?? {});
+      const created = createDevice(store, clock, config.region, domain.id, req.body ?? {});
       const restUrl = `${req.protocol}://${req.headers.host ?? req.hostname}`;
       return {
-        device: await deviceView(db, presence, created.instance),
+        device: await deviceView(store, presence, created.instance),
         secretId: created.secretId,
         connection: {
           ...deviceConnection({ host: domain.device_host, port: mqttPort, caFile, username: created.username, password: created.password }),

@@ -13,9 +13,9 @@ const KEEPALIVE_MS = 15_000;
  * queue, so nothing sent after the snapshot is older than it.
  */
 export const eventRoutes: FastifyPluginAsync = async (app) => {
-  const { db, engine, domain } = app.emu;
+  const { store, engine, domain } = app.emu;
   const { presence } = app.ops;
-  const views = commandViews(db);
+  const views = commandViews(store);
   const open = new Set<ServerResponse>();
 
   // Streams never end on their own; a closing server ends them so close() does not wait.
@@ -50,13 +50,13 @@ export const eventRoutes: FastifyPluginAsync = async (app) => {
     };
 
     const commands = views.recent(SNAPSHOT_COMMANDS);
-    enqueue(async () => send('snapshot', { devices: await listDeviceViews(db, presence, domain.id), commands }));
+    enqueue(async () => send('snapshot', { devices: await listDeviceViews(store, presence, domain.id), commands }));
     const stopCommands = engine.onTransition((t) => {
       // The view is taken now, when it matches the transition, not when the queue gets to it.
       const view = views.view(t.command);
       enqueue(() => send('command', view));
     });
-    const stopDevices = app.deviceFeed.subscribe(() => enqueue(async () => send('devices', await listDeviceViews(db, presence, domain.id))));
+    const stopDevices = app.deviceFeed.subscribe(() => enqueue(async () => send('devices', await listDeviceViews(store, presence, domain.id))));
     const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
     keepalive.unref();
 

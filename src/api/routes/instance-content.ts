@@ -17,13 +17,13 @@ const contentQuery = {
  * (it has no adapters), so an instance that names a model has an empty snapshot: `{}`.
  */
 export const instanceContentRoutes: FastifyPluginAsync = async (app) => {
-  const { db } = app.emu;
+  const { store } = app.emu;
 
   app.get<{ Params: { digitalTwinInstanceId: string }; Querystring: { shouldIncludeMetadata?: boolean } }>(
     '/20250531/digitalTwinInstances/:digitalTwinInstanceId/content',
     { schema: { params: idParam('digitalTwinInstanceId'), querystring: contentQuery } },
     async (req, reply) => {
-      const row = activeInstance(db, req.params.digitalTwinInstanceId);
+      const row = activeInstance(store, req.params.digitalTwinInstanceId);
       if (row.digital_twin_model_id === null && row.digital_twin_model_spec_uri === null) {
         throw new OciError(
           404,

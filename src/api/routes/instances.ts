@@ -7,7 +7,7 @@ import {
   type CreateInstanceDetails,
   type InstanceFields,
 } from '../../resources/instances.js';
-import { etagOf, getInstance, listInstances, type InstanceFilter } from '../../store/instances.js';
+import { etagOf, type InstanceFilter } from '../../store/instances.js';
 import { connectivityTypes, createInstanceBody, digitalTwinInstance, idParam, updateInstanceBody } from '../schemas.js';
 import { retryTokens } from '../retry-tokens.js';
 import { instanceBody } from '../serialize.js';
@@ -38,7 +38,7 @@ type InstanceParams = { Params: { digitalTwinInstanceId: string } };
 type IfMatch = { Headers: { 'if-match'?: string } };
 
 export const instanceRoutes: FastifyPluginAsync = async (app) => {
-  const { db, clock, config, devices } = app.emu;
+  const { store, clock, config, devices } = app.emu;
 
   const creates = retryTokens(clock);
 
@@ -46,8 +46,8 @@ export const instanceRoutes: FastifyPluginAsync = async (app) => {
     '/20250531/digitalTwinInstances',
     { schema: { body: createInstanceBody, response: { 200: digitalTwinInstance } } },
     async (req, reply) => {
-      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createInstance(db, clock, config.region, req.body).id);
-      const row = getInstance(db, id)!;
+      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createInstance(store, clock, config.region, req.body).id);
+      const row = store.instances.get(id)!;
       void reply.header('etag', etagOf(row));
       return instanceBody(row);
     },
@@ -57,7 +57,7 @@ export const instanceRoutes: FastifyPluginAsync = async (app) => {
     '/20250531/digitalTwinInstances/:digitalTwinInstanceId',
     { schema: { params: instanceParams, response: { 200: digitalTwinInstance } } },
     async (req, reply) => {
-      const row = getInstance(db, req.params.digitalTwinInstanceId);
+      const row = store.instances.get(req.params.digitalTwinInstanceId);
       if (!row) throw notFound('Digital twin instance', req.params.digitalTwinInstanceId);
       void reply.header('etag', etagOf(row));
       return instanceBody(row);
@@ -78,7 +78,7 @@ export const instanceRoutes: FastifyPluginAsync = async (app) => {
       if (!Number.isSafeInteger(offset) || offset < 0) throw invalid(`page "${q.page}" is not a page token this service issued`);
       const sortBy = q.sortBy ?? 'timeCreated';
       const limit = q.limit ?? 100;
-      const { rows, more } = listInstances(db, {
+      const { rows, more } = store.instances.list({
         ...q,
         sortBy,
         // OCI: timeCreated sorts newest first by default, displayName A to Z.
@@ -97,7 +97,7 @@ export const instanceRoutes: FastifyPluginAsync = async (app) => {
     { schema: { params: instanceParams, body: updateInstanceBody, response: { 200: digitalTwinInstance } } },
     async (req, reply) => {
       const { row, credentialsChanged } = updateInstanceFields(
-        db,
+        store,
         clock,
         req.params.digitalTwinInstanceId,
         req.body ?? {},
@@ -113,7 +113,7 @@ export const instanceRoutes: FastifyPluginAsync = async (app) => {
     '/20250531/digitalTwinInstances/:digitalTwinInstanceId',
     { schema: { params: instanceParams } },
     async (req, reply) => {
-      const row = deleteInstance(db, clock, req.params.digitalTwinInstanceId, req.headers['if-match']);
+      const row = deleteInstance(store, clock, req.params.digitalTwinInstanceId, req.headers['if-match']);
       devices.disconnect(row.id);
       return reply.status(204).send();
     },

@@ -11,7 +11,7 @@ function principalOf(authorization: string | undefined): string {
 }
 
 export const invokeRoutes: FastifyPluginAsync = async (app) => {
-  const { db, config, engine, domain } = app.emu;
+  const { store, config, engine, domain } = app.emu;
 
   app.post<{
     Params: { digitalTwinInstanceId: string };
@@ -25,7 +25,7 @@ export const invokeRoutes: FastifyPluginAsync = async (app) => {
       schema: { params: idParam('digitalTwinInstanceId'), body: invokeRawCommandBody },
     },
     async (req, reply) => {
-      const instance = activeInstance(db, req.params.digitalTwinInstanceId);
+      const instance = activeInstance(store, req.params.digitalTwinInstanceId);
       const request = parseCommandRequest(req.body, {
         requestDuration: config.defaultRequestDuration,
         responseDuration: config.defaultResponseDuration,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalid, notFound } from '../../errors.js';
-import { getDomainByShortId } from '../../store/domains.js';
-import { compileOrdsQuery, RAW_COMMAND_DATA, RAW_DATA, type OrdsTable } from '../../store/ords-query.js';
+import { RAW_COMMAND_DATA, RAW_DATA, type OrdsTable } from '../../store/ords-query.js';
+import type { OrdsRow } from '../../store/ords.js';
 
 const listQuery = {
   type: 'object',
@@ -13,11 +13,9 @@ const listQuery = {
   },
 } as const;
 
-type Row = Record<string, unknown>;
-
 /** ORDS shows BLOBs as base64. */
-function present(row: Row): Row {
-  const out: Row = {};
+function present(row: OrdsRow): OrdsRow {
+  const out: OrdsRow = {};
   for (const [k, v] of Object.entries(row)) out[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
   return out;
 }
@@ -27,26 +25,19 @@ function present(row: Row): Row {
  * snake_case rows, lists without payloads, `q` filters, limit/offset/hasMore.
  */
 export const ordsRoutes: FastifyPluginAsync = async (app) => {
-  const { db } = app.emu;
+  const { store } = app.emu;
 
   const resource = (path: string, table: OrdsTable) => {
-    const listColumns = table.columns.filter((c) => !table.payloadColumns.includes(c));
-
     app.get<{ Params: { shortId: string }; Querystring: { q?: string; limit?: number; offset?: number } }>(
       `/ords/:shortId/20250531/${path}`,
       { schema: { querystring: listQuery } },
       async (req) => {
-        const domain = getDomainByShortId(db, req.params.shortId);
+        const domain = store.domains.byShortId(req.params.shortId);
         if (!domain) throw notFound('IoT domain', req.params.shortId);
         const limit = req.query.limit ?? 25;
         const offset = req.query.offset ?? 0;
-        const { where, params, orderBy } = compileOrdsQuery(table, req.query.q);
-        const sql = `SELECT ${listColumns.join(', ')} FROM ${table.name}
-          WHERE digital_twin_instance_id IN (SELECT id FROM digital_twin_instances WHERE iot_domain_id = ?)
-            AND (${where}) ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
-        const rows = db.prepare(sql).all(domain.id, ...params, limit + 1, offset) as Row[];
-        const hasMore = rows.length > limit;
-        const items = (hasMore ? rows.slice(0, limit) : rows).map(present);
+        const { rows, hasMore } = store.ords.page(table, domain.id, req.query.q, limit, offset);
+        const items = rows.map(present);
         const self = new URL(req.url, `${req.protocol}://${req.headers.host}`);
         // ORDS collection links: generic ORDS clients page by following `next`.
         const at = (o: number) => {
@@ -63,15 +54,10 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
     );
 
     app.get<{ Params: { shortId: string; id: string } }>(`/ords/:shortId/20250531/${path}/:id`, async (req) => {
-      const domain = getDomainByShortId(db, req.params.shortId);
+      const domain = store.domains.byShortId(req.params.shortId);
       if (!domain) throw notFound('IoT domain', req.params.shortId);
       if (!/^\d+$/.test(req.params.id)) throw invalid(`${req.params.id} is not a ${path} id`);
-      const row = db
-        .prepare(
-          `SELECT ${table.columns.join(', ')} FROM ${table.name} WHERE id = ?
-             AND digital_twin_instance_id IN (SELECT id FROM digital_twin_instances WHERE iot_domain_id = ?)`,
-        )
-        .get(Number(req.params.id), domain.id) as Row | undefined;
+      const row = store.ords.row(table, Number(req.params.id), domain.id);
       if (!row) throw notFound(path, req.params.id);
       return { ...present(row), links: [{ rel: 'self', href: `${req.protocol}://${req.headers.host}${req.url}` }] };
     });

@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { createHash } from 'node:crypto';
 import { notFound } from '../../errors.js';
 import { createSecret, type CreateSecretDetails } from '../../resources/secrets.js';
-import { getSecret } from '../../store/secrets.js';
 import { createSecretBody, idParam, secret, secretBundle } from '../schemas.js';
 import { retryTokens } from '../retry-tokens.js';
 import { secretBody, secretBundleBody } from '../serialize.js';
@@ -11,7 +10,7 @@ const etag = (id: string, version: number) => createHash('sha256').update(`${id}
 
 /** The Vault (20180608) and Secrets (20190301) operations a device password needs. */
 export const vaultRoutes: FastifyPluginAsync = async (app) => {
-  const { db, clock, config } = app.emu;
+  const { store, clock, config } = app.emu;
 
   const creates = retryTokens(clock);
 
@@ -19,8 +18,8 @@ export const vaultRoutes: FastifyPluginAsync = async (app) => {
     '/20180608/secrets',
     { schema: { body: createSecretBody, response: { 200: secret } } },
     async (req, reply) => {
-      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createSecret(db, clock, config.region, req.body).id);
-      const row = getSecret(db, id)!;
+      const { id } = creates.once(req.headers['opc-retry-token'], req.body, () => createSecret(store, clock, config.region, req.body).id);
+      const row = store.secrets.get(id)!;
       void reply.header('etag', etag(row.id, row.version_number));
       return secretBody(row);
     },
@@ -30,7 +29,7 @@ export const vaultRoutes: FastifyPluginAsync = async (app) => {
     '/20180608/secrets/:secretId',
     { schema: { params: idParam('secretId'), response: { 200: secret } } },
     async (req, reply) => {
-      const row = getSecret(db, req.params.secretId);
+      const row = store.secrets.get(req.params.secretId);
       if (!row) throw notFound('Secret', req.params.secretId);
       void reply.header('etag', etag(row.id, row.version_number));
       return secretBody(row);
@@ -41,7 +40,7 @@ export const vaultRoutes: FastifyPluginAsync = async (app) => {
     '/20190301/secretbundles/:secretId',
     { schema: { params: idParam('secretId'), response: { 200: secretBundle } } },
     async (req, reply) => {
-      const row = getSecret(db, req.params.secretId);
+      const row = store.secrets.get(req.params.secretId);
       if (!row) throw notFound('Secret', req.params.secretId);
       void reply.header('etag', etag(row.id, row.version_number));
       return secretBundleBody(row);

@@ -1,0 +1,53 @@
+import { clientCertificateStore } from './client-certificates.js';
+import { commandStore } from './commands.js';
+import type { Db } from './database.js';
+import { deviceSessionStore } from './device-sessions.js';
+import { domainStore } from './domains.js';
+import { faultStore } from './faults.js';
+import { instanceStore } from './instances.js';
+import { ordsStore } from './ords.js';
+import { secretStore } from './secrets.js';
+import { virtualDeviceStore } from './virtual-devices.js';
+import { webhookStore } from './webhooks.js';
+
+/**
+ * Every table group's store over one database, made once by the composition root and
+ * handed to whoever reads or writes. Each group prepares its statements on first use, so
+ * a process that never lists ORDS rows never compiles their SQL.
+ */
+export function createStore(db: Db) {
+  const once = <T>(make: (db: Db) => T) => {
+    let made: T | undefined;
+    return () => (made ??= make(db));
+  };
+  const commands = once(commandStore);
+  const instances = once(instanceStore);
+  const secrets = once(secretStore);
+  const clientCertificates = once(clientCertificateStore);
+  const domains = once(domainStore);
+  const deviceSessions = once(deviceSessionStore);
+  const ords = once(ordsStore);
+  const faults = once(faultStore);
+  const webhooks = once(webhookStore);
+  const virtualDevices = once(virtualDeviceStore);
+  return {
+    get commands() { return commands(); },
+    get instances() { return instances(); },
+    get secrets() { return secrets(); },
+    get clientCertificates() { return clientCertificates(); },
+    get domains() { return domains(); },
+    get deviceSessions() { return deviceSessions(); },
+    get ords() { return ords(); },
+    get faults() { return faults(); },
+    get webhooks() { return webhooks(); },
+    get virtualDevices() { return virtualDevices(); },
+    /**
+     * Runs `body` as one transaction, for a change that spans several store functions
+     * (a device's secret and its instance; an instance and the certificate it lets go),
+     * so a refusal half-way leaves nothing half-written.
+     */
+    atomically: <T>(body: () => T): T => db.transaction(body)(),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;
