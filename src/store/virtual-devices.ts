@@ -23,7 +23,7 @@ export function virtualDeviceStore(db: Db) {
   const remove = db.prepare('DELETE FROM virtual_devices WHERE id = ?');
   // The response endpoint of the command a device just received: the oldest one sent on that topic still waiting.
   const awaiting = db.prepare(
-    `SELECT id, response_endpoint FROM commands INDEXED BY commands_instance_status
+    `SELECT id, response_endpoint, time_sent FROM commands INDEXED BY commands_instance_status
      WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT' AND request_endpoint = ?
        AND response_endpoint IS NOT NULL ORDER BY id LIMIT 1`,
   );
@@ -36,7 +36,7 @@ export function virtualDeviceStore(db: Db) {
     setRunning: (id: string, running: boolean, time: string) => void setRunning.run(running ? 1 : 0, time, id),
     remove: (id: string) => remove.run(id).changes === 1,
     awaitingCommand: (instanceId: string, requestEndpoint: string) =>
-      awaiting.get(instanceId, requestEndpoint) as { id: number; response_endpoint: string } | undefined,
+      awaiting.get(instanceId, requestEndpoint) as { id: number; response_endpoint: string; time_sent: string | null } | undefined,
   };
 }
 

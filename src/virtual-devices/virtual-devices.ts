@@ -58,6 +58,9 @@ export interface VirtualDeviceView {
 
 interface Runtime {
   connected: boolean;
+  /** Connected and its subscriptions granted: commands reach it from now on. */
+  ready: boolean;
+  waiters: Array<() => void>;
   counts: { commandsReceived: number; responsesSent: number; telemetrySent: number };
   stop(): Promise<void>;
 }
@@ -186,6 +189,8 @@ export function createVirtualDevices(deps: {
     });
     const runtime: Runtime = {
       connected: false,
+      ready: false,
+      waiters: [],
       counts: { commandsReceived: 0, responsesSent: 0, telemetrySent: 0 },
       async stop() {
         for (const cancel of cancels) cancel();
@@ -199,12 +204,15 @@ export function createVirtualDevices(deps: {
       runtime.connected = true;
       emit({ virtualDeviceId: id, instanceId, kind: 'connected' });
       client.subscribe(config.endpoints!, { qos: config.qos ?? 1 }, (err) => {
-        if (err) emit({ virtualDeviceId: id, instanceId, kind: 'error', message: `subscribe failed: ${err.message}` });
+        if (err) return emit({ virtualDeviceId: id, instanceId, kind: 'error', message: `subscribe failed: ${err.message}` });
+        runtime.ready = true;
+        for (const resolve of runtime.waiters.splice(0)) resolve();
       });
     });
     client.on('close', () => {
       if (runtime.connected) emit({ virtualDeviceId: id, instanceId, kind: 'disconnected' });
       runtime.connected = false;
+      runtime.ready = false;
     });
     client.on('error', (err) => emit({ virtualDeviceId: id, instanceId, kind: 'error', message: err.message }));
 
@@ -212,11 +220,15 @@ export function createVirtualDevices(deps: {
       runtime.counts.commandsReceived++;
       emit({ virtualDeviceId: id, instanceId, kind: 'command', topic, payload: payload.toString('utf8').slice(0, 2000) });
       if (!config.response) return;
-      const target = config.responseEndpoint ?? store.awaitingCommand(instanceId, topic)?.response_endpoint;
+      const awaiting = store.awaitingCommand(instanceId, topic);
+      const target = config.responseEndpoint ?? awaiting?.response_endpoint;
       if (!target) return; // a one-way command: nothing to answer
       const answer = render(config.response, payload);
       const delay = config.responseDelay ? durationMs(config.responseDelay, 'responseDelay') : 0;
-      later(clock.now() + delay, () => {
+      // The delay counts from when the command was sent, not from when its bytes arrived, so
+      // a test that moves the manual clock right after invoking does not race the network.
+      const sentAt = awaiting?.time_sent ? Date.parse(awaiting.time_sent) : clock.now();
+      later(sentAt + delay, () => {
         client.publish(target, answer, { qos: config.qos ?? 1 });
         runtime.counts.responsesSent++;
         emit({ virtualDeviceId: id, instanceId, kind: 'response', topic: target, payload: answer.toString('utf8').slice(0, 2000) });
@@ -306,6 +318,14 @@ export function createVirtualDevices(deps: {
       running.delete(id);
       store.remove(id);
       traffic.delete(id);
+    },
+    /** Resolves once the virtual device is connected and subscribed: commands sent from then on reach it. */
+    ready(id: string): Promise<void> {
+      existing(id);
+      const runtime = running.get(id);
+      if (!runtime) return Promise.reject(new Error(`virtual device ${id} is not running`));
+      if (runtime.ready) return Promise.resolve();
+      return new Promise((resolve) => runtime.waiters.push(resolve));
     },
     traffic: (id: string): TrafficEvent[] => (existing(id), [...(traffic.get(id) ?? [])]),
     /** Hears every virtual device's traffic (the console's live view); returns a function that stops it. */
