@@ -243,8 +243,10 @@ export function createFaultBook(deps: { store: Store; clock: Clock; onApplied?: 
     clear(filter: { id?: number; instanceId?: string; operation?: string } = {}): FaultView[] {
       const time = iso(clock.now());
       if (filter.id !== undefined && !store.get(filter.id)) throw notFound('Fault', String(filter.id));
+      // Only faults still in force: one used up keeps its record as it ended.
       const cleared = store
         .active()
+        .filter(isActive)
         .filter((r) => (filter.id === undefined || r.id === filter.id) && (filter.instanceId === undefined || (r.scope === 'device' && r.target === filter.instanceId)) && (filter.operation === undefined || (r.scope === 'api' && r.target === filter.operation)))
         .filter((r) => store.clear(r.id, time));
       for (const r of cleared) unindex(r.id);
