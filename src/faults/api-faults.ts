@@ -33,7 +33,21 @@ export function registerApiFaults(app: FastifyInstance, deps: { book: FaultBook;
   });
   app.addHook('onReady', async () => book.setOperations(operations));
 
-  const hold = (ms: number) => new Promise<void>((resolve) => queue.at(clock.now() + ms, resolve));
+  // Calls held on a manual clock would otherwise keep the server from closing.
+  const held = new Set<() => void>();
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const release = () => {
+        held.delete(release);
+        cancel();
+        resolve();
+      };
+      const cancel = queue.at(clock.now() + ms, release);
+      held.add(release);
+    });
+  app.addHook('preClose', async () => {
+    for (const release of [...held]) release();
+  });
   const answer = (fault: ActiveFault, operation: string) => {
     const kind = fault.row.kind as keyof typeof ANSWERS;
     const { status, code } = ANSWERS[kind];

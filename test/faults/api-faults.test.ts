@@ -99,6 +99,15 @@ describe('API faults over plain HTTP', () => {
     expect((await call).status).toBe(200);
   });
 
+  it('a call held on the manual clock does not keep the emulator from closing', async () => {
+    const other = await startTestEmulator();
+    const fault = other.emu.faults.set({ operation: '*', kind: 'delay', delay: 'PT1H' });
+    const call = fetch(`${other.emu.restUrl}/20250531/iotDomains/${other.emu.domain.id}`).then((r) => r.status, () => 'cut');
+    await until(() => other.emu.faults.get(fault.id).applied === 1);
+    await other.close();
+    expect([200, 'cut']).toContain(await call);
+  });
+
   it('bad input is a 400 with the reason, and sets nothing', async () => {
     const before = (await t.rest('GET', '/emulator/faults')).body.items.length;
     const bad: Array<[Record<string, unknown>, RegExp]> = [
