@@ -28,6 +28,8 @@ export function createDeviceFaults(deps: {
   function port(inner: DevicePort): DevicePort {
     /** Writes a command, applying the faults that act on the write itself. */
     function deliver(instanceId: string, message: OutboundCommand, written: (ok: boolean) => void): boolean {
+      // Not connected (a held command whose device left meanwhile): nothing is written, nothing counted.
+      if (!inner.liveClientId(instanceId)) return inner.send(instanceId, message, written);
       const ids = message.commandId === undefined ? [] : [message.commandId];
       const duplicate = book.deviceFault(instanceId, 'duplicate');
       const disconnect = book.deviceFault(instanceId, 'disconnect');

@@ -214,7 +214,27 @@ export function createVirtualDevices(deps: {
       runtime.connected = false;
       runtime.ready = false;
     });
-    client.on('error', (err) => emit({ virtualDeviceId: id, instanceId, kind: 'error', message: err.message }));
+    client.on('error', (err) => {
+      emit({ virtualDeviceId: id, instanceId, kind: 'error', message: err.message });
+      // Refused as a bad login: the instance was deleted, or its credentials changed.
+      const code = (err as { code?: number }).code;
+      if (code !== 4 && code !== 5) return;
+      const instance = instances.get(instanceId);
+      if (!instance || instance.lifecycle_state !== 'ACTIVE') {
+        store.setRunning(id, false, iso(clock.now()));
+        void retire().then(() => emit({ virtualDeviceId: id, instanceId, kind: 'error', message: 'its instance was deleted: stopped' }));
+        return;
+      }
+      const secret = instance.auth_id ? deps.store.secrets.get(instance.auth_id) : undefined;
+      const current = secret ? secretPlaintext(secret).toString('utf8') : null;
+      if (current !== null && (current !== password || instance.external_key !== externalKey)) {
+        void retire().then(() => launch(store.get(id)!));
+      }
+    });
+    const retire = async () => {
+      await runtime.stop();
+      if (running.get(id) === runtime) running.delete(id);
+    };
 
     client.on('message', (topic, payload) => {
       runtime.counts.commandsReceived++;

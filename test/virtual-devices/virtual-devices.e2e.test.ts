@@ -154,6 +154,33 @@ describe('virtual devices', () => {
     expect(twice.status).toBe(409);
   });
 
+  it('stops when its instance is deleted, and follows a change of its credentials', async () => {
+    const device = await emu.createDevice();
+    const vd = emu.virtualDevices.create({ instanceId: device.instanceId });
+    await emu.virtualDevices.ready(vd.id);
+    // New credentials: a new secret as the instance's authId; the broker closes the old session.
+    const secret = await fetch(`${emu.restUrl}/20180608/secrets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ secretContent: { contentType: 'BASE64', content: Buffer.from('rotated-password').toString('base64') } }),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+    const instance = await fetch(`${emu.restUrl}/20250531/digitalTwinInstances/${device.instanceId}`).then((r) => r.json() as Promise<Record<string, unknown>>);
+    const updated = await fetch(`${emu.restUrl}/20250531/digitalTwinInstances/${device.instanceId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ authId: secret.id, displayName: instance.displayName }),
+    });
+    expect(updated.status).toBe(200);
+    await until(() => emu.virtualDevices.traffic(vd.id).filter((e) => e.kind === 'connected').length === 2);
+    await emu.virtualDevices.ready(vd.id);
+    const id = await emu.invoke(device.instanceId, COMMAND);
+    await emu.waitForCommand(id, 'COMPLETED');
+
+    expect((await fetch(`${emu.restUrl}/20250531/digitalTwinInstances/${device.instanceId}`, { method: 'DELETE' })).status).toBe(204);
+    await until(() => !emu.virtualDevices.get(vd.id).running);
+    await until(() => emu.virtualDevices.traffic(vd.id).some((e) => e.message === 'its instance was deleted: stopped'));
+  });
+
   it('survives a restart: stored as configuration, it connects again and answers', async () => {
     const device = await emu.createDevice({ displayName: 'persistent' });
     const vd = emu.virtualDevices.create({ instanceId: device.instanceId, response: { kind: 'json', value: { back: true } } });
