@@ -3,6 +3,7 @@
  * cleared over REST, the manual clock. Every fault's effect on the state table is asserted
  * through the `command_events` row whose cause names the fault.
  */
+import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SEED_COMMAND, startTestEmulator, until, type Device, type TestEmulator } from '../support/harness.js';
 
@@ -220,6 +221,22 @@ describe('device faults', () => {
     const id = await t.invoke(device.instanceId, ONE_WAY);
     await d.next('/endpoints/1234');
     await t.waitFor(id, 'COMPLETED');
+  });
+
+  it('faults are stored: one in force before a restart is in force after it', async () => {
+    const device = await t.createDevice();
+    const fault = await setFault({ instanceId: device.instanceId, kind: 'drop', count: 3 });
+    const { dataDir } = t;
+    await t.emu.close();
+    t = await startTestEmulator({ dataDir });
+    expect((await t.rest('GET', `/emulator/faults/${fault.id}`)).body).toMatchObject({ kind: 'drop', remaining: 3, active: true });
+    const d = await t.connect(device, { subscribe: [['/endpoints/1234', 1]] });
+    const id = await t.invoke(device.instanceId, ONE_WAY);
+    expect(causes(id)).toContain(`fault ${fault.id} (drop): command dropped on the way to the device (never written)`);
+    expect(d.received).toHaveLength(0);
+    await t.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    t = await startTestEmulator(); // for afterEach
   });
 
   it('bad input is a 400 with the reason, and sets nothing', async () => {
