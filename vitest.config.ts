@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { alias: { 'oci-iot-emulator': fileURLToPath(new URL('./src/index.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/persistence/**', 'node_modules/**'],
+    exclude: ['test/store/mqtt-persistence/**', 'node_modules/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

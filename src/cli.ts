@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CliError, UsageError } from './cli/args.js';
+import { CliError, parseArgs, UsageError, type FlagSpec, type Parsed } from './cli/args.js';
 import { faultCommand, virtualDeviceCommand, webhookCommand } from './cli/control.js';
 import { deviceCommand } from './cli/device.js';
 import { iotCommand } from './cli/iot.js';
@@ -7,8 +7,9 @@ import { DEFAULT_URL, ServiceError } from './cli/rest.js';
 import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
 import { OciError } from './errors.js';
 import { issueCertificateFiles } from './pki/cert-command.js';
-import { formatTable, SqlError, toJson } from './sql.js';
-import { runReadOnlySqlWithin } from './sql-runner.js';
+import { formatTable, toJson } from './sql/format.js';
+import { SqlError } from './sql/query.js';
+import { runReadOnlySqlWithin } from './sql/runner.js';
 
 const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker + console at /console)
@@ -39,41 +40,35 @@ The device and iot commands talk to a running emulator:
   ${'--url <value>'.padEnd(38)} ${'OCI_IOT_URL'.padEnd(34)} its REST base URL (default: ${DEFAULT_URL})
 Each command has its own --help.`;
 
-/** Flags that may stand alone (`--verify-signatures` means `--verify-signatures true`). */
-const BOOLEAN_FLAGS = OPTIONS.filter((o) => o.type === 'boolean').map((o) => o.flag);
-
-function parseFlags(args: string[], allowed: string[]): { values: Record<string, string>; positional: string[]; bools: Set<string> } {
-  const values: Record<string, string> = {};
-  const positional: string[] = [];
-  const bools = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const [flag, inline] = arg.split(/=(.*)/s, 2);
-    if (flag === '--json' && allowed.includes('--json')) {
-      bools.add('--json');
-      continue;
-    }
-    if (!allowed.includes(flag)) throw new UsageError(`unknown option ${flag}`);
-    const standalone = inline === undefined && BOOLEAN_FLAGS.includes(flag) && (args[i + 1] === undefined || args[i + 1].startsWith('--'));
-    const value = standalone ? 'true' : (inline ?? args[++i]);
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    values[flag] = value;
-  }
-  return { values, positional, bools };
+/** The emulator's options as flags of the one parser (src/cli/args.ts); `keys` picks some of them. */
+function optionFlags(keys?: ReadonlyArray<keyof EmulatorConfig>): FlagSpec[] {
+  return OPTIONS.filter((o) => !keys || keys.includes(o.key)).map((o) => ({
+    flag: o.flag,
+    // A boolean may stand alone: `--verify-signatures` means `--verify-signatures true`.
+    value: o.type === 'boolean' ? 'true|false' : '<value>',
+    optionalValue: o.type === 'boolean',
+    help: o.help,
+  }));
 }
 
-function optionsFrom(values: Record<string, string>): Partial<EmulatorConfig> {
+/** Flags parsed here; environment variables are read by resolveConfig, with the same rules as the API. */
+function parse(args: readonly string[], flags: readonly FlagSpec[]): Parsed {
+  const parsed = parseArgs(args, flags, USAGE);
+  if (parsed.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  return parsed;
+}
+
+function optionsFrom(values: ReadonlyMap<string, string>): Partial<EmulatorConfig> {
   const out: Record<string, string> = {};
-  for (const spec of OPTIONS) if (values[spec.flag] !== undefined) out[spec.key] = values[spec.flag];
+  for (const spec of OPTIONS) if (values.has(spec.flag)) out[spec.key] = values.get(spec.flag)!;
   return out as Partial<EmulatorConfig>;
 }
 
 async function start(args: string[]): Promise<void> {
-  const { values, positional } = parseFlags(args, OPTIONS.map((o) => o.flag));
+  const { values, positional } = parse(args, optionFlags());
   if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
   // Loaded here so the client commands (device, iot, sql) start without the server's modules.
   const { startEmulator } = await import('./emulator.js');
@@ -121,7 +116,7 @@ async function start(args: string[]): Promise<void> {
 }
 
 async function demo(args: string[]): Promise<void> {
-  const { values, positional } = parseFlags(args, OPTIONS.map((o) => o.flag));
+  const { values, positional } = parse(args, optionFlags());
   if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
   const { startDemo } = await import('./cli/demo.js');
   const d = await startDemo(optionsFrom(values), process.env);
@@ -131,7 +126,7 @@ async function demo(args: string[]): Promise<void> {
       'oci-iot-emulator demo is running',
       '',
       `  Open the console:  ${d.consoleUrl}`,
-      '  (Commands: one every 5 s, answered by virtual devices; Virtual devices: their traffic, live)',
+      '  (Commands: one every 5 s, answered by virtual devices; Test control: their traffic, live)',
       '',
       ...d.devices.map((v) => `  ${v.displayName.padEnd(12)} ${v.instanceId}   (virtual device ${v.virtualDeviceId})`),
       '',
@@ -152,22 +147,27 @@ async function demo(args: string[]): Promise<void> {
 }
 
 async function sql(args: string[]): Promise<void> {
-  const { values, positional, bools } = parseFlags(args, ['--data-dir', '--json', '--sql-timeout']);
+  const { values, positional, switches } = parse(args, [...optionFlags(['dataDir', 'sqlTimeout']), { flag: '--json', help: 'print rows as JSON' }]);
   if (positional.length !== 1) throw new UsageError('sql takes exactly one query, in quotes');
   const config = resolveConfig(optionsFrom(values), process.env);
   const result = await runReadOnlySqlWithin(config.dataDir, positional[0], durationMs(config.sqlTimeout));
-  process.stdout.write((bools.has('--json') ? toJson(result) : formatTable(result)) + '\n');
+  process.stdout.write((switches.has('--json') ? toJson(result) : formatTable(result)) + '\n');
 }
 
 async function cert(args: string[]): Promise<void> {
   const [action, ...rest] = args;
   if (action !== 'issue') throw new UsageError('cert takes one action: issue');
-  const { values, positional } = parseFlags(rest, ['--cn', '--validity', '--out', '--data-dir', '--certs-dir', '--region', '--device-host']);
+  const { values, positional } = parse(rest, [
+    { flag: '--cn', value: '<externalKey>', help: 'common name' },
+    { flag: '--validity', value: '<duration>', help: 'validity' },
+    { flag: '--out', value: '<dir>', help: 'output directory' },
+    ...optionFlags(['dataDir', 'certsDir', 'region', 'deviceHost']),
+  ]);
   if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
-  const commonName = values['--cn'];
+  const commonName = values.get('--cn');
   if (!commonName) throw new UsageError('cert issue needs --cn <externalKey>');
   const config = resolveConfig(optionsFrom(values), process.env);
-  const issued = await issueCertificateFiles(config, commonName, values['--validity'], values['--out'] ?? '.');
+  const issued = await issueCertificateFiles(config, commonName, values.get('--validity'), values.get('--out') ?? '.');
   process.stdout.write(
     [
       `issued certificate ${issued.id}`,

@@ -1,4 +1,4 @@
-import { parseDuration } from './commands/durations.js';
+import { parseDuration } from './durations.js';
 
 /** Everything the emulator can be told at start; `startEmulator` takes a partial of it. */
 export interface EmulatorConfig {

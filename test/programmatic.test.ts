@@ -63,3 +63,12 @@ it('invoke() reports an OCI error with its status and code', async () => {
     /^invokeRawCommand failed: 400 InvalidParameter: /,
   );
 });
+
+it('createDevice() takes the instance fields an OCI create does, and the password', async () => {
+  const emu = await startEmulator();
+  running.push(emu);
+  const device = await emu.createDevice({ displayName: 'pump', password: 'p4ss', freeformTags: { site: 'lab' }, digitalTwinModelSpecUri: 'dtmi:com:example:Pump;1' });
+  expect(device.password).toBe('p4ss');
+  const got = await fetch(`${emu.restUrl}/20250531/digitalTwinInstances/${device.instanceId}`).then((r) => r.json());
+  expect(got).toMatchObject({ displayName: 'pump', freeformTags: { site: 'lab' }, digitalTwinModelSpecUri: 'dtmi:com:example:Pump;1' });
+});

@@ -1,3 +1,5 @@
+import { parseArgs as parseTokens } from 'node:util';
+
 /** A wrong command line: the reason is one line, and the usage it breaks is printed after it. */
 export class UsageError extends Error {
   constructor(
@@ -15,6 +17,8 @@ export interface FlagSpec {
   flag: string;
   /** Placeholder for the value in the usage; absent for a switch such as --json. */
   value?: string;
+  /** The value may be left out and then means `true` (`--verify-signatures` = `--verify-signatures true`). */
+  optionalValue?: boolean;
   help: string;
   required?: boolean;
   /** Environment variable read when the flag is not given. */
@@ -31,33 +35,46 @@ export interface Parsed {
 }
 
 /**
- * Parses `--flag value`, `--flag=value` and switches against a fixed list, so that a
- * misspelt flag is an error rather than silently ignored.
+ * The one argument parser of the CLI. `node:util` parseArgs reads the command line's shape
+ * (`--flag value`, `--flag=value`, switches, `-h`, `--`); the rules on top are the CLI's own,
+ * with its messages: a flag not in the list is an error rather than silently ignored, a
+ * value may not be the next flag, a flag is given at most once, and an unset flag falls
+ * back to its environment variable.
  */
-export function parseArgs(args: readonly string[], specs: readonly FlagSpec[], usage: string, env: NodeJS.ProcessEnv = {}): Parsed {
+export function parseArgs(args: readonly string[], specs: readonly FlagSpec[], usage?: string, env: NodeJS.ProcessEnv = {}): Parsed {
   const byName = new Map<string, FlagSpec>();
-  for (const spec of specs) for (const name of [spec.flag, ...(spec.aliases ?? [])]) byName.set(name, spec);
+  for (const spec of specs) for (const name of [spec.flag, ...(spec.aliases ?? [])]) byName.set(name.replace(/^--/, ''), spec);
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  // A flag whose value may be left out is read as a switch; its value, if any, is the next word.
+  for (const [name, spec] of byName) options[name] = { type: spec.value && !spec.optionalValue ? 'string' : 'boolean' };
+  // Not strict: unknown flags come back as tokens, to be refused below in the CLI's words.
+  const { tokens } = parseTokens({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+
   const parsed: Parsed = { values: new Map(), switches: new Set(), positional: [], help: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--help' || arg === '-h') {
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (token.kind === 'positional') parsed.positional.push(token.value);
+    if (token.kind !== 'option') continue;
+    if (token.name === 'help') {
       parsed.help = true;
       continue;
     }
-    if (!arg.startsWith('--')) {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.split(/=(.*)/s, 2);
-    const spec = byName.get(name);
-    if (!spec) throw new UsageError(`unknown option ${name}`, usage);
+    const spec = byName.get(token.name);
+    if (!spec) throw new UsageError(`unknown option ${token.rawName}`, usage);
     if (!spec.value) {
-      if (inline !== undefined) throw new UsageError(`${name} takes no value`, usage);
+      if (token.inlineValue) throw new UsageError(`${token.rawName} takes no value`, usage);
       parsed.switches.add(spec.flag);
       continue;
     }
-    const value = inline ?? args[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`${name} needs a value (${spec.value})`, usage);
+    let value = token.value;
+    if (spec.optionalValue && value === undefined) {
+      const next = tokens[i + 1];
+      if (next?.kind === 'positional' && next.index === token.index + 1) {
+        value = next.value;
+        i++;
+      } else value = 'true';
+    }
+    if (value === undefined || (!token.inlineValue && value.startsWith('--'))) throw new UsageError(`${token.rawName} needs a value (${spec.value})`, usage);
     if (parsed.values.has(spec.flag)) throw new UsageError(`${spec.flag} is given twice`, usage);
     parsed.values.set(spec.flag, value);
   }

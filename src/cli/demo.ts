@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommandRequest, type InvokeRawCommandDetails } from '../commands/request.js';
-import { createDevice } from '../devices/create-device.js';
+import { createDevice } from '../resources/devices.js';
 import { startEmulator, type Emulator } from '../emulator.js';
 import type { VirtualDeviceConfig } from '../virtual-devices/virtual-devices.js';
 import type { EmulatorConfig } from '../config.js';

@@ -1,5 +1,5 @@
 import { invalid, missing } from '../errors.js';
-import { parseDuration } from './durations.js';
+import { parseDuration } from '../durations.js';
 import { DEFAULT_CONTENT_TYPE } from './payload.js';
 
 export type DataFormat = 'JSON' | 'TEXT' | 'BINARY';

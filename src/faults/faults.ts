@@ -1,5 +1,5 @@
 import { iso, type Clock } from '../clock.js';
-import { parseDuration } from '../commands/durations.js';
+import { parseDuration } from '../durations.js';
 import { invalid, notFound } from '../errors.js';
 import type { FaultEffect, FaultRow } from '../store/faults.js';
 import type { Store } from '../store/index.js';

@@ -1,5 +1,5 @@
 import { iso, type Clock } from '../clock.js';
-import { parseDuration } from '../commands/durations.js';
+import { parseDuration } from '../durations.js';
 import { invalid } from '../errors.js';
 import { ocid } from '../ids.js';
 import { issueClientCertificate } from '../pki/client-certs.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../commands/durations.js';
+import { parseDuration } from '../durations.js';
 import { invalid } from '../errors.js';
 
 /** How one telemetry value moves from tick to tick. */

@@ -6,12 +6,12 @@
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEED_COMMAND, startTestEmulator, until, type Device, type TestDevice, type TestEmulator } from '../support/harness.js';
+import { SEED_COMMAND, startTestEmulator, until, type Device, type ConnectedDevice, type TestEmulator } from '../support/harness.js';
 import { rawLogin } from '../support/raw-mqtt.js';
 
 let t: TestEmulator;
 let victim: Device;
-let victimConn: TestDevice;
+let victimConn: ConnectedDevice;
 let intruder: Device;
 const VICTIM_CLIENT = 'victim-client';
 

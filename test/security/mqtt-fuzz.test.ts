@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type Device, type TestDevice, type TestEmulator } from '../support/harness.js';
+import { startTestEmulator, type Device, type ConnectedDevice, type TestEmulator } from '../support/harness.js';
 import { rawDevice, rawLogin } from '../support/raw-mqtt.js';
 
 /** Each case is one TLS connection carrying up to six packets; FUZZ_CASES runs more locally. */
@@ -18,7 +18,7 @@ const HEALTH_EVERY = 100;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 let t: TestEmulator;
-let healthy: { device: Device; conn: TestDevice };
+let healthy: { device: Device; conn: ConnectedDevice };
 const fuzzDevices: Device[] = [];
 const raw = () => ({ port: t.emu.mqttPort, ca: t.emu.ca });
 

@@ -7,7 +7,7 @@ import mqttPacket from 'mqtt-packet';
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SEED_COMMAND, startTestEmulator, until, type Device, type TestDevice, type TestEmulator } from '../support/harness.js';
+import { SEED_COMMAND, startTestEmulator, until, type Device, type ConnectedDevice, type TestEmulator } from '../support/harness.js';
 import { connectPacket, rawDevice, rawLogin, type RawDevice } from '../support/raw-mqtt.js';
 
 const LIMITS = {
@@ -25,7 +25,7 @@ const rawDataOf = (instanceId: string) =>
   t.emu.db.prepare('SELECT endpoint, length(content) AS bytes FROM raw_data WHERE digital_twin_instance_id = ? ORDER BY id').all(instanceId);
 
 /** A well-behaved MQTT.js device, connected before the hostile one acts. */
-let healthy: { device: Device; client: TestDevice };
+let healthy: { device: Device; client: ConnectedDevice };
 async function connectHealthy() {
   const device = await t.createDevice();
   healthy = { device, client: await t.connect(device, { subscribe: [['cmd/#', 1]] }) };

@@ -8,8 +8,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runReadOnlySql } from '../../src/sql.js';
-import { runReadOnlySqlWithin } from '../../src/sql-runner.js';
+import { runReadOnlySql } from '../../src/sql/query.js';
+import { runReadOnlySqlWithin } from '../../src/sql/runner.js';
 import { SEED_COMMAND, startTestEmulator, type TestEmulator } from '../support/harness.js';
 
 let t: TestEmulator;

@@ -1,14 +1,17 @@
+/**
+ * The one harness of the suite: a thin layer over the public programmatic API
+ * (src/programmatic.ts, `startEmulator`), which already gives free ports, a temporary
+ * database, one CA per process, the manual clock, devices in one step, invoke, waits on
+ * the engine's events and the clock. What is added here is what only this project's own
+ * tests need: a raw REST call, an MQTT.js device that collects what it receives, and the
+ * wide `commands` row (delivery facts beside OCI's columns).
+ */
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { isManual } from '../../src/clock.js';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator.js';
 import type { DeliveryStatus } from '../../src/commands/states.js';
+import type { InvokeRawCommandDetails } from '../../src/commands/request.js';
+import { startEmulator, type StartedEmulator, type StartOptions, type TestDevice as CreatedDevice } from '../../src/programmatic.js';
+import type { NewDevice } from '../../src/resources/devices.js';
 import type { CommandRow } from '../../src/store/commands.js';
-
-/** One CA for the whole test file: generating certificates is the slowest part of a start. */
-const sharedCerts = mkdtempSync(join(tmpdir(), 'oci-iot-certs-'));
 
 export interface RestReply<T = unknown> {
   status: number;
@@ -16,12 +19,8 @@ export interface RestReply<T = unknown> {
   body: T;
 }
 
-export interface Device {
-  instanceId: string;
-  externalKey: string;
-  password: string;
-  secretId: string;
-}
+/** What a device logs in with; `createDevice` returns more (see the programmatic API's TestDevice). */
+export type Device = Pick<CreatedDevice, 'instanceId' | 'externalKey' | 'password' | 'secretId'>;
 
 export interface Received {
   topic: string;
@@ -30,7 +29,8 @@ export interface Received {
   dup: boolean;
 }
 
-export interface TestDevice {
+/** A device connected with MQTT.js, keeping what it receives until a test takes it. */
+export interface ConnectedDevice {
   client: MqttClient;
   received: Received[];
   /** Resolves with the next message on `topic` (or one already received and not yet taken). */
@@ -39,15 +39,17 @@ export interface TestDevice {
 }
 
 export interface TestEmulator {
-  emu: Emulator;
+  /** The emulator as the programmatic API returns it. */
+  emu: StartedEmulator;
   dataDir: string;
   rest<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<RestReply<T>>;
-  createDevice(fields?: Record<string, unknown>, password?: string): Promise<Device>;
-  connect(device: Device, opts?: IClientOptions & { subscribe?: Array<[string, 0 | 1 | 2]> }): Promise<TestDevice>;
-  invoke(instanceId: string, body: Record<string, unknown>, headers?: Record<string, string>): Promise<number>;
+  createDevice(device?: NewDevice): Promise<CreatedDevice>;
+  connect(device: Pick<Device, 'externalKey' | 'password'> & Partial<Device>, opts?: IClientOptions & { subscribe?: Array<[string, 0 | 1 | 2]> }): Promise<ConnectedDevice>;
+  invoke(instanceId: string, body: InvokeRawCommandDetails): Promise<number>;
+  /** The command's wide row: raw_command_data's columns and what the emulator tracks besides. */
   command(id: number): CommandRow;
   waitFor(id: number, status: DeliveryStatus): Promise<CommandRow>;
-  advance(ms: number): void;
+  advance(by: string | number): void;
   close(): Promise<void>;
 }
 
@@ -60,19 +62,9 @@ export const SEED_COMMAND = {
   responseDuration: 'PT3M',
 };
 
-export async function startTestEmulator(options: EmulatorOptions & { dataDir?: string } = {}): Promise<TestEmulator> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'oci-iot-data-'));
-  const emu = await startEmulator({
-    restPort: 0,
-    mqttPort: 0,
-    certsDir: sharedCerts,
-    clock: 'manual',
-    logLevel: 'silent',
-    ...options,
-    dataDir,
-  });
-  const devices: TestDevice[] = [];
-  const mqttPort = emu.mqttPort;
+export async function startTestEmulator(options: StartOptions = {}): Promise<TestEmulator> {
+  const emu = await startEmulator(options);
+  const devices: ConnectedDevice[] = [];
 
   const rest: TestEmulator['rest'] = async (method, path, body, headers = {}) => {
     const res = await fetch(emu.restUrl + path, {
@@ -84,26 +76,17 @@ export async function startTestEmulator(options: EmulatorOptions & { dataDir?: s
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   };
 
+  const command = (id: number) => emu.engine.get(id)!;
+
   const t: TestEmulator = {
     emu,
-    dataDir,
+    dataDir: emu.config.dataDir,
     rest,
-    async createDevice(fields = {}, password = `pw-${Math.random().toString(36).slice(2)}`) {
-      const secret = await rest('POST', '/20180608/secrets', {
-        secretContent: { contentType: 'BASE64', content: Buffer.from(password).toString('base64') },
-      });
-      if (secret.status !== 200) throw new Error(`secret: ${JSON.stringify(secret.body)}`);
-      const inst = await rest('POST', '/20250531/digitalTwinInstances', {
-        iotDomainId: emu.domain.id,
-        authId: secret.body.id,
-        ...fields,
-      });
-      if (inst.status !== 200) throw new Error(`instance: ${JSON.stringify(inst.body)}`);
-      return { instanceId: inst.body.id, externalKey: inst.body.externalKey, password, secretId: secret.body.id };
-    },
+    createDevice: (device) => emu.createDevice(device),
     async connect(device, opts = {}) {
       const { subscribe, ...clientOpts } = opts;
-      const client = await mqtt.connectAsync(`mqtts://localhost:${mqttPort}`, {
+      // No client id unless the test gives one: two connections of a device must not take each other over.
+      const client = await mqtt.connectAsync(`mqtts://localhost:${emu.mqttPort}`, {
         ca: emu.ca,
         username: device.externalKey,
         password: device.password,
@@ -121,7 +104,7 @@ export async function startTestEmulator(options: EmulatorOptions & { dataDir?: s
         else received.push(msg);
       });
       for (const [topic, qos] of subscribe ?? []) await client.subscribeAsync(topic, { qos });
-      const d: TestDevice = {
+      const d: ConnectedDevice = {
         client,
         received,
         next(topic) {
@@ -134,39 +117,15 @@ export async function startTestEmulator(options: EmulatorOptions & { dataDir?: s
       devices.push(d);
       return d;
     },
-    async invoke(instanceId, body, headers) {
-      const res = await rest('POST', `/20250531/digitalTwinInstances/${instanceId}/actions/invokeRawCommand`, body, headers);
-      if (res.status !== 202) throw new Error(`invoke: ${res.status} ${JSON.stringify(res.body)}`);
-      return Number(res.headers.get('location')!.split('/').pop());
-    },
-    command(id) {
-      return emu.db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as CommandRow;
-    },
-    waitFor(id, status) {
-      return new Promise((resolve, reject) => {
-        let stop = () => {};
-        const check = () => {
-          const row = t.command(id);
-          if (row?.delivery_status === status) return stop(), resolve(row), true;
-          if (row && ['REFUSED', 'EXPIRED', 'NOT_RESPONDED', 'COMPLETED'].includes(row.delivery_status)) {
-            return stop(), reject(new Error(`command ${id} ended ${row.delivery_status}, not ${status}`)), true;
-          }
-          return false;
-        };
-        if (check()) return;
-        stop = emu.engine.onTransition((tr) => {
-          if (tr.command.id === id) check();
-        });
-      });
-    },
-    advance(ms) {
-      if (!isManual(emu.clock)) throw new Error('not a manual clock');
-      emu.clock.advance(ms);
+    invoke: (instanceId, body) => emu.invoke(instanceId, body),
+    command,
+    waitFor: (id, status) => emu.waitForCommand(id, status).then(() => command(id)),
+    advance(by) {
+      emu.advance(by);
     },
     async close() {
       await Promise.all(devices.map((d) => d.client.endAsync(true).catch(() => {})));
       await emu.close();
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return t;

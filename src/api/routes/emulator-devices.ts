@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { createDevice, type NewDevice } from '../../devices/create-device.js';
-import { deviceConnection } from '../../devices/connection.js';
+import { createDevice, type NewDevice } from '../../resources/devices.js';
+import { deviceConnection } from '../../views/connection.js';
 import { deviceView, listDeviceViews } from '../../views/devices.js';
 
 const subscription = { type: 'object', properties: { topic: { type: 'string' }, qos: { type: 'integer' } } } as const;

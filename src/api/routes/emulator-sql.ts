@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalid } from '../../errors.js';
 import { durationMs } from '../../config.js';
-import { readOnlyConnection, runOn, SqlError } from '../../sql.js';
-import { runReadOnlySqlWithin } from '../../sql-runner.js';
+import { readOnlyConnection, runOn, SqlError } from '../../sql/query.js';
+import { runReadOnlySqlWithin } from '../../sql/runner.js';
 
 const MAX_ROWS = 1000;
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { isManual, iso } from '../../clock.js';
-import { parseDuration } from '../../commands/durations.js';
+import { parseDuration } from '../../durations.js';
 import { conflict, invalid } from '../../errors.js';
 
 const clockBody = {
