@@ -3,7 +3,9 @@
  * cleared over REST, the manual clock. Every fault's effect on the state table is asserted
  * through the `command_events` row whose cause names the fault.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SEED_COMMAND, startTestEmulator, until, type Device, type TestEmulator } from '../support/harness.js';
 
@@ -224,10 +226,12 @@ describe('device faults', () => {
   });
 
   it('faults are stored: one in force before a restart is in force after it', async () => {
+    await t.close();
+    const dataDir = mkdtempSync(join(tmpdir(), 'oci-iot-faults-'));
+    t = await startTestEmulator({ dataDir });
     const device = await t.createDevice();
     const fault = await setFault({ instanceId: device.instanceId, kind: 'drop', count: 3 });
-    const { dataDir } = t;
-    await t.emu.close();
+    await t.close();
     t = await startTestEmulator({ dataDir });
     expect((await t.rest('GET', `/emulator/faults/${fault.id}`)).body).toMatchObject({ kind: 'drop', remaining: 3, active: true });
     const d = await t.connect(device, { subscribe: [['/endpoints/1234', 1]] });
