@@ -76,7 +76,7 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
     virtualDevices,
     /** The engine's view of the broker, with device faults applied. */
     devicePort: (inner: DevicePort): DevicePort => deviceFaults.port(inner),
-    /** The broker's reports to the engine, with device faults applied. */
+    /** The broker's reports to the engine, with device faults applied and telemetry fed to webhooks. */
     deviceSignals: (inner: DeviceSignals): DeviceSignals => webhooks.signals(deviceFaults.signals(inner)),
     loginGate: deviceFaults.loginGate,
     attachBroker(b: { disconnect(instanceId: string): void }): void {
