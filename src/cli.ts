@@ -13,8 +13,10 @@ import { runReadOnlySqlWithin } from './sql/runner.js';
 
 const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker + console at /console)
-  oci-iot-emulator device create [--name NAME] [--url URL]
+  oci-iot-emulator device create [--name NAME] [--domain DOMAIN] [--url URL]
                                           create a device on a running emulator; prints its credentials
+  oci-iot-emulator device domains [--url URL]
+                                          list the IoT domains (their device hosts and data APIs)
   oci-iot-emulator iot digital-twin-instance <command> [options]
                                           the oci CLI's create, get, list, invoke-raw-json-command,
                                           invoke-raw-text-command, invoke-raw-binary-command
@@ -84,6 +86,11 @@ async function start(args: string[]): Promise<void> {
       `  domain group  ${d.groupId}`,
       `  deviceHost    ${d.deviceHost}   (domain short id ${d.shortId})`,
       `  data API      ${emu.restUrl}/ords/${d.shortId}/20250531/rawCommandData`,
+      // Every domain: devices reach theirs by the host name they connect to (TLS SNI).
+      ...emu.control.store.liveDomains().map(
+        (dom) => `  domain        ${dom.display_name}  ${dom.id}
+                deviceHost ${dom.device_host}   data API ${emu.restUrl}/ords/${dom.short_id}/20250531`,
+      ),
       `  database      ${emu.databaseFile}`,
       `  clock         ${emu.clock.kind}`,
       `  signatures    ${emu.config.verifySignatures ? `verified against ${emu.config.signatureKeys}` : 'not checked (any request is accepted)'}`,

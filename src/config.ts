@@ -12,6 +12,10 @@ export interface EmulatorConfig {
   /** Host name devices use; it is the domain's `deviceHost` and is in the server certificate. */
   deviceHost: string;
   region: string;
+  /** Domains made through the API get deviceHost `<shortId>.device.<suffix>`. */
+  domainHostSuffix: string;
+  /** How long a domain or domain group work request takes, on the emulator's clock. */
+  workRequestDuration: string;
   clock: 'system' | 'manual';
   defaultRequestDuration: string;
   defaultResponseDuration: string;
@@ -68,6 +72,8 @@ export const DEFAULTS: EmulatorConfig = {
   certsDir: 'certs',
   deviceHost: 'localhost',
   region: 'us-ashburn-1',
+  domainHostSuffix: 'iot.localhost',
+  workRequestDuration: 'PT0.5S',
   clock: 'system',
   defaultRequestDuration: 'PT10M',
   defaultResponseDuration: 'PT10M',
@@ -98,6 +104,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'certsDir', flag: '--certs-dir', env: 'OCI_IOT_CERTS_DIR', type: 'string', help: 'directory of the local CA and server certificate' },
   { key: 'deviceHost', flag: '--device-host', env: 'OCI_IOT_DEVICE_HOST', type: 'string', help: "host name devices connect to (the domain's deviceHost; added to the certificate)" },
   { key: 'region', flag: '--region', env: 'OCI_IOT_REGION', type: 'string', help: 'OCI region used in OCIDs' },
+  { key: 'domainHostSuffix', flag: '--domain-host-suffix', env: 'OCI_IOT_DOMAIN_HOST_SUFFIX', type: 'string', help: 'domains created through the API get deviceHost <shortId>.device.<suffix> (covered by the certificate; devices are told apart by TLS SNI)' },
+  { key: 'workRequestDuration', flag: '--work-request-duration', env: 'OCI_IOT_WORK_REQUEST_DURATION', type: 'duration', help: 'time a domain or domain group create, update or delete takes (its work request), on the emulator clock' },
   { key: 'clock', flag: '--clock', env: 'OCI_IOT_CLOCK', type: 'enum', choices: ['system', 'manual'], help: 'system time, or a manual clock moved with POST /emulator/clock' },
   { key: 'defaultRequestDuration', flag: '--default-request-duration', env: 'OCI_IOT_DEFAULT_REQUEST_DURATION', type: 'duration', help: 'requestDuration when a command omits it' },
   { key: 'defaultResponseDuration', flag: '--default-response-duration', env: 'OCI_IOT_DEFAULT_RESPONSE_DURATION', type: 'duration', help: 'responseDuration when a command omits it' },

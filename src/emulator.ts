@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { adminTokenFor } from './api/admin-auth.js';
 import { buildApi } from './api/server.js';
-import { startBroker } from './broker/broker.js';
+import { startBroker, type Broker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
-import { resolveConfig, type EmulatorConfig } from './config.js';
+import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
+import { createControlPlane, type ControlPlane } from './control/control-plane.js';
+import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { createStore, type Store } from './store/index.js';
@@ -44,8 +46,8 @@ export interface Emulator {
   /** Every read and write of the emulator's tables, over `db`. */
   store: Store;
   engine: CommandEngine;
-  /** The broker as the engine sees it: presence and subscriptions per instance. */
-  devices: DevicePort & { isOnline(instanceId: string): boolean };
+  /** Domain groups, domains and the work requests that change them. */
+  control: ControlPlane;
   /**
    * The token the console and /emulator/* require: given (--admin-token), or generated when
    * bound beyond loopback; null when they are open (loopback, none given).
@@ -57,6 +59,8 @@ export interface Emulator {
   webhooks: TestControl['webhooks'];
   /** Devices the emulator hosts, answering commands and publishing telemetry (also under /emulator/virtual-devices). */
   virtualDevices: TestControl['virtualDevices'];
+  /** The broker as the engine sees it: presence and subscriptions per instance. */
+  devices: DevicePort & { isOnline(instanceId: string): boolean };
   close(): Promise<void>;
 }
 
@@ -79,45 +83,63 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       deviceHost: config.deviceHost,
       now: iso(clock.now()),
     });
-    const tls = await ensureCertificates(config.certsDir, [config.deviceHost]);
+    let broker: Broker | undefined;
+    const control = createControlPlane({
+      store,
+      clock,
+      region: config.region,
+      hostSuffix: config.domainHostSuffix,
+      workRequestMs: durationMs(config.workRequestDuration),
+      // A deleted domain's devices are deleted with it; their live sessions end too.
+      onDomainDeleted: (_domainId, instanceIds) => instanceIds.forEach((id) => broker?.disconnect(id)),
+      purge: { onError: (err) => log.warn({ err }, 'retention purge failed; it runs again next minute') },
+    });
+    closers.push(() => control.stop());
+    // The wildcard covers every domain made later without a restart; older names stay covered.
+    const tls = await ensureCertificates(config.certsDir, [
+      config.deviceHost,
+      deviceHostWildcard(config.domainHostSuffix),
+      ...control.store.liveDomains().map((d) => d.device_host),
+    ]);
 
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
     const batch = createWriteBatch(db);
     const metrics = createMetrics(store);
-    const control = createTestControl({ store, clock, metrics });
-    closers.push(() => control.stop());
-
+    // Faults, virtual devices and webhooks: what tests and demos steer the emulator with.
+    const testControl = createTestControl({ store, clock, metrics });
+    closers.push(() => testControl.stop());
     const brokerLog = log.child({ component: 'broker' });
-    const broker = await startBroker({
+    broker = await startBroker({
       db,
       store,
       clock,
       tls,
       batch,
-      domainId: domain.id,
+      domainOf: (servername) => control.domainForServername(servername)?.id ?? null,
       host: config.bindHost,
       port: config.mqttPort,
       maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
-      loginGate: control.loginGate,
+      loginGate: testControl.loginGate,
     });
-    closers.push(() => broker.close());
-    control.attachBroker(broker);
+    const started = broker;
+    closers.push(() => started.close());
+    testControl.attachBroker(broker);
     const adminToken = adminTokenFor(config.bindHost, config.adminToken);
 
     const engine = createCommandEngine({
       db,
       clock,
       // Faults sit between the engine and the broker; the engine never learns of them.
-      devices: control.devicePort(metrics.countSent(broker.devices)),
+      devices: testControl.devicePort(metrics.countSent(broker.devices)),
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
       batch,
     });
     engine.onTransition(metrics.transition);
-    control.attachEngine(engine);
+    testControl.attachEngine(engine);
     closers.push(() => engine.stop());
     engine.onTransition((t) =>
       log.debug({ commandId: t.command.id, from: t.from, to: t.to, cause: t.cause }, 'command transition'),
@@ -125,18 +147,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
-    const mqttPort = await broker.listen(metrics.countReceived(control.deviceSignals(engine.signals)));
+    const mqttPort = await broker.listen(metrics.countReceived(testControl.deviceSignals(engine.signals)));
     // Virtual devices log in over the listener like any device, on loopback.
-    closers.push(() => control.virtualDevices.close());
-    control.attachListener({ port: mqttPort, ca: tls.ca, host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, servername: domain.device_host });
+    closers.push(() => testControl.virtualDevices.close());
+    testControl.attachListener({ port: mqttPort, ca: tls.ca, host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, servername: domain.device_host });
+    // Work requests that came due while the emulator was down finish now, in order.
+    control.start();
     const api = buildApi(
-      { store, db, clock, config, domain, group, engine, devices: broker },
+      { store, db, clock, config, domain, group, engine, control, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
         loggerInstance: givenLogger ? undefined : log.child({ component: 'api' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel }),
         ops: { mqttPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
-        control,
+        testControl,
         adminToken,
       },
     );
@@ -159,11 +183,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       store,
       engine,
+      control,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       adminToken,
-      faults: control.faults,
-      webhooks: control.webhooks,
-      virtualDevices: control.virtualDevices,
+      faults: testControl.faults,
+      webhooks: testControl.webhooks,
+      virtualDevices: testControl.virtualDevices,
       close: closeAll,
     };
   } catch (err) {

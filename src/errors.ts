@@ -17,3 +17,7 @@ export const missing = (message: string) => new OciError(400, 'MissingParameter'
 export const notFound = (what: string, id: string) =>
   new OciError(404, 'NotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
 export const conflict = (message: string, code = 'Conflict') => new OciError(409, code, message);
+export const relatedNotFound = (what: string, id: string) =>
+  new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
+/** 409 IncorrectState: the resource exists but is not in a state that allows the operation. */
+export const incorrectState = (message: string) => new OciError(409, 'IncorrectState', message);

@@ -104,6 +104,7 @@ export const iotDomainGroup = {
     description: nullableStr,
     type: str,
     dataHost: str,
+    dbAllowListedVcnIds: { type: 'array', items: str },
     dbConnectionString: nullableStr,
     dbTokenScope: nullableStr,
     ...lifecycleTagsAndTimes,
@@ -120,6 +121,95 @@ const pick = <T extends { properties: Record<string, unknown> }>(schema: T, keys
 const summaryFields = ['id', 'compartmentId', 'displayName', 'description', 'lifecycleState', 'freeformTags', 'definedTags', 'systemTags', 'timeCreated', 'timeUpdated'] as const;
 export const iotDomainSummary = pick(iotDomain, ['iotDomainGroupId', ...summaryFields]);
 export const iotDomainGroupSummary = pick(iotDomainGroup, ['type', ...summaryFields]);
+
+const tagsBody = { freeformTags: stringMap, definedTags } as const;
+const nameAndDescription = {
+  displayName: { type: 'string', minLength: 1, maxLength: 255 },
+  description: { type: 'string', maxLength: 400 },
+} as const;
+export const domainGroupTypes = ['PRODUCTION', 'DEVELOPMENT', 'STANDARD', 'LIGHTWEIGHT'] as const;
+
+export const createIotDomainGroupBody = {
+  type: 'object',
+  required: ['compartmentId'],
+  properties: {
+    compartmentId: { type: 'string', minLength: 1, maxLength: 255 },
+    type: { type: 'string', enum: domainGroupTypes },
+    ...nameAndDescription,
+    ...tagsBody,
+  },
+} as const;
+
+export const createIotDomainBody = {
+  type: 'object',
+  required: ['iotDomainGroupId', 'compartmentId'],
+  properties: {
+    iotDomainGroupId: { type: 'string', minLength: 1, maxLength: 255 },
+    compartmentId: { type: 'string', minLength: 1, maxLength: 255 },
+    ...nameAndDescription,
+    ...tagsBody,
+  },
+} as const;
+
+/** UpdateIotDomainDetails and UpdateIotDomainGroupDetails have the same fields. */
+export const updateControlBody = { type: 'object', properties: { ...nameAndDescription, ...tagsBody } } as const;
+
+export const changeCompartmentBody = {
+  type: 'object',
+  required: ['compartmentId'],
+  properties: { compartmentId: { type: 'string', minLength: 1, maxLength: 255 } },
+} as const;
+
+export const retentionTypes = ['RAW_DATA', 'REJECTED_DATA', 'HISTORIZED_DATA', 'RAW_COMMAND_DATA'] as const;
+export const changeRetentionBody = {
+  type: 'object',
+  required: ['type', 'dataRetentionPeriodInDays'],
+  properties: {
+    type: { type: 'string', enum: retentionTypes },
+    dataRetentionPeriodInDays: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+export const domainDataAccessBody = {
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { type: 'string', enum: ['DIRECT', 'ORDS', 'APEX'] },
+    dbAllowListedIdentityGroupNames: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 255 }, maxItems: 100 },
+    dbAllowedIdentityDomainHost: { type: 'string', minLength: 1, maxLength: 255 },
+    dbWorkspaceAdminInitialPassword: { type: 'string', minLength: 1, maxLength: 255 },
+  },
+} as const;
+
+export const groupDataAccessBody = {
+  type: 'object',
+  required: ['dbAllowListedVcnIds'],
+  properties: { dbAllowListedVcnIds: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 255 }, maxItems: 100 } },
+} as const;
+
+const workRequestResource = {
+  type: 'object',
+  properties: { entityType: str, actionType: str, identifier: str, entityUri: str, metadata: stringMap },
+} as const;
+
+export const workRequest = {
+  type: 'object',
+  properties: {
+    operationType: str,
+    status: str,
+    id: str,
+    compartmentId: str,
+    resources: { type: 'array', items: workRequestResource },
+    percentComplete: { type: 'number' },
+    timeAccepted: str,
+    timeStarted: nullableStr,
+    timeFinished: nullableStr,
+    timeUpdated: str,
+  },
+} as const;
+
+export const workRequestError = { type: 'object', properties: { code: str, message: str, timestamp: str } } as const;
+export const workRequestLogEntry = { type: 'object', properties: { message: str, timestamp: str } } as const;
 
 export const invokeRawCommandBody = {
   type: 'object',
@@ -174,6 +264,51 @@ export const createSecretBody = {
         stage: { type: 'string', enum: ['CURRENT', 'PENDING'] },
       },
     },
+  },
+} as const;
+
+export const secretSummary = pick(secret, ['id', 'compartmentId', 'vaultId', 'keyId', 'secretName', 'description', 'lifecycleState', 'freeformTags', 'definedTags', 'timeCreated']);
+
+export const updateSecretBody = {
+  type: 'object',
+  properties: {
+    currentVersionNumber: { type: 'integer', minimum: 1 },
+    description: { type: 'string' },
+    freeformTags: stringMap,
+    definedTags,
+    metadata: { type: 'object' },
+    secretContent: createSecretBody.properties.secretContent,
+  },
+} as const;
+
+const stages = ['CURRENT', 'PENDING', 'LATEST', 'PREVIOUS', 'DEPRECATED'] as const;
+/** How GetSecretBundle and GetSecretBundleByName pick a version. */
+export const secretBundleQuery = {
+  type: 'object',
+  properties: {
+    versionNumber: { type: 'integer', minimum: 1 },
+    secretVersionName: { type: 'string' },
+    stage: { type: 'string', enum: stages },
+  },
+} as const;
+export const secretBundleByNameQuery = {
+  type: 'object',
+  required: ['secretName', 'vaultId'],
+  properties: { secretName: { type: 'string', minLength: 1 }, vaultId: { type: 'string', minLength: 1 }, ...secretBundleQuery.properties },
+} as const;
+
+export const listSecretsQuery = {
+  type: 'object',
+  required: ['compartmentId'],
+  properties: {
+    compartmentId: { type: 'string', minLength: 1 },
+    name: { type: 'string' },
+    vaultId: { type: 'string' },
+    lifecycleState: { type: 'string' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    page: { type: 'string' },
+    sortBy: { type: 'string', enum: ['TIMECREATED', 'NAME'] },
+    sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
   },
 } as const;
 

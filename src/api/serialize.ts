@@ -1,3 +1,4 @@
+import type { WorkRequestRow } from '../store/control-plane.js';
 import type { DomainGroupRow, DomainRow } from '../store/domains.js';
 import type { InstanceRow } from '../store/instances.js';
 import type { SecretRow } from '../store/secrets.js';
@@ -26,12 +27,12 @@ export function instanceBody(row: InstanceRow) {
   };
 }
 
-/** Lifecycle and times of a resource the emulator creates itself, which carries no tags. */
-function untaggedResource(row: { lifecycle_state: string; time_created: string; time_updated: string }) {
+/** Lifecycle, tags and times: the fields every OCI resource model here ends with. */
+function lifecycleTagsAndTimes(row: { lifecycle_state: string; freeform_tags: string; defined_tags: string; time_created: string; time_updated: string }) {
   return {
     lifecycleState: row.lifecycle_state,
-    freeformTags: {},
-    definedTags: {},
+    freeformTags: json(row.freeform_tags, {}),
+    definedTags: json(row.defined_tags, {}),
     systemTags: {},
     timeCreated: row.time_created,
     timeUpdated: row.time_updated,
@@ -46,10 +47,15 @@ export function domainBody(row: DomainRow) {
     displayName: row.display_name,
     description: row.description,
     deviceHost: row.device_host,
-    dbAllowListedIdentityGroupNames: [],
-    dbAllowedIdentityDomainHost: null,
-    dataRetentionPeriodsInDays: { rawData: 16, rejectedData: 16, historizedData: 30, rawCommandData: 16 },
-    ...untaggedResource(row),
+    dbAllowListedIdentityGroupNames: json<string[]>(row.db_allow_listed_identity_group_names, []),
+    dbAllowedIdentityDomainHost: row.db_allowed_identity_domain_host,
+    dataRetentionPeriodsInDays: {
+      rawData: row.retention_raw_data,
+      rejectedData: row.retention_rejected_data,
+      historizedData: row.retention_historized_data,
+      rawCommandData: row.retention_raw_command_data,
+    },
+    ...lifecycleTagsAndTimes(row),
   };
 }
 
@@ -61,9 +67,26 @@ export function domainGroupBody(row: DomainGroupRow) {
     description: row.description,
     type: row.type,
     dataHost: row.data_host,
+    dbAllowListedVcnIds: json<string[]>(row.db_allow_listed_vcn_ids, []),
     dbConnectionString: row.db_connection_string,
     dbTokenScope: row.db_token_scope,
-    ...untaggedResource(row),
+    ...lifecycleTagsAndTimes(row),
+  };
+}
+
+export function workRequestBody(row: WorkRequestRow) {
+  const path = row.entity_type === 'iotDomain' ? 'iotDomains' : 'iotDomainGroups';
+  return {
+    operationType: row.operation_type,
+    status: row.status,
+    id: row.id,
+    compartmentId: row.compartment_id,
+    resources: [{ entityType: row.entity_type, actionType: row.action_type, identifier: row.resource_id, entityUri: `/20250531/${path}/${row.resource_id}` }],
+    percentComplete: row.percent_complete,
+    timeAccepted: row.time_accepted,
+    timeStarted: row.time_started,
+    timeFinished: row.time_finished,
+    timeUpdated: row.time_updated,
   };
 }
 
@@ -84,13 +107,14 @@ export function secretBody(row: SecretRow) {
   };
 }
 
-export function secretBundleBody(row: SecretRow) {
+/** A version of a secret as Secrets' bundles show it, with the stages it is in. */
+export function secretBundleBody(secret: SecretRow, version: { version_number: number; content: string; time_created: string }, stages: string[]) {
   return {
-    secretId: row.id,
-    versionNumber: row.version_number,
+    secretId: secret.id,
+    versionNumber: version.version_number,
     versionName: null,
-    secretBundleContent: { contentType: 'BASE64', content: row.content },
-    stages: ['CURRENT', 'LATEST'],
-    timeCreated: row.time_created,
+    secretBundleContent: { contentType: 'BASE64', content: version.content },
+    stages,
+    timeCreated: version.time_created,
   };
 }

@@ -18,10 +18,11 @@ import { instanceRoutes } from './routes/instances.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
 import { vaultRoutes } from './routes/vault.js';
+import { workRequestRoutes } from './routes/work-requests.js';
 
 export function buildApi(
   ctx: ApiContext,
-  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; control?: TestControl; adminToken?: string | null },
+  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; testControl?: TestControl; adminToken?: string | null },
 ): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
@@ -43,10 +44,11 @@ export function buildApi(
   registerRequestLimits(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
   // API faults answer after authentication, and must see every route as it is added.
-  opts.control?.registerHooks(app);
+  opts.testControl?.registerHooks(app);
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
   if (opts.ops) registerOpsHooks(app, opts.ops);
   void app.register(domainRoutes);
+  void app.register(workRequestRoutes);
   void app.register(instanceRoutes);
   void app.register(instanceContentRoutes);
   void app.register(invokeRoutes);
@@ -55,6 +57,6 @@ export function buildApi(
   void app.register(emulatorRoutes);
   void app.register(certificateRoutes);
   if (opts.ops) void app.register(opsRoutes);
-  if (opts.control) void app.register(opts.control.routes);
+  if (opts.testControl) void app.register(opts.testControl.routes);
   return app;
 }

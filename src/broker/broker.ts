@@ -25,7 +25,8 @@ export type { PresenceChange } from './presence.js';
 export interface BrokerOptions {
   db: Db;
   store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates' | 'deviceSessions'>;
-  domainId: string;
+  /** Which IoT domain a device means, from the host name it sent in TLS SNI (control/hosts.ts). */
+  domainOf(servername: string | false | null | undefined): string | null;
   tls: TlsMaterial;
   host: string;
   port: number;
@@ -69,7 +70,7 @@ export async function startBroker(opts: BrokerOptions) {
     heartbeatInterval: 60_000,
     connectTimeout: limits.connectTimeoutMs,
     drainTimeout: limits.drainTimeoutMs,
-    ...loginHooks({ store: opts.store, domainId: opts.domainId, clock, ca: opts.tls.ca, limits, connections, log, gate: opts.loginGate }),
+    ...loginHooks({ store: opts.store, domainOf: opts.domainOf, clock, ca: opts.tls.ca, limits, connections, log, gate: opts.loginGate }),
     authorizeSubscribe,
     ...devicePublishHooks({ connections, batch, signals }),
   });

@@ -16,6 +16,8 @@ export interface LoginAttempt {
   address: string;
   /** The client certificate the device presented, if any. */
   peerCertificate: X509Certificate | undefined;
+  /** The host name the device sent in TLS SNI: which IoT domain it means. */
+  servername?: string | false | null;
 }
 
 export type LoginOutcome =
@@ -29,7 +31,8 @@ export type LoginOutcome =
  */
 export function createDeviceLogin(deps: {
   store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates'>;
-  domainId: string;
+  /** The IoT domain a TLS SNI host name means (see control/hosts.ts), or null for none. */
+  domainOf(servername: string | false | null | undefined): string | null;
   clock: Clock;
   maxKeepalive: number;
   throttle: LoginThrottle;
@@ -47,11 +50,14 @@ export function createDeviceLogin(deps: {
     }
 
     let outcome: LoginOutcome;
-    if (a.peerCertificate) {
-      const cert = checkCertificateLogin(deps.store, deps.domainId, a.peerCertificate, deps.ca, a.username, deps.clock.now());
+    const domainId = deps.domainOf(a.servername);
+    if (!domainId) {
+      outcome = { ok: false, returnCode: 5, reason: `no live IoT domain has deviceHost ${String(a.servername)}`, key };
+    } else if (a.peerCertificate) {
+      const cert = checkCertificateLogin(deps.store, domainId, a.peerCertificate, deps.ca, a.username, deps.clock.now());
       outcome = cert.ok ? { ok: true, instance: cert.instance, method: 'certificate' } : { ok: false, returnCode: 5, reason: cert.reason, key };
     } else {
-      const instance = checkDeviceLogin(deps.store, deps.domainId, a.username, a.password);
+      const instance = checkDeviceLogin(deps.store, domainId, a.username, a.password);
       outcome = instance ? { ok: true, instance, method: 'password' } : { ok: false, returnCode: 5, reason: 'wrong external key or password', key };
     }
     if (outcome.ok) deps.throttle.succeeded(a.address, key);

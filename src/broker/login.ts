@@ -20,7 +20,8 @@ export type LoginGate = (instanceId: string) => { returnCode: 3 | 4 | 5; reason:
  */
 export function loginHooks(deps: {
   store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates'>;
-  domainId: string;
+  /** The IoT domain a TLS SNI host name means, or null for none. */
+  domainOf(servername: string | false | null | undefined): string | null;
   clock: Clock;
   /** PEM of the CA that issues device certificates. */
   ca: string;
@@ -32,7 +33,7 @@ export function loginHooks(deps: {
   const { connections, limits, log } = deps;
   const login = createDeviceLogin({
     store: deps.store,
-    domainId: deps.domainId,
+    domainOf: deps.domainOf,
     clock: deps.clock,
     maxKeepalive: limits.maxKeepalive,
     throttle: createLoginThrottle(deps.clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
@@ -54,6 +55,7 @@ export function loginHooks(deps: {
         password,
         address: normalizeAddress((conn?.socket ?? (client.conn as Socket)).remoteAddress),
         peerCertificate: conn?.socket.getPeerX509Certificate(),
+        servername: conn?.socket.servername,
       });
       if (!outcome.ok) {
         log('info', 'device login refused', { username, clientId: client.id, returnCode: outcome.returnCode, reason: outcome.reason });

@@ -56,9 +56,12 @@ function serverCertCovers(pem: string, names: string[]): boolean {
   const cert = new NodeX509(pem);
   const weekAhead = Date.now() + 7 * 24 * 3600 * 1000;
   if (new Date(cert.validTo).getTime() < weekAhead) return false;
-  return names.every((name) =>
-    isIP(name) ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined,
-  );
+  return names.every((name) => {
+    if (isIP(name)) return cert.checkIP(name) !== undefined;
+    // A wildcard is covered when a name it stands for is: checkHost takes names, not patterns.
+    const probe = name.startsWith('*.') ? `x${name.slice(1)}` : name;
+    return cert.checkHost(probe) !== undefined;
+  });
 }
 
 interface Issued {

@@ -1,5 +1,5 @@
 import { iso, type Clock } from '../clock.js';
-import { conflict, notFound, OciError } from '../errors.js';
+import { conflict, incorrectState, notFound, OciError, relatedNotFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import type { Store } from '../store/index.js';
 import { etagOf, type InstanceRow } from '../store/instances.js';
@@ -22,8 +22,7 @@ export interface CreateInstanceDetails extends InstanceFields {
   connectivityType?: string;
 }
 
-const related = (what: string, id: string) =>
-  new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
+const related = relatedNotFound;
 
 /** authId names either a Vault secret (password login) or a certificate the emulator issued (mTLS). */
 function checkAuthId(store: Store, authId: string | undefined): void {
@@ -58,7 +57,11 @@ function checkExternalKeyFree(store: Store, domainId: string, externalKey: strin
 
 export function createInstance(store: Store, clock: Clock, region: string, d: CreateInstanceDetails): InstanceRow {
   return store.atomically(() => {
-    if (!store.domains.get(d.iotDomainId)) throw related('iotDomainId: IoT domain', d.iotDomainId);
+    const domain = store.domains.get(d.iotDomainId);
+    if (!domain || domain.lifecycle_state === 'DELETED') throw related('iotDomainId: IoT domain', d.iotDomainId);
+    if (domain.lifecycle_state !== 'ACTIVE' && domain.lifecycle_state !== 'UPDATING') {
+      throw incorrectState(`IoT domain ${domain.id} is ${domain.lifecycle_state}; instances can be created once it is ACTIVE`);
+    }
     checkAuthId(store, d.authId);
     const externalKey = d.externalKey ?? base32(24);
     checkExternalKeyFree(store, d.iotDomainId, externalKey);
@@ -95,7 +98,8 @@ export function activeInstance(store: Store, id: string): InstanceRow {
   return row;
 }
 
-function checkEtag(row: InstanceRow, ifMatch: string | undefined): void {
+/** if-match against a resource's etag (any row with an id and a revision); `*` matches any. */
+export function checkEtag(row: Pick<InstanceRow, 'id' | 'revision'>, ifMatch: string | undefined): void {
   if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(row)) {
     throw new OciError(412, 'NoEtagMatch', `if-match ${ifMatch} does not match the current etag of ${row.id}`);
   }

@@ -1,8 +1,9 @@
 import { iso, type Clock } from '../clock.js';
-import { invalid } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import { EMULATOR_COMPARTMENT } from '../store/domains.js';
 import type { Store } from '../store/index.js';
+import type { VersionedSecretRow } from '../store/secret-versions.js';
 import type { SecretRow } from '../store/secrets.js';
 import { conflict } from '../errors.js';
 
@@ -49,6 +50,43 @@ export function createSecret(store: Store, clock: Clock, region: string, d: Crea
       time_updated: now,
     };
     store.secrets.insert(row);
+    store.secretVersions.addFirstVersion(row);
     return row;
   });
+}
+
+export interface UpdateSecretDetails {
+  currentVersionNumber?: number;
+  description?: string;
+  freeformTags?: Record<string, string>;
+  definedTags?: Record<string, Record<string, unknown>>;
+  secretContent?: { contentType?: string; content: string; stage?: 'CURRENT' | 'PENDING' };
+}
+
+/**
+ * UpdateSecret: new content is a new version, CURRENT unless staged PENDING, so a device's
+ * next login needs the new password (sessions already open stay); or an existing version
+ * is made CURRENT again (a rollback). Tags and description change in place.
+ */
+export function updateSecret(store: Store, clock: Clock, id: string, d: UpdateSecretDetails): VersionedSecretRow {
+  const versions = store.secretVersions;
+  const secret = versions.get(id);
+  if (!secret || secret.lifecycle_state !== 'ACTIVE') throw notFound('Secret', id);
+  if (d.secretContent && d.currentVersionNumber !== undefined) throw invalid('give either secretContent (a new version) or currentVersionNumber (an existing one), not both');
+  if (d.secretContent && !BASE64.test(d.secretContent.content)) throw invalid('secretContent.content must be base64');
+  if (d.currentVersionNumber !== undefined && !versions.version(id, d.currentVersionNumber)) {
+    throw invalid(`secret ${id} has no version ${d.currentVersionNumber}`);
+  }
+  return versions.update(
+    id,
+    {
+      content: d.secretContent?.content,
+      stage: d.secretContent?.stage,
+      currentVersionNumber: d.currentVersionNumber,
+      description: d.description,
+      freeformTags: d.freeformTags ? JSON.stringify(d.freeformTags) : undefined,
+      definedTags: d.definedTags ? JSON.stringify(d.definedTags) : undefined,
+    },
+    iso(clock.now()),
+  );
 }

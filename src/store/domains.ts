@@ -13,6 +13,12 @@ export interface DomainGroupRow {
   lifecycle_state: string;
   time_created: string;
   time_updated: string;
+  /** JSON array of VCN OCIDs (configureDataAccess of the group). */
+  db_allow_listed_vcn_ids: string;
+  freeform_tags: string;
+  defined_tags: string;
+  /** Bumped by every change, so it makes the etag. */
+  revision: number;
 }
 
 export interface DomainRow {
@@ -26,13 +32,27 @@ export interface DomainRow {
   lifecycle_state: string;
   time_created: string;
   time_updated: string;
+  /** JSON array of IAM group names (DIRECT data access). */
+  db_allow_listed_identity_group_names: string;
+  /** ORDS data access: the identity domain host tokens come from. */
+  db_allowed_identity_domain_host: string | null;
+  /** 1 once APEX data access was configured (its password is not kept). */
+  apex_workspace_configured: number;
+  retention_raw_data: number;
+  retention_rejected_data: number;
+  retention_historized_data: number;
+  retention_raw_command_data: number;
+  freeform_tags: string;
+  defined_tags: string;
+  revision: number;
 }
 
 export const EMULATOR_COMPARTMENT = 'ocid1.compartment.oc1..emulator';
 
 /** The `iot_domain_groups` and `iot_domains` tables. */
 export function domainStore(db: Db) {
-  const first = db.prepare('SELECT * FROM iot_domains ORDER BY time_created LIMIT 1');
+  // The first domain still alive: a deleted default domain is replaced rather than revived.
+  const first = db.prepare("SELECT * FROM iot_domains WHERE lifecycle_state NOT IN ('DELETED', 'DELETING', 'FAILED') ORDER BY time_created, rowid LIMIT 1");
   const insertGroup = db.prepare(
     `INSERT INTO iot_domain_groups (id, compartment_id, display_name, description, type, data_host,
        db_connection_string, db_token_scope, lifecycle_state, time_created, time_updated)
@@ -52,9 +72,10 @@ export function domainStore(db: Db) {
   const allGroups = db.prepare('SELECT * FROM iot_domain_groups ORDER BY time_created');
 
   /**
-   * The emulator has exactly one domain group and one domain. They are made on the first
-   * start and kept, so their ids stay valid across restarts; a changed device host is
-   * written back so `deviceHost` always tells devices where to connect.
+   * The first domain group and domain are made on the first start and kept, so their ids
+   * stay valid across restarts; a changed device host is written back so `deviceHost`
+   * always tells devices where to connect. More domains are made through the API
+   * (control/); this one is where devices that send no TLS SNI land.
    */
   const ensureDefault = db.transaction(
     (opts: { region: string; deviceHost: string; now: string }): { group: DomainGroupRow; domain: DomainRow } => {

@@ -1,11 +1,14 @@
 import { clientCertificateStore } from './client-certificates.js';
 import { commandStore } from './commands.js';
+import { controlPlaneStore } from './control-plane.js';
 import type { Db } from './database.js';
 import { deviceSessionStore } from './device-sessions.js';
 import { domainStore } from './domains.js';
 import { faultStore } from './faults.js';
 import { instanceStore } from './instances.js';
 import { ordsStore } from './ords.js';
+import { retentionStore } from './retention.js';
+import { secretVersionStore } from './secret-versions.js';
 import { secretStore } from './secrets.js';
 import { virtualDeviceStore } from './virtual-devices.js';
 import { webhookStore } from './webhooks.js';
@@ -30,6 +33,9 @@ export function createStore(db: Db) {
   const faults = once(faultStore);
   const webhooks = once(webhookStore);
   const virtualDevices = once(virtualDeviceStore);
+  const controlPlane = once(controlPlaneStore);
+  const secretVersions = once(secretVersionStore);
+  const retention = once((d: Db) => retentionStore(d));
   return {
     get commands() { return commands(); },
     get instances() { return instances(); },
@@ -41,6 +47,10 @@ export function createStore(db: Db) {
     get faults() { return faults(); },
     get webhooks() { return webhooks(); },
     get virtualDevices() { return virtualDevices(); },
+    /** Domain groups and domains as resources, and their work requests. */
+    get controlPlane() { return controlPlane(); },
+    get secretVersions() { return secretVersions(); },
+    get retention() { return retention(); },
     /**
      * Runs `body` as one transaction, for a change that spans several store functions
      * (a device's secret and its instance; an instance and the certificate it lets go),

@@ -229,7 +229,74 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   CREATE INDEX commands_response_endpoint ON commands(digital_twin_instance_id, response_endpoint, id)
     WHERE response_endpoint IS NOT NULL;
   `,
-  /* 5: test control: injected faults, virtual devices, webhooks and their delivery queue */ `
+  /* 5: the control plane: domain groups and domains as resources (tags, data access,
+        retention, etags), the work requests that drive their lifecycle, and Vault secret
+        versions (a rotated password is a new current version) */ `
+  ALTER TABLE iot_domain_groups ADD COLUMN db_allow_listed_vcn_ids TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE iot_domain_groups ADD COLUMN freeform_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domain_groups ADD COLUMN defined_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domain_groups ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+
+  ALTER TABLE iot_domains ADD COLUMN db_allow_listed_identity_group_names TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE iot_domains ADD COLUMN db_allowed_identity_domain_host TEXT;
+  ALTER TABLE iot_domains ADD COLUMN apex_workspace_configured INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE iot_domains ADD COLUMN retention_raw_data INTEGER NOT NULL DEFAULT 16;
+  ALTER TABLE iot_domains ADD COLUMN retention_rejected_data INTEGER NOT NULL DEFAULT 16;
+  ALTER TABLE iot_domains ADD COLUMN retention_historized_data INTEGER NOT NULL DEFAULT 30;
+  ALTER TABLE iot_domains ADD COLUMN retention_raw_command_data INTEGER NOT NULL DEFAULT 16;
+  ALTER TABLE iot_domains ADD COLUMN freeform_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domains ADD COLUMN defined_tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE iot_domains ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX iot_domains_device_host ON iot_domains(device_host);
+
+  -- One row per asynchronous operation; next_step_ms is when the one scheduler moves it on
+  -- (NULL once it is finished). payload is what the operation applies when it succeeds.
+  CREATE TABLE work_requests (
+    id TEXT PRIMARY KEY,
+    operation_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    compartment_id TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    action_type TEXT NOT NULL,
+    percent_complete REAL NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}',
+    accepted_at_ms INTEGER NOT NULL,
+    next_step_ms INTEGER,
+    time_accepted TEXT NOT NULL,
+    time_started TEXT,
+    time_finished TEXT,
+    time_updated TEXT NOT NULL
+  );
+  CREATE INDEX work_requests_next_step ON work_requests(next_step_ms) WHERE next_step_ms IS NOT NULL;
+  CREATE INDEX work_requests_resource ON work_requests(resource_id, time_accepted);
+  CREATE INDEX work_requests_accepted ON work_requests(time_accepted);
+
+  CREATE TABLE work_request_entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    work_request_id TEXT NOT NULL REFERENCES work_requests(id),
+    kind TEXT NOT NULL CHECK (kind IN ('log', 'error')),
+    code TEXT,
+    message TEXT NOT NULL,
+    timestamp TEXT NOT NULL
+  );
+  CREATE INDEX work_request_entries_request ON work_request_entries(work_request_id, kind, id);
+
+  CREATE TABLE vault_secret_versions (
+    secret_id TEXT NOT NULL REFERENCES vault_secrets(id),
+    version_number INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    PRIMARY KEY (secret_id, version_number)
+  );
+  -- Which versions hold the PREVIOUS and PENDING stages; CURRENT is version_number.
+  ALTER TABLE vault_secrets ADD COLUMN previous_version_number INTEGER;
+  ALTER TABLE vault_secrets ADD COLUMN pending_version_number INTEGER;
+  INSERT INTO vault_secret_versions (secret_id, version_number, content, time_created)
+    SELECT id, version_number, content, time_updated FROM vault_secrets;
+  CREATE INDEX vault_secrets_compartment ON vault_secrets(compartment_id, time_created);
+  `,
+  /* 6: test control: injected faults, virtual devices, webhooks and their delivery queue */ `
   CREATE TABLE faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     scope TEXT NOT NULL,

@@ -9,6 +9,7 @@ export interface PresenceSource {
 
 export interface DeviceView {
   instanceId: string;
+  iotDomainId: string;
   displayName: string;
   /** The MQTT user name. */
   externalKey: string;
@@ -28,6 +29,7 @@ export async function deviceView(store: Store, presence: PresenceSource, row: In
   const [latest] = store.deviceSessions.list(row.id);
   return {
     instanceId: row.id,
+    iotDomainId: row.iot_domain_id,
     displayName: row.display_name,
     externalKey: row.external_key,
     authId: row.auth_id,
@@ -40,8 +42,11 @@ export async function deviceView(store: Store, presence: PresenceSource, row: In
   };
 }
 
-/** Every active instance of the domain, newest first, with its live MQTT state. */
-export async function listDeviceViews(store: Store, presence: PresenceSource, domainId: string, limit = 1000): Promise<DeviceView[]> {
-  const { rows } = store.instances.list({ iotDomainId: domainId, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit });
+/** Every active instance of the given domains, newest first, with its live MQTT state. */
+export async function listDeviceViews(store: Store, presence: PresenceSource, domainIds: string[], limit = 1000): Promise<DeviceView[]> {
+  const rows = domainIds
+    .flatMap((iotDomainId) => store.instances.list({ iotDomainId, sortBy: 'timeCreated', sortOrder: 'DESC', offset: 0, limit }).rows)
+    .sort((a, b) => (a.time_created < b.time_created ? 1 : a.time_created > b.time_created ? -1 : 0))
+    .slice(0, limit);
   return Promise.all(rows.map((row) => deviceView(store, presence, row)));
 }

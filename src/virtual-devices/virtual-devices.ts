@@ -176,7 +176,8 @@ export function createVirtualDevices(deps: {
       protocol: 'mqtts',
       host: broker.host,
       port: broker.port,
-      servername: broker.servername,
+      // The TLS SNI host name says which domain a device logs into: its instance's.
+      servername: deps.store.domains.get(instances.get(instanceId)?.iot_domain_id ?? '')?.device_host ?? broker.servername,
       ca: broker.ca,
       username: externalKey,
       password,

@@ -269,3 +269,30 @@ describe('iot digital-twin-instance, in the oci CLI\'s shape', () => {
     }
   });
 });
+
+describe('device domains and device create --domain', () => {
+  it('lists every domain with its device host, and creates a device in the one picked', async () => {
+    const post = async (path: string, body: unknown) =>
+      (await (await fetch(`${emu.restUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string; deviceHost?: string };
+    const group = await post('/20250531/iotDomainGroups', { compartmentId: 'ocid1.compartment.oc1..cli' });
+    emu.advance('PT1S');
+    const domain = await post('/20250531/iotDomains', { compartmentId: 'ocid1.compartment.oc1..cli', iotDomainGroupId: group.id, displayName: 'cli-second' });
+    emu.advance('PT1S');
+
+    const list = await cli('device', 'domains');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`* emulator-domain  (short id ${emu.domain.shortId}, ACTIVE)`);
+    expect(list.stdout).toContain(`  cli-second  (short id ${domain.deviceHost!.split('.')[0]}, ACTIVE)`);
+    expect(list.stdout).toContain(`deviceHost  ${domain.deviceHost}`);
+
+    const run = await cli('device', 'create', '--name', 'in-second', '--domain', 'cli-second');
+    expect(run.code).toBe(0);
+    expect(/^ {2}host +(\S+)/m.exec(run.stdout)?.[1]).toBe(domain.deviceHost);
+    const row = emu.sql(`select iot_domain_id from digital_twin_instances where display_name = 'in-second'`).rows[0];
+    expect(row.iot_domain_id).toBe(domain.id);
+
+    const unknown = await cli('device', 'create', '--domain', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--domain "nope" is no domain; the domains are: emulator-domain');
+  });
+});

@@ -105,3 +105,19 @@ it('redelivers, after a restart, a QoS 1 command the device never acknowledged, 
   const done = await second.waitFor(id, 'COMPLETED');
   expect(done.delivery_count).toBe(2);
 });
+
+it('a work request running when the emulator stopped finishes on the next start, in order', async () => {
+  const first = await start();
+  const created = await first.rest('POST', '/20250531/iotDomainGroups', { compartmentId: 'ocid1.compartment.oc1..restart' });
+  const workRequestId = created.headers.get('opc-work-request-id')!;
+  expect((await first.rest('GET', `/20250531/workRequests/${workRequestId}`)).body.status).toBe('ACCEPTED');
+  const stoppedAt = first.emu.clock.now();
+  await stop(first);
+
+  const second = await start(stoppedAt + MIN);
+  const wr = (await second.rest('GET', `/20250531/workRequests/${workRequestId}`)).body;
+  expect(wr).toMatchObject({ status: 'SUCCEEDED', percentComplete: 100 });
+  // Each step carries the time it was due, not the time of the restart.
+  expect(Date.parse(wr.timeFinished) - Date.parse(wr.timeAccepted)).toBe(500);
+  expect((await second.rest('GET', `/20250531/iotDomainGroups/${created.body.id}`)).body.lifecycleState).toBe('ACTIVE');
+});

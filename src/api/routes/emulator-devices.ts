@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { notFound } from '../../errors.js';
 import { createDevice, type NewDevice } from '../../resources/devices.js';
 import { deviceConnection } from '../../views/connection.js';
 import { deviceView, listDeviceViews } from '../../views/devices.js';
@@ -8,6 +9,7 @@ export const deviceViewSchema = {
   type: 'object',
   properties: {
     instanceId: { type: 'string' },
+    iotDomainId: { type: 'string' },
     displayName: { type: 'string' },
     externalKey: { type: 'string' },
     authId: { type: ['string', 'null'] },
@@ -24,6 +26,8 @@ const newDevice = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    /** The domain to create it in; the first domain when omitted. */
+    iotDomainId: { type: 'string', minLength: 1, maxLength: 255 },
     displayName: { type: 'string', minLength: 1, maxLength: 255 },
     externalKey: { type: 'string', minLength: 1, maxLength: 255 },
     password: { type: 'string', minLength: 1, maxLength: 255 },
@@ -55,7 +59,7 @@ const createdDevice = {
 
 /** Devices as the console sees them, and creating one in one step (Vault secret + instance). */
 export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
-  const { store, clock, config, domain } = app.emu;
+  const { store, clock, config, control } = app.emu;
   const { presence, mqttPort, caFile } = app.ops;
 
   app.get(
@@ -67,10 +71,10 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
         response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceViewSchema } } } },
       },
     },
-    async () => ({ items: await listDeviceViews(store, presence, domain.id) }),
+    async () => ({ items: await listDeviceViews(store, presence, control.store.liveDomains().map((d) => d.id)) }),
   );
 
-  app.post<{ Body: NewDevice | undefined }>(
+  app.post<{ Body: (NewDevice & { iotDomainId?: string }) | undefined }>(
     '/emulator/devices',
     {
       schema: {
@@ -81,7 +85,10 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (req) => {
-      const created = createDevice(store, clock, config.region, domain.id, req.body ?? {});
+      const { iotDomainId, ...device } = req.body ?? {};
+      const domain = iotDomainId ? control.store.domain(iotDomainId) : (control.domainForServername(undefined) ?? app.emu.domain);
+      if (!domain || domain.lifecycle_state === 'DELETED') throw notFound('IoT domain', String(iotDomainId));
+      const created = createDevice(store, clock, config.region, domain.id, device);
       const restUrl = `${req.protocol}://${req.headers.host ?? req.hostname}`;
       return {
         device: await deviceView(store, presence, created.instance),

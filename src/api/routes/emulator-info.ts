@@ -17,18 +17,40 @@ const info = {
       type: 'object',
       properties: { id: { type: 'string' }, shortId: { type: 'string' }, displayName: { type: 'string' }, groupId: { type: 'string' } },
     },
+    /** Every live domain: where its devices connect (TLS SNI tells them apart) and its data API. */
+    domains: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          shortId: { type: 'string' },
+          displayName: { type: 'string' },
+          groupId: { type: 'string' },
+          lifecycleState: { type: 'string' },
+          deviceHost: { type: 'string' },
+          mqttUrl: { type: 'string' },
+          dataApiUrl: { type: 'string' },
+        },
+      },
+    },
     clock: { type: 'object', properties: { kind: { type: 'string' }, now: { type: 'string' } } },
   },
 } as const;
 
+const mqttUrlOf = (host: string, port: number) => `mqtts://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
 /** Where things are: what the console's domain panel and `device create` show. */
 export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
-  const { domain, group, clock } = app.emu;
+  const { clock, control } = app.emu;
   const { mqttPort, caFile, ca } = app.ops;
 
   app.get('/emulator/info', { schema: { tags: ['emulator'], summary: 'Endpoints, IoT domain and clock of this emulator', response: { 200: info } } }, async (req) => {
     // The caller's own view of our address, so the URLs work through port mappings and proxies.
     const restUrl = `${req.protocol}://${req.headers.host ?? req.hostname}`;
+    // The first live domain (where devices without SNI land) is the one the top-level fields describe.
+    const domains = control.store.liveDomains();
+    const domain = control.domainForServername(undefined) ?? app.emu.domain;
     const host = domain.device_host;
     return {
       restUrl,
@@ -36,11 +58,21 @@ export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
       dataApiUrl: `${restUrl}/ords/${domain.short_id}/20250531`,
       deviceHost: host,
       mqttPort,
-      mqttUrl: `mqtts://${host.includes(':') ? `[${host}]` : host}:${mqttPort}`,
+      mqttUrl: mqttUrlOf(host, mqttPort),
       mqttProtocol: 'MQTT 3.1.1 over TLS',
       caFile,
       caUrl: `${restUrl}/emulator/ca.pem`,
-      domain: { id: domain.id, shortId: domain.short_id, displayName: domain.display_name, groupId: group.id },
+      domain: { id: domain.id, shortId: domain.short_id, displayName: domain.display_name, groupId: domain.iot_domain_group_id },
+      domains: domains.map((d) => ({
+        id: d.id,
+        shortId: d.short_id,
+        displayName: d.display_name,
+        groupId: d.iot_domain_group_id,
+        lifecycleState: d.lifecycle_state,
+        deviceHost: d.device_host,
+        mqttUrl: mqttUrlOf(d.device_host, mqttPort),
+        dataApiUrl: `${restUrl}/ords/${d.short_id}/20250531`,
+      })),
       clock: { kind: clock.kind, now: iso(clock.now()) },
     };
   });

@@ -13,7 +13,8 @@ const KEEPALIVE_MS = 15_000;
  * queue, so nothing sent after the snapshot is older than it.
  */
 export const eventRoutes: FastifyPluginAsync = async (app) => {
-  const { store, engine, domain } = app.emu;
+  const { store, engine, control } = app.emu;
+  const liveDomainIds = () => control.store.liveDomains().map((d) => d.id);
   const { presence } = app.ops;
   const views = commandViews(store);
   const open = new Set<ServerResponse>();
@@ -50,13 +51,13 @@ export const eventRoutes: FastifyPluginAsync = async (app) => {
     };
 
     const commands = views.recent(SNAPSHOT_COMMANDS);
-    enqueue(async () => send('snapshot', { devices: await listDeviceViews(store, presence, domain.id), commands }));
+    enqueue(async () => send('snapshot', { devices: await listDeviceViews(store, presence, liveDomainIds()), commands }));
     const stopCommands = engine.onTransition((t) => {
       // The view is taken now, when it matches the transition, not when the queue gets to it.
       const view = views.view(t.command);
       enqueue(() => send('command', view));
     });
-    const stopDevices = app.deviceFeed.subscribe(() => enqueue(async () => send('devices', await listDeviceViews(store, presence, domain.id))));
+    const stopDevices = app.deviceFeed.subscribe(() => enqueue(async () => send('devices', await listDeviceViews(store, presence, liveDomainIds()))));
     const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
     keepalive.unref();
 

@@ -11,7 +11,7 @@ function principalOf(authorization: string | undefined): string {
 }
 
 export const invokeRoutes: FastifyPluginAsync = async (app) => {
-  const { store, config, engine, domain } = app.emu;
+  const { store, config, engine } = app.emu;
 
   app.post<{
     Params: { digitalTwinInstanceId: string };
@@ -40,7 +40,9 @@ export const invokeRoutes: FastifyPluginAsync = async (app) => {
         fingerprint: retryToken ? createHash('sha256').update(JSON.stringify(req.body)).digest('hex') : undefined,
       });
       const origin = `${req.protocol}://${req.headers.host ?? `localhost:${config.restPort}`}`;
-      void reply.header('location', `${origin}/ords/${domain.short_id}/20250531/rawCommandData/${id}`);
+      // The row is on the data API of the instance's own domain.
+      const shortId = store.domains.get(instance.iot_domain_id)!.short_id;
+      void reply.header('location', `${origin}/ords/${shortId}/20250531/rawCommandData/${id}`);
       return reply.status(202).send();
     },
   );

@@ -107,6 +107,29 @@ async function loadInfo() {
     clock: clockText(i.clock),
   });
   $('#advance-clock').hidden = i.clock.kind !== 'manual';
+  renderDomains(i.domains ?? []);
+}
+
+/** Every live domain, in the domain view and as the choice of where a new device goes. */
+function renderDomains(domains) {
+  $('#domains tbody').replaceChildren(
+    ...domains.map((d) =>
+      el(
+        'tr',
+        { dataset: { domainId: d.id } },
+        el('td', {}, d.displayName),
+        el('td', {}, el('code', {}, d.shortId)),
+        el('td', {}, el('code', {}, d.deviceHost)),
+        el('td', {}, el('code', {}, d.dataApiUrl)),
+        el('td', {}, d.lifecycleState),
+        el('td', {}, el('code', {}, d.id)),
+      ),
+    ),
+  );
+  const select = $('#create-device select[name=iotDomainId]');
+  const current = select.value;
+  select.replaceChildren(...domains.map((d) => el('option', { value: d.id }, `${d.displayName} (${d.deviceHost})`)));
+  if (current && domains.some((d) => d.id === current)) select.value = current;
 }
 
 const clockText = (clock) => `${clock.kind} clock, now ${clock.now}`;
@@ -163,11 +186,13 @@ function renderDeviceChoice() {
 async function createDevice(event) {
   event.preventDefault();
   const form = event.target;
-  const displayName = String(new FormData(form).get('displayName') ?? '').trim();
+  const data = new FormData(form);
+  const displayName = String(data.get('displayName') ?? '').trim();
+  const iotDomainId = String(data.get('iotDomainId') ?? '');
   const button = form.querySelector('button');
   button.disabled = true;
   try {
-    const reply = await api('POST', '/emulator/devices', displayName ? { displayName } : {});
+    const reply = await api('POST', '/emulator/devices', { ...(displayName ? { displayName } : {}), ...(iotDomainId ? { iotDomainId } : {}) });
     showError($('#create-device-error'), reply.ok ? '' : errorText(reply));
     if (!reply.ok) return;
     const { device, connection } = reply.data;
@@ -178,7 +203,7 @@ async function createDevice(event) {
     setFields(card, { ...connection, displayName: device.displayName, instanceId: device.instanceId });
     $('#mosquitto-sub').textContent = connection.mosquittoSub;
     card.hidden = false;
-    form.reset();
+    form.querySelector('input[name=displayName]').value = '';
   } finally {
     button.disabled = false;
   }
@@ -346,7 +371,11 @@ function connectEvents() {
 // ---- start -------------------------------------------------------------------------
 
 function start() {
-  window.addEventListener('hashchange', showView);
+  // Domains come and go through the API: a view change shows the current list.
+  window.addEventListener('hashchange', () => {
+    showView();
+    void loadInfo();
+  });
   showView();
   $('#invoke textarea').value = JSON.stringify(SEED_COMMAND, null, 2);
   $('#create-device').addEventListener('submit', createDevice);
