@@ -17,6 +17,9 @@ import { createStore, type Store } from './store/index.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
+import { twinResources, type TwinResources } from './resources/twins.js';
+import { createJqEngine } from './telemetry/jq.js';
+import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
 import { createTestControl, type TestControl } from './test-control.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
@@ -46,6 +49,9 @@ export interface Emulator {
   /** Every read and write of the emulator's tables, over `db`. */
   store: Store;
   engine: CommandEngine;
+  /** The adapter pipeline (device telemetry into historized, snapshot and rejected data). */
+  telemetry: TelemetryPipeline;
+  twins: TwinResources;
   /** Domain groups, domains and the work requests that change them. */
   control: ControlPlane;
   /**
@@ -106,8 +112,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // announcements and command bytes caused by it wait for that commit.
     const batch = createWriteBatch(db);
     const metrics = createMetrics(store);
+    // One jq engine for adapters and virtual devices' templates.
+    const jq = createJqEngine();
+    closers.push(() => jq.close());
     // Faults, virtual devices and webhooks: what tests and demos steer the emulator with.
-    const testControl = createTestControl({ store, clock, metrics });
+    const testControl = createTestControl({ store, clock, metrics, jq });
     closers.push(() => testControl.stop());
     const brokerLog = log.child({ component: 'broker' });
     broker = await startBroker({
@@ -129,7 +138,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     testControl.attachBroker(broker);
     const adminToken = adminTokenFor(config.bindHost, config.adminToken);
 
+    const telemetry = createTelemetryPipeline({
+      store,
+      jq,
+      timeLimitMs: durationMs(config.adapterTimeLimit),
+      atEndOfBatch: (flush) => batch.atEnd(flush),
+      afterCommit: (effect) => batch.afterCommit(effect),
+    });
+    metrics.watchAdapters(telemetry.stats);
+    const twins = twinResources(store, clock, config.region, jq);
     const engine = createCommandEngine({
+      telemetry,
       db,
       clock,
       // Faults sit between the engine and the broker; the engine never learns of them.
@@ -154,7 +173,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Work requests that came due while the emulator was down finish now, in order.
     control.start();
     const api = buildApi(
-      { store, db, clock, config, domain, group, engine, control, devices: broker },
+      { store, db, clock, config, domain, group, engine, control, twins, telemetry, devices: broker },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -183,6 +202,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       db,
       store,
       engine,
+      telemetry,
+      twins,
       control,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       adminToken,

@@ -12,6 +12,7 @@ import { createDeviceFaults } from './faults/device-faults.js';
 import { createFaultBook, type DeviceFaultSpec } from './faults/faults.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Store } from './store/index.js';
+import type { JqEngine } from './telemetry/jq.js';
 import { createVirtualDevices } from './virtual-devices/virtual-devices.js';
 import { createWebhooks } from './webhooks/webhooks.js';
 
@@ -21,7 +22,7 @@ import { createWebhooks } from './webhooks/webhooks.js';
  * composition root asks it for the decorators it puts between the engine and the broker,
  * and for the Fastify hook and routes; the parts themselves know nothing of each other.
  */
-export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics }) {
+export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine }) {
   const { store, clock, metrics } = deps;
   const queue = clockQueue(clock);
   const applied = new Counter({
@@ -54,7 +55,7 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
     },
   });
 
-  const virtualDevices = createVirtualDevices({ store, clock, queue });
+  const virtualDevices = createVirtualDevices({ store, clock, queue, jq: deps.jq });
 
   const faults: FaultControl = {
     set: (spec) => ('instanceId' in spec ? deviceFaults.add(spec as DeviceFaultSpec) : book.add(spec)),

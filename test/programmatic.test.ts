@@ -67,6 +67,12 @@ it('invoke() reports an OCI error with its status and code', async () => {
 it('createDevice() takes the instance fields an OCI create does, and the password', async () => {
   const emu = await startEmulator();
   running.push(emu);
+  // An instance names a model that exists in its domain.
+  await fetch(`${emu.restUrl}/20250531/digitalTwinModels`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ iotDomainId: emu.domain.id, spec: { '@context': 'dtmi:dtdl:context;3', '@id': 'dtmi:com:example:Pump;1', '@type': 'Interface' } }),
+  });
   const device = await emu.createDevice({ displayName: 'pump', password: 'p4ss', freeformTags: { site: 'lab' }, digitalTwinModelSpecUri: 'dtmi:com:example:Pump;1' });
   expect(device.password).toBe('p4ss');
   const got = await fetch(`${emu.restUrl}/20250531/digitalTwinInstances/${device.instanceId}`).then((r) => r.json());

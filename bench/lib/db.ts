@@ -66,6 +66,23 @@ export class EmulatorDb {
     return this.#scalar('SELECT count(*) FROM raw_data');
   }
 
+  historizedRows(): number {
+    return this.#scalar('SELECT count(*) FROM historized_data');
+  }
+
+  rejectedRows(): number {
+    return this.#scalar('SELECT count(*) FROM rejected_data');
+  }
+
+  /** historized_data rows observed in [from, to) (epoch ms). */
+  historizedBetween(from: number, to: number): number {
+    return this.#scalar(
+      'SELECT count(*) FROM historized_data WHERE time_observed >= ? AND time_observed < ?',
+      new Date(from).toISOString(),
+      new Date(to).toISOString(),
+    );
+  }
+
   /** raw_data rows received in [from, to) (epoch ms; ISO strings compare in time order). */
   rawDataBetween(from: number, to: number): number {
     return this.#scalar(

@@ -17,6 +17,8 @@ export async function provisionDevices(
   domainId: string,
   count: number,
   concurrency = 32,
+  /** More fields for every instance, e.g. `digitalTwinAdapterId`. */
+  fields: Record<string, unknown> = {},
 ): Promise<{ devices: DeviceCred[]; elapsedMs: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const t0 = performance.now();
@@ -31,6 +33,7 @@ export async function provisionDevices(
         iotDomainId: domainId,
         authId: field(secret.body, 'id'),
         displayName: `bench-device-${i}`,
+        ...fields,
       });
       if (instance.status !== 200) throw new Error(`create instance: HTTP ${instance.status} ${JSON.stringify(instance.body)}`);
       return { instanceId: field(instance.body, 'id'), externalKey: field(instance.body, 'externalKey'), password };

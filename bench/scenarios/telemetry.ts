@@ -11,6 +11,7 @@ import { cpuMeter, sleep } from '../lib/proc.js';
 import { provisionDevices } from '../lib/provision.js';
 import { ratio } from '../lib/stats.js';
 import { TELEMETRY_PREFIX, type TelemetryRequest, type TelemetryResult } from '../load/protocol.js';
+import { adapterTelemetryRun, ROWS_PER_MESSAGE, type AdapterRun } from './adapter-telemetry.js';
 
 interface Settings {
   devices: number;
@@ -23,6 +24,7 @@ const FULL: Settings = { devices: 100, windowPerDevice: 10, warmupMs: 2000, meas
 const QUICK: Settings = { devices: 20, windowPerDevice: 10, warmupMs: 500, measureMs: 3000 };
 const PAYLOAD_BYTES = 64;
 const TARGET_RATIO = 0.5;
+const ADAPTER_TARGET_RATIO = 0.3;
 
 export async function telemetryScenario(ctx: BenchContext, mosquitto: string | null): Promise<Section> {
   const s = ctx.quick ? QUICK : FULL;
@@ -40,6 +42,7 @@ export async function telemetryScenario(ctx: BenchContext, mosquitto: string | n
   let emu: TelemetryResult;
   let rowsPerSecond = NaN;
   let emuCpu = NaN;
+  let adapted: AdapterRun | null = null;
   let mosq: TelemetryResult | null = null;
   let mosqCpu = NaN;
   try {
@@ -68,6 +71,10 @@ export async function telemetryScenario(ctx: BenchContext, mosquitto: string | n
     } finally {
       await emulator.stop();
     }
+
+    adapted = await adapterTelemetryRun(ctx, load, dir, s.devices, request(null));
+    checks.push(...adapted.checks);
+    ctx.log(`telemetry: through an adapter ${int(adapted.rowsPerSecond)} historized rows/s, jq ${fixed(adapted.jqShare * 100, 0)} % of CPU`);
 
     if (mosquitto) {
       const port = await freePort();
@@ -112,10 +119,24 @@ export async function telemetryScenario(ctx: BenchContext, mosquitto: string | n
       status: judge(Number.isFinite(r) ? r >= TARGET_RATIO : null),
     },
   ];
+  const ra = ratio(adapted?.rowsPerSecond ?? NaN, mosq?.observedPerSecond ?? NaN);
+  if (adapted) {
+    rows.push({
+      measure: `Telemetry through an adapter into historized_data, same load (${ROWS_PER_MESSAGE} rows per message)`,
+      emulator: `${rate(adapted.rowsPerSecond, ' rows/s')} (${rate(adapted.result.ackPerSecond, ' msg/s')}; CPU ${fixed(adapted.cpu * 100, 0)} %, jq ${fixed(adapted.jqShare * 100, 0)} % of it, adapter pipeline ${fixed(adapted.pipelineShare * 100, 0)} %)`,
+      ceiling: mosq ? `Mosquitto pub→sub ${rate(mosq.observedPerSecond, ' msg/s')}` : 'n/a (Mosquitto not installed)',
+      ratio: ratioText(ra),
+      target: `≥ ${ADAPTER_TARGET_RATIO}×`,
+      status: judge(Number.isFinite(ra) ? ra >= ADAPTER_TARGET_RATIO : null),
+    });
+  }
   const details = [
     `Each device keeps ${s.windowPerDevice} QoS 1 publishes in flight for ${s.warmupMs / 1000} s warm-up + ${s.measureMs / 1000} s measured. The emulator acknowledges a publish only after its raw_data row is written; the rate is rows with time_received inside the measured window. Mosquitto (persistence off) forwards the same load to one QoS 1 subscriber; the rate is messages that subscriber received inside the window.`,
     '',
     `- Emulator: ${rate(emu.ackPerSecond, ' PUBACK/s')}, ${rate(rowsPerSecond, ' rows/s')}, emulator CPU ${fixed(emuCpu * 100, 0)} %, load CPU ${fixed(emu.loadCpu * 100, 0)} %.`,
+    adapted
+      ? `- Through an adapter (a model of the payload's three fields, all Historized; routes by endpoint(n) with JSONPath and jq mappings; jq 1.7 as WebAssembly in a worker, one call per batch): ${rate(adapted.result.ackPerSecond, ' PUBACK/s')}, ${rate(adapted.rowsPerSecond, ' historized rows/s')}, emulator CPU ${fixed(adapted.cpu * 100, 0)} %, of which jq ${fixed(adapted.jqShare * 100, 0)} % and the whole pipeline ${fixed(adapted.pipelineShare * 100, 0)} %.`
+      : '- Through an adapter: not run.',
     mosq
       ? `- Mosquitto: ${rate(mosq.ackPerSecond, ' PUBACK/s')} to publishers, ${rate(mosq.observedPerSecond, ' msg/s')} to the subscriber, broker CPU ${fixed(mosqCpu * 100, 0)} %, load CPU ${fixed(mosq.loadCpu * 100, 0)} %.`
       : '- Mosquitto: not installed, no ceiling.',

@@ -4,6 +4,7 @@ import type { ControlPlane } from '../control/control-plane.js';
 import type { EmulatorConfig } from '../config.js';
 import type { Db } from '../store/database.js';
 import type { DomainGroupRow, DomainRow } from '../store/domains.js';
+import type { TwinResources } from '../resources/twins.js';
 import type { Store } from '../store/index.js';
 
 /** What the routes need, decorated onto the Fastify instance as `emu`. */
@@ -18,6 +19,10 @@ export interface ApiContext {
   domain: DomainRow;
   group: DomainGroupRow;
   engine: CommandEngine;
+  /** Digital twin models, adapters and relationships. */
+  twins: TwinResources;
+  /** The adapter pipeline, for who wants to hear of new twin values (the console). */
+  telemetry: { onMapped(listener: (instanceIds: string[]) => void): () => void };
   /** Domain groups, domains and their work requests. */
   control: ControlPlane;
   devices: {

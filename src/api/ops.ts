@@ -8,6 +8,7 @@ import { emulatorCommandRoutes } from './routes/emulator-commands.js';
 import { emulatorDeviceRoutes } from './routes/emulator-devices.js';
 import { emulatorInfoRoutes } from './routes/emulator-info.js';
 import { emulatorSqlRoutes } from './routes/emulator-sql.js';
+import { emulatorTwinRoutes } from './routes/emulator-twin.js';
 import { eventRoutes } from './routes/events.js';
 import { metricsRoutes } from './routes/metrics.js';
 
@@ -40,6 +41,7 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
   await app.register(emulatorDeviceRoutes);
   await app.register(emulatorCommandRoutes);
   await app.register(emulatorSqlRoutes);
+  await app.register(emulatorTwinRoutes);
   await app.register(eventRoutes);
   await app.register(metricsRoutes);
   await app.register(docsRoutes);

@@ -17,6 +17,7 @@ import { instanceContentRoutes } from './routes/instance-content.js';
 import { instanceRoutes } from './routes/instances.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
+import { twinRoutes } from './routes/twins.js';
 import { vaultRoutes } from './routes/vault.js';
 import { workRequestRoutes } from './routes/work-requests.js';
 
@@ -51,6 +52,7 @@ export function buildApi(
   void app.register(workRequestRoutes);
   void app.register(instanceRoutes);
   void app.register(instanceContentRoutes);
+  void app.register(twinRoutes);
   void app.register(invokeRoutes);
   void app.register(vaultRoutes);
   void app.register(ordsRoutes);

@@ -8,6 +8,7 @@ import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
 import { createScheduler } from './scheduler.js';
 import type { DeliveryStatus } from './states.js';
+import type { TelemetryMessage } from '../telemetry/pipeline.js';
 
 export interface Transition {
   command: CommandRow;
@@ -46,6 +47,8 @@ export function createCommandEngine(deps: {
    * inside it wait for its commit. An engine without a broker (unit tests) has its own.
    */
   batch?: WriteBatch;
+  /** Where a publish kept in raw_data goes next (the adapter pipeline), in the same transaction. */
+  telemetry?: { receive(msg: TelemetryMessage): void };
 }) {
   const { db, clock, devices } = deps;
   const batch = deps.batch ?? createWriteBatch(db);
@@ -350,6 +353,7 @@ export function createCommandEngine(deps: {
         { digital_twin_instance_id: instanceId, endpoint: topic, content_type: body.contentType, content: payload, time_received: iso(now) },
         (rawId) => ({ cause: `late response on ${topic} kept as raw_data ${rawId}`, detail: { rawDataId: rawId } }),
       );
+      deps.telemetry?.receive({ instanceId, endpoint: topic, payload, contentType: body.contentType, timeReceived: now });
     },
   };
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
 /** The console is three static files: no build step, no CDN, nothing fetched from outside. */
@@ -14,7 +15,20 @@ type Asset = keyof typeof ASSETS;
 // Beside this module both in src/ (tsx, tests) and in dist/ (the build copies them).
 const read = (name: Asset) => readFileSync(new URL(`./public/${name}`, import.meta.url));
 
+/** uPlot (a small, well-kept chart library) is served from node_modules: no CDN. */
+const resolveVendor = createRequire(import.meta.url);
+const VENDOR = {
+  'uPlot.iife.min.js': ['uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
+  'uPlot.min.css': ['uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
+} as const;
+
 export const consoleRoutes: FastifyPluginAsync = async (app) => {
+  for (const [name, [path, type]] of Object.entries(VENDOR)) {
+    const body = readFileSync(resolveVendor.resolve(path));
+    app.get(`/console/vendor/${name}`, { schema: { hide: true } }, async (_req, reply) =>
+      reply.type(type).header('cache-control', 'max-age=3600').send(body),
+    );
+  }
   const files = new Map((Object.keys(ASSETS) as Asset[]).map((name) => [name, read(name)]));
   const serve = (name: Asset) => async (_req: unknown, reply: FastifyReply) =>
     reply.type(ASSETS[name]).header('cache-control', 'no-cache').send(files.get(name));

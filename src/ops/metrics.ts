@@ -25,6 +25,8 @@ export interface Metrics {
   countSent(port: DevicePort): DevicePort;
   /** Wraps the broker's signals so every device PUBLISH taken is counted. */
   countReceived(signals: DeviceSignals): DeviceSignals;
+  /** Reports the adapter pipeline's work: messages mapped, and time in jq and in the whole pipeline. */
+  watchAdapters(stats: () => { messages: number; jqMs: number; totalMs: number }): void;
   readonly contentType: string;
   /** Where other parts (faults/, webhooks/) register their own series. */
   readonly registry: Registry;
@@ -86,7 +88,16 @@ export function createMetrics(store: Pick<Store, 'commands' | 'deviceSessions'>)
   mqtt.inc({ direction: 'in' }, 0);
   mqtt.inc({ direction: 'out' }, 0);
 
+  const watchAdapters: Metrics['watchAdapters'] = (stats) => {
+    const gauge = (name: string, help: string, pick: (s: ReturnType<typeof stats>) => number) =>
+      new Gauge({ name, help, registers: [registry], collect() { this.set(pick(stats())); } });
+    gauge('oci_iot_adapter_messages_total', 'Device messages mapped through a digital twin adapter', (s) => s.messages);
+    gauge('oci_iot_adapter_jq_seconds_total', 'Time spent running adapter jq programs', (s) => s.jqMs / 1000);
+    gauge('oci_iot_adapter_seconds_total', 'Time spent in the adapter pipeline, jq included', (s) => s.totalMs / 1000);
+  };
+
   return {
+    watchAdapters,
     transition({ command, to }) {
       if (!TERMINAL.includes(to)) return;
       finished.inc({ state: to });

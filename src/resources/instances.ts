@@ -3,6 +3,7 @@ import { conflict, incorrectState, notFound, OciError, relatedNotFound } from '.
 import { base32, ocid } from '../ids.js';
 import type { Store } from '../store/index.js';
 import { etagOf, type InstanceRow } from '../store/instances.js';
+import { instanceLinks } from './twins.js';
 
 export interface InstanceFields {
   authId?: string;
@@ -65,6 +66,7 @@ export function createInstance(store: Store, clock: Clock, region: string, d: Cr
     checkAuthId(store, d.authId);
     const externalKey = d.externalKey ?? base32(24);
     checkExternalKeyFree(store, d.iotDomainId, externalKey);
+    const links = instanceLinks(store, d.iotDomainId, d);
     const now = iso(clock.now());
     const row: InstanceRow = {
       id: ocid('iotdigitaltwininstance', region),
@@ -74,9 +76,9 @@ export function createInstance(store: Store, clock: Clock, region: string, d: Cr
       external_key: externalKey,
       display_name: d.displayName ?? externalKey,
       description: d.description ?? null,
-      digital_twin_model_id: d.digitalTwinModelId ?? null,
-      digital_twin_model_spec_uri: d.digitalTwinModelSpecUri ?? null,
-      digital_twin_adapter_id: d.digitalTwinAdapterId ?? null,
+      digital_twin_model_id: links.modelId,
+      digital_twin_model_spec_uri: links.specUri,
+      digital_twin_adapter_id: links.adapterId,
       gateways: d.gateways ? JSON.stringify(d.gateways) : null,
       freeform_tags: JSON.stringify(d.freeformTags ?? {}),
       defined_tags: JSON.stringify(d.definedTags ?? {}),
@@ -121,15 +123,24 @@ export function updateInstanceFields(
     checkEtag(row, ifMatch);
     checkAuthId(store, d.authId);
     if (d.externalKey !== undefined) checkExternalKeyFree(store, row.iot_domain_id, d.externalKey, row.id);
+    const twinChanged = d.digitalTwinAdapterId !== undefined || d.digitalTwinModelId !== undefined || d.digitalTwinModelSpecUri !== undefined;
+    const links = twinChanged
+      ? instanceLinks(store, row.iot_domain_id, {
+          digitalTwinAdapterId: d.digitalTwinAdapterId ?? row.digital_twin_adapter_id,
+          // A new adapter alone brings its own model.
+          digitalTwinModelId: d.digitalTwinModelId ?? (d.digitalTwinAdapterId !== undefined ? undefined : row.digital_twin_model_id),
+          digitalTwinModelSpecUri: d.digitalTwinModelSpecUri ?? (d.digitalTwinAdapterId !== undefined || d.digitalTwinModelId !== undefined ? undefined : row.digital_twin_model_spec_uri),
+        })
+      : { adapterId: row.digital_twin_adapter_id, modelId: row.digital_twin_model_id, specUri: row.digital_twin_model_spec_uri };
     const next: InstanceRow = {
       ...row,
       auth_id: d.authId ?? row.auth_id,
       external_key: d.externalKey ?? row.external_key,
       display_name: d.displayName ?? row.display_name,
       description: d.description ?? row.description,
-      digital_twin_adapter_id: d.digitalTwinAdapterId ?? row.digital_twin_adapter_id,
-      digital_twin_model_id: d.digitalTwinModelId ?? row.digital_twin_model_id,
-      digital_twin_model_spec_uri: d.digitalTwinModelSpecUri ?? row.digital_twin_model_spec_uri,
+      digital_twin_adapter_id: links.adapterId,
+      digital_twin_model_id: links.modelId,
+      digital_twin_model_spec_uri: links.specUri,
       gateways: d.gateways ? JSON.stringify(d.gateways) : row.gateways,
       freeform_tags: d.freeformTags ? JSON.stringify(d.freeformTags) : row.freeform_tags,
       defined_tags: d.definedTags ? JSON.stringify(d.definedTags) : row.defined_tags,

@@ -12,6 +12,8 @@ import { secretVersionStore } from './secret-versions.js';
 import { secretStore } from './secrets.js';
 import { virtualDeviceStore } from './virtual-devices.js';
 import { webhookStore } from './webhooks.js';
+import { telemetryDataStore } from './telemetry-data.js';
+import { adapterStore, modelStore, relationshipStore } from './twin-resources.js';
 
 /**
  * Every table group's store over one database, made once by the composition root and
@@ -33,6 +35,10 @@ export function createStore(db: Db) {
   const faults = once(faultStore);
   const webhooks = once(webhookStore);
   const virtualDevices = once(virtualDeviceStore);
+  const models = once(modelStore);
+  const adapters = once(adapterStore);
+  const relationships = once(relationshipStore);
+  const telemetryData = once(telemetryDataStore);
   const controlPlane = once(controlPlaneStore);
   const secretVersions = once(secretVersionStore);
   const retention = once((d: Db) => retentionStore(d));
@@ -47,6 +53,10 @@ export function createStore(db: Db) {
     get faults() { return faults(); },
     get webhooks() { return webhooks(); },
     get virtualDevices() { return virtualDevices(); },
+    get models() { return models(); },
+    get adapters() { return adapters(); },
+    get relationships() { return relationships(); },
+    get telemetryData() { return telemetryData(); },
     /** Domain groups and domains as resources, and their work requests. */
     get controlPlane() { return controlPlane(); },
     get secretVersions() { return secretVersions(); },

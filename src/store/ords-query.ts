@@ -7,6 +7,12 @@ export interface OrdsTable {
   /** Columns left out of list rows (the payloads); a single-row GET shows them. */
   payloadColumns: readonly string[];
   timeColumns: readonly string[];
+  /** The order of a list without `$orderby`; tables without an id (snapshot_data) give their own. */
+  defaultOrder?: string;
+  /** JSON columns, shown as JSON values rather than text. */
+  jsonColumns?: readonly string[];
+  /** Whether rows have an id to GET one by (snapshot_data has none). */
+  noId?: boolean;
 }
 
 export const RAW_COMMAND_DATA: OrdsTable = {
@@ -23,6 +29,31 @@ export const RAW_COMMAND_DATA: OrdsTable = {
 export const RAW_DATA: OrdsTable = {
   name: 'raw_data',
   columns: ['id', 'digital_twin_instance_id', 'endpoint', 'content_type', 'content', 'time_received'],
+  payloadColumns: ['content'],
+  timeColumns: ['time_received'],
+};
+
+export const HISTORIZED_DATA: OrdsTable = {
+  name: 'historized_data',
+  columns: ['id', 'digital_twin_instance_id', 'content_path', 'value', 'time_observed'],
+  payloadColumns: [],
+  jsonColumns: ['value'],
+  timeColumns: ['time_observed'],
+};
+
+export const SNAPSHOT_DATA: OrdsTable = {
+  name: 'snapshot_data',
+  columns: ['digital_twin_instance_id', 'content_path', 'value', 'time_observed'],
+  payloadColumns: [],
+  jsonColumns: ['value'],
+  timeColumns: ['time_observed'],
+  defaultOrder: 'digital_twin_instance_id ASC, content_path ASC',
+  noId: true,
+};
+
+export const REJECTED_DATA: OrdsTable = {
+  name: 'rejected_data',
+  columns: ['id', 'digital_twin_instance_id', 'endpoint', 'content', 'content_type', 'time_received', 'reason_code', 'reason_message'],
   payloadColumns: ['content'],
   timeColumns: ['time_received'],
 };
@@ -48,7 +79,8 @@ export interface CompiledQuery {
  * into a parameterised WHERE clause over known columns only.
  */
 export function compileOrdsQuery(table: OrdsTable, q: string | undefined): CompiledQuery {
-  if (q === undefined || q.trim() === '') return { where: '1=1', params: [], orderBy: 'id ASC' };
+  const defaultOrder = table.defaultOrder ?? 'id ASC';
+  if (q === undefined || q.trim() === '') return { where: '1=1', params: [], orderBy: defaultOrder };
   let parsed: unknown;
   try {
     parsed = JSON.parse(q);
@@ -58,7 +90,7 @@ export function compileOrdsQuery(table: OrdsTable, q: string | undefined): Compi
   if (!isObject(parsed)) throw invalid('q must be a JSON object');
   const params: unknown[] = [];
   let terms = 0;
-  let orderBy = 'id ASC';
+  let orderBy = defaultOrder;
 
   const column = (name: string): string => {
     if (!table.columns.includes(name)) throw invalid(`q: ${name} is not a column of ${table.name}`);
@@ -141,7 +173,7 @@ export function compileOrdsQuery(table: OrdsTable, q: string | undefined): Compi
       if (!desc && d !== 'asc' && d !== '1') throw invalid(`q: $orderby direction for ${col} must be asc or desc`);
       return `${column(col)} ${desc ? 'DESC' : 'ASC'}`;
     });
-    return [...keys, 'id ASC'].join(', ');
+    return [...keys, defaultOrder].join(', ');
   };
 
   const where = group(parsed, 0);

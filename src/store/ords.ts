@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { compileOrdsQuery, RAW_COMMAND_DATA, RAW_DATA, type OrdsTable } from './ords-query.js';
+import { compileOrdsQuery, HISTORIZED_DATA, RAW_COMMAND_DATA, RAW_DATA, REJECTED_DATA, type OrdsTable } from './ords-query.js';
 
 export type OrdsRow = Record<string, unknown>;
 
@@ -7,7 +7,7 @@ export type OrdsRow = Record<string, unknown>;
 export function ordsStore(db: Db) {
   const inDomain = 'digital_twin_instance_id IN (SELECT id FROM digital_twin_instances WHERE iot_domain_id = ?)';
   const single = new Map(
-    [RAW_COMMAND_DATA, RAW_DATA].map((t) => [
+    [RAW_COMMAND_DATA, RAW_DATA, HISTORIZED_DATA, REJECTED_DATA].map((t) => [
       t,
       db.prepare(`SELECT ${t.columns.join(', ')} FROM ${t.name} WHERE id = ? AND ${inDomain}`),
     ]),

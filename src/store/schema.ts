@@ -296,7 +296,97 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
     SELECT id, version_number, content, time_updated FROM vault_secrets;
   CREATE INDEX vault_secrets_compartment ON vault_secrets(compartment_id, time_created);
   `,
-  /* 6: test control: injected faults, virtual devices, webhooks and their delivery queue */ `
+  /* 6: digital twin models, adapters and relationships; the data an adapter makes of telemetry.
+        The data tables have OCI's columns in OCI's order (historized_data, snapshot_data,
+        rejected_data); retention purges by their time columns (time_observed, time_received). */ `
+  CREATE TABLE digital_twin_models (
+    id TEXT PRIMARY KEY,
+    iot_domain_id TEXT NOT NULL REFERENCES iot_domains(id),
+    spec_uri TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT,
+    spec TEXT NOT NULL,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    system_tags TEXT NOT NULL DEFAULT '{}',
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE UNIQUE INDEX digital_twin_models_spec_uri
+    ON digital_twin_models(iot_domain_id, spec_uri) WHERE lifecycle_state = 'ACTIVE';
+
+  CREATE TABLE digital_twin_adapters (
+    id TEXT PRIMARY KEY,
+    iot_domain_id TEXT NOT NULL REFERENCES iot_domains(id),
+    digital_twin_model_id TEXT NOT NULL,
+    digital_twin_model_spec_uri TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT,
+    inbound_envelope TEXT NOT NULL,
+    inbound_routes TEXT NOT NULL,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    system_tags TEXT NOT NULL DEFAULT '{}',
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX digital_twin_adapters_domain ON digital_twin_adapters(iot_domain_id, time_created);
+
+  CREATE TABLE digital_twin_relationships (
+    id TEXT PRIMARY KEY,
+    iot_domain_id TEXT NOT NULL REFERENCES iot_domains(id),
+    display_name TEXT NOT NULL,
+    description TEXT,
+    content_path TEXT NOT NULL,
+    source_digital_twin_instance_id TEXT NOT NULL,
+    target_digital_twin_instance_id TEXT NOT NULL,
+    content TEXT,
+    freeform_tags TEXT NOT NULL DEFAULT '{}',
+    defined_tags TEXT NOT NULL DEFAULT '{}',
+    system_tags TEXT NOT NULL DEFAULT '{}',
+    lifecycle_state TEXT NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX digital_twin_relationships_domain ON digital_twin_relationships(iot_domain_id, time_created);
+
+  CREATE TABLE historized_data (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digital_twin_instance_id TEXT NOT NULL,
+    content_path TEXT NOT NULL,
+    value TEXT,
+    time_observed TEXT NOT NULL
+  );
+  CREATE INDEX historized_data_instance ON historized_data(digital_twin_instance_id, content_path, time_observed);
+  CREATE INDEX historized_data_time ON historized_data(time_observed);
+
+  CREATE TABLE snapshot_data (
+    digital_twin_instance_id TEXT NOT NULL,
+    content_path TEXT NOT NULL,
+    value TEXT,
+    time_observed TEXT NOT NULL,
+    PRIMARY KEY (digital_twin_instance_id, content_path)
+  );
+
+  CREATE TABLE rejected_data (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    digital_twin_instance_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    content BLOB,
+    content_type TEXT NOT NULL,
+    time_received TEXT NOT NULL,
+    reason_code INTEGER NOT NULL,
+    reason_message TEXT NOT NULL
+  );
+  CREATE INDEX rejected_data_instance ON rejected_data(digital_twin_instance_id, time_received);
+  CREATE INDEX rejected_data_time ON rejected_data(time_received);
+  `,
+  /* 7: test control: injected faults, virtual devices, webhooks and their delivery queue */ `
   CREATE TABLE faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     scope TEXT NOT NULL,

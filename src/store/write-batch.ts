@@ -20,19 +20,30 @@ export interface WriteBatch {
   add(apply: () => void, done: (err: Error | null) => void): void;
   /** Runs `effect` now, or, while a batch is being applied, once it commits; a rollback drops it. */
   afterCommit(effect: () => void): void;
+  /**
+   * Runs `work` at the end of the batch being applied, still inside its transaction, or now
+   * outside a batch. The adapter pipeline maps a whole batch of device messages at once this
+   * way, and its rows commit (or roll back) with the raw_data rows they come from. `work`
+   * must not throw: it would undo the whole batch.
+   */
+  atEnd(work: () => void): void;
 }
 
 export function createWriteBatch(db: Db): WriteBatch {
   const pending: Array<{ apply: () => void; done: (err: Error | null) => void }> = [];
   /** Effects waiting for the transaction being applied; null when none is. */
   let effects: Array<() => void> | null = null;
+  /** Work for the end of the transaction being applied; null when none is. */
+  let endings: Array<() => void> | null = null;
 
   function flush(): void {
     const writes = pending.splice(0);
     const errors = writes.map((): Error | null => null);
     try {
       const queued: Array<() => void> = [];
+      const ending: Array<() => void> = [];
       effects = queued;
+      endings = ending;
       try {
         db.transaction(() => {
           writes.forEach((write, i) => {
@@ -42,9 +53,11 @@ export function createWriteBatch(db: Db): WriteBatch {
               errors[i] = err as Error;
             }
           });
+          while (ending.length > 0) ending.shift()!();
         })();
       } finally {
         effects = null;
+        endings = null;
       }
       for (const effect of queued) effect();
     } catch (err) {
@@ -61,6 +74,10 @@ export function createWriteBatch(db: Db): WriteBatch {
     afterCommit(effect) {
       if (effects && db.inTransaction) effects.push(effect);
       else effect();
+    },
+    atEnd(work) {
+      if (endings && db.inTransaction) endings.push(work);
+      else work();
     },
   };
 }

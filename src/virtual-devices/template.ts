@@ -1,5 +1,5 @@
 import { invalid } from '../errors.js';
-import { createJqEngine, type JqEngine } from '../telemetry/jq.js';
+import type { JqEngine } from '../telemetry/jq.js';
 
 /** How a virtual device answers a command. */
 export type ResponseTemplate =
@@ -14,33 +14,25 @@ export const TEMPLATE_KINDS = ['echo', 'json', 'jq'] as const;
 
 const JQ_TIME_LIMIT_MS = 1_000;
 
-let engine: JqEngine | undefined;
 /**
- * The one jq engine of the process (jq-web in a worker, started on first use), shared with
- * the adapter pipeline's: jq is behind this single function here, so swapping the engine
- * touches one place.
+ * Checks a template: 400 with jq's own words when an expression does not compile. `jq` is
+ * the emulator's one engine, shared with the adapter pipeline (src/telemetry/jq.ts).
  */
-export function jq(): JqEngine {
-  engine ??= createJqEngine();
-  return engine;
-}
-
-/** Checks a template: 400 with jq's own words when an expression does not compile. */
-export function checkTemplate(template: ResponseTemplate): ResponseTemplate {
+export function checkTemplate(template: ResponseTemplate, jq: JqEngine): ResponseTemplate {
   if (typeof template !== 'object' || template === null || !TEMPLATE_KINDS.includes(template.kind)) {
     throw invalid(`response.kind must be one of ${TEMPLATE_KINDS.join(', ')}`);
   }
   if (template.kind === 'json' && template.value === undefined) throw invalid('a json response needs a value');
   if (template.kind === 'jq') {
     if (typeof template.expression !== 'string' || !template.expression.trim()) throw invalid('a jq response needs an expression');
-    const error = jq().check(template.expression);
+    const error = jq.check(template.expression);
     if (error) throw invalid(`jq expression does not compile: ${error}`);
   }
   return template;
 }
 
 /** The answer's bytes for a request's bytes. */
-export function render(template: ResponseTemplate, request: Buffer): Buffer {
+export function render(template: ResponseTemplate, request: Buffer, jq: JqEngine): Buffer {
   switch (template.kind) {
     case 'echo':
       return request;
@@ -55,7 +47,7 @@ export function render(template: ResponseTemplate, request: Buffer): Buffer {
       } catch {
         input = JSON.stringify(text);
       }
-      const out = jq().run(template.expression, input, JQ_TIME_LIMIT_MS);
+      const out = jq.run(template.expression, input, JQ_TIME_LIMIT_MS);
       if ('timedOut' in out) return Buffer.from(JSON.stringify({ error: `jq ran past ${JQ_TIME_LIMIT_MS} ms` }));
       if ('error' in out) return Buffer.from(JSON.stringify({ error: out.error }));
       return Buffer.from(out.lines[0] ?? 'null');

@@ -7,7 +7,9 @@ import { base32 } from '../ids.js';
 import type { Store } from '../store/index.js';
 import { secretPlaintext } from '../store/secrets.js';
 import type { VirtualDeviceRow } from '../store/virtual-devices.js';
-import { compileGenerator, type Generator, type TelemetryProperty, defaultGenerators } from './generators.js';
+import type { JqEngine } from '../telemetry/jq.js';
+import { compileGenerator, defaultGenerators, type Generator } from './generators.js';
+import { modelTelemetry } from './model-telemetry.js';
 import { checkTemplate, render, type ResponseTemplate } from './template.js';
 
 export interface VirtualDeviceConfig {
@@ -69,6 +71,18 @@ const TRAFFIC_KEPT = 100;
 /** A clock jump past more ticks than this skips ahead instead of publishing every one missed. */
 const MAX_CATCH_UP_TICKS = 100;
 
+/** `{"a.b": 1}` as `{"a": {"b": 1}}`: a model component's telemetry is nested, as the default adapter reads it. */
+function nest(entries: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [path, value] of entries) {
+    const keys = path.split('.');
+    let at = out;
+    for (const key of keys.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+    at[keys[keys.length - 1]] = value;
+  }
+  return out;
+}
+
 function checkTopicFilter(filter: unknown, what: string): string {
   if (typeof filter !== 'string' || !filter || filter.length > 1024) throw invalid(`${what} must be a topic of 1 to 1024 characters`);
   if (filter.startsWith('$')) throw invalid(`${what} "${filter}" may not start with $`);
@@ -97,8 +111,8 @@ export function createVirtualDevices(deps: {
   store: Store;
   clock: Clock;
   queue: ClockQueue;
-  /** Telemetry properties of the instance's DTDL model, when it has one (wired by the models part). */
-  modelTelemetry?: (instanceId: string) => TelemetryProperty[];
+  /** The emulator's one jq engine, for jq templates. */
+  jq: JqEngine;
 }) {
   const { clock, queue } = deps;
   const store = deps.store.virtualDevices;
@@ -128,7 +142,7 @@ export function createVirtualDevices(deps: {
     if (endpoints.length === 0 || endpoints.length > 20) throw invalid('endpoints must list 1 to 20 topic filters');
     const qos = input.qos ?? 1;
     if (qos !== 0 && qos !== 1) throw invalid('qos must be 0 or 1');
-    const response = input.response === null ? null : checkTemplate(input.response ?? { kind: 'echo' });
+    const response = input.response === null ? null : checkTemplate(input.response ?? { kind: 'echo' }, deps.jq);
     if (input.responseDelay !== undefined) durationMs(input.responseDelay, 'responseDelay');
     if (input.responseEndpoint !== undefined) checkTopic(input.responseEndpoint, 'responseEndpoint');
     let telemetry = input.telemetry;
@@ -137,12 +151,13 @@ export function createVirtualDevices(deps: {
       checkTopic(telemetry.endpoint, 'telemetry.endpoint');
       const every = durationMs(telemetry.every, 'telemetry.every');
       if (every < 100) throw invalid('telemetry.every must be at least PT0.1S');
-      const values = telemetry.values ?? defaultGenerators(deps.modelTelemetry?.(instance.id) ?? []);
+      const values = telemetry.values ?? defaultGenerators(modelTelemetry(deps.store, instance.id));
       if (Object.keys(values).length === 0) throw invalid('telemetry.values must name at least one value (the instance has no model to take them from)');
       for (const [name, g] of Object.entries(values)) compileGenerator(name, g);
       telemetry = { ...telemetry, values };
-    } else if (deps.modelTelemetry) {
-      const values = defaultGenerators(deps.modelTelemetry(instance.id));
+    } else {
+      // With a DTDL model, a value for each of its telemetry properties by default.
+      const values = defaultGenerators(modelTelemetry(deps.store, instance.id));
       if (Object.keys(values).length) telemetry = { endpoint: 'telemetry', every: 'PT10S', values };
     }
     const known = ['instanceId', 'endpoints', 'qos', 'response', 'responseDelay', 'responseEndpoint', 'telemetry'];
@@ -244,7 +259,7 @@ export function createVirtualDevices(deps: {
       const awaiting = store.awaitingCommand(instanceId, topic);
       const target = config.responseEndpoint ?? awaiting?.response_endpoint;
       if (!target) return; // a one-way command: nothing to answer
-      const answer = render(config.response, payload);
+      const answer = render(config.response, payload, deps.jq);
       const delay = config.responseDelay ? durationMs(config.responseDelay, 'responseDelay') : 0;
       // The delay counts from when the command was sent, not from when its bytes arrived, so
       // a test that moves the manual clock right after invoking does not race the network.
@@ -266,7 +281,7 @@ export function createVirtualDevices(deps: {
         // After a long jump of the clock, skip to the latest ticks rather than flood the broker.
         const behind = Math.floor((clock.now() - start) / every) - n;
         if (behind > MAX_CATCH_UP_TICKS) n += behind - MAX_CATCH_UP_TICKS;
-        const body = JSON.stringify(Object.fromEntries(sources.map(([name, source]) => [name, source(n, n * every)])));
+        const body = JSON.stringify(nest(sources.map(([name, source]) => [name, source(n, n * every)] as const)));
         if (client.connected) {
           client.publish(telemetry.endpoint, body, { qos: config.qos ?? 1 });
           runtime.counts.telemetrySent++;

@@ -9,30 +9,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/harness.js';
 import { authProvider, newApiKey } from './support.js';
 
-/**
- * Operations of digital twin models, adapters and relationships, which the `models` branch
- * (issue 13) brings. REMOVE THIS SET when that branch lands on main: the test then
- * requires every operation to be served, and fails to remind whoever merges if one of
- * these is served already.
- */
-const AWAITING_MODELS_BRANCH = new Set([
-  'createDigitalTwinModel',
-  'getDigitalTwinModel',
-  'getDigitalTwinModelSpec',
-  'listDigitalTwinModels',
-  'updateDigitalTwinModel',
-  'deleteDigitalTwinModel',
-  'createDigitalTwinAdapter',
-  'getDigitalTwinAdapter',
-  'listDigitalTwinAdapters',
-  'updateDigitalTwinAdapter',
-  'deleteDigitalTwinAdapter',
-  'createDigitalTwinRelationship',
-  'getDigitalTwinRelationship',
-  'listDigitalTwinRelationships',
-  'updateDigitalTwinRelationship',
-  'deleteDigitalTwinRelationship',
-]);
 
 /** Client plumbing on the prototype that is not a service operation. */
 const NOT_OPERATIONS = new Set(['constructor', 'createWaiters', 'getWaiters', 'shutdownCircuitBreaker', 'closeProvider', 'close']);
@@ -81,9 +57,5 @@ it('every IotClient operation is served (none answers 404 "No such operation")',
     );
     if (outcome === 'unknown route') unserved.push(operation);
   }
-  expect(unserved.filter((op) => !AWAITING_MODELS_BRANCH.has(op)), 'operations the emulator does not serve').toEqual([]);
-  expect(
-    [...AWAITING_MODELS_BRANCH].filter((op) => !unserved.includes(op)),
-    'served now: remove these from AWAITING_MODELS_BRANCH',
-  ).toEqual([]);
+  expect(unserved, 'operations the emulator does not serve').toEqual([]);
 });

@@ -353,13 +353,19 @@ describe('digital twin instances', () => {
     expect(pagedIds).toEqual([...ids].reverse());
   });
 
-  it('getDigitalTwinInstanceContent: 404 NotAuthorizedOrNotFound without a model (as OCI documents), {} with one', async () => {
+  it('getDigitalTwinInstanceContent: 404 NotAuthorizedOrNotFound without a model (as OCI documents), {} with one and no telemetry yet', async () => {
     const plain = (await sdk.iot.createDigitalTwinInstance({ createDigitalTwinInstanceDetails: { iotDomainId: t.emu.domain.id } }))
       .digitalTwinInstance;
     const noModel = await ociError(sdk.iot.getDigitalTwinInstanceContent({ digitalTwinInstanceId: plain.id }));
     expect(noModel).toMatchObject({ statusCode: 404, serviceCode: 'NotAuthorizedOrNotFound' });
     expect(noModel.message).toMatch(/no digital twin model/);
 
+    await sdk.iot.createDigitalTwinModel({
+      createDigitalTwinModelDetails: {
+        iotDomainId: t.emu.domain.id,
+        spec: { '@context': 'dtmi:dtdl:context;3', '@id': 'dtmi:com:example:Thermostat;1', '@type': 'Interface', contents: [] },
+      },
+    });
     const modelled = await sdk.iot.createDigitalTwinInstance({
       createDigitalTwinInstanceDetails: { iotDomainId: t.emu.domain.id, digitalTwinModelSpecUri: 'dtmi:com:example:Thermostat;1' },
     });

@@ -154,6 +154,39 @@ describe('virtual devices', () => {
     expect(twice.status).toBe(409);
   });
 
+  it('with a DTDL model and its default adapter, it publishes a value for each telemetry property: data with no code', async () => {
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${emu.restUrl}/20250531/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const json = (await res.json()) as { id: string; message?: string };
+      expect(res.status, json.message).toBe(200);
+      return json;
+    };
+    const spec = {
+      '@context': ['dtmi:dtdl:context;3', 'dtmi:dtdl:extension:historization;1'],
+      '@id': 'dtmi:example:virtual:room;1',
+      '@type': 'Interface',
+      contents: [
+        { '@type': ['Telemetry', 'Historized'], name: 'temperature', schema: 'double' },
+        { '@type': ['Telemetry', 'Historized'], name: 'occupancy', schema: 'integer' },
+        { '@type': ['Telemetry', 'Historized'], name: 'label', schema: 'string' },
+        { '@type': 'Property', name: 'setpoint', schema: 'double' },
+      ],
+    };
+    const model = await post('digitalTwinModels', { iotDomainId: emu.domain.id, spec });
+    const adapter = await post('digitalTwinAdapters', { iotDomainId: emu.domain.id, digitalTwinModelId: model.id });
+    const device = await emu.createDevice({ displayName: 'room-1', digitalTwinAdapterId: adapter.id });
+
+    const vd = emu.virtualDevices.create({ instanceId: device.instanceId });
+    expect(Object.keys(vd.config.telemetry!.values!)).toEqual(['temperature', 'occupancy', 'label']);
+    await emu.virtualDevices.ready(vd.id);
+    emu.advance('PT10S');
+    await until(() => (emu.sql(`select count(*) as n from historized_data where digital_twin_instance_id = '${device.instanceId}'`).rows[0] as { n: number }).n === 3);
+    const rows = emu.sql(`select content_path, value from historized_data where digital_twin_instance_id = '${device.instanceId}' order by content_path`).rows;
+    expect(rows.map((r) => (r as { content_path: string }).content_path)).toEqual(['label', 'occupancy', 'temperature']);
+    const content = await fetch(`${emu.restUrl}/20250531/digitalTwinInstances/${device.instanceId}/content`).then((r) => r.json() as Promise<Record<string, unknown>>);
+    expect(content).toMatchObject({ label: 'ok', occupancy: expect.any(Number), temperature: expect.any(Number) });
+  });
+
   it('stops when its instance is deleted, and follows a change of its credentials', async () => {
     const device = await emu.createDevice();
     const vd = emu.virtualDevices.create({ instanceId: device.instanceId });

@@ -9,7 +9,7 @@ const KEEPALIVE_MS = 15_000;
 /**
  * `GET /emulator/events`: server-sent events for the console, no polling. A client first
  * gets `snapshot` (devices and recent commands), then `command` for every state change and
- * `devices` whenever the device list changes. Everything for one client goes through one
+ * `devices` whenever the device list changes, and `twin` when devices' twins get new values. Everything for one client goes through one
  * queue, so nothing sent after the snapshot is older than it.
  */
 export const eventRoutes: FastifyPluginAsync = async (app) => {
@@ -57,6 +57,8 @@ export const eventRoutes: FastifyPluginAsync = async (app) => {
       const view = views.view(t.command);
       enqueue(() => send('command', view));
     });
+    // A device's twin got new values: the console's device page reloads them.
+    const stopTwins = app.emu.telemetry.onMapped((ids) => enqueue(() => send('twin', { instanceIds: ids })));
     const stopDevices = app.deviceFeed.subscribe(() => enqueue(async () => send('devices', await listDeviceViews(store, presence, liveDomainIds()))));
     const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
     keepalive.unref();
@@ -67,6 +69,7 @@ export const eventRoutes: FastifyPluginAsync = async (app) => {
       clearInterval(keepalive);
       stopCommands();
       stopDevices();
+      stopTwins();
     });
   });
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalid, notFound } from '../../errors.js';
-import { RAW_COMMAND_DATA, RAW_DATA, type OrdsTable } from '../../store/ords-query.js';
+import { HISTORIZED_DATA, RAW_COMMAND_DATA, RAW_DATA, REJECTED_DATA, SNAPSHOT_DATA, type OrdsTable } from '../../store/ords-query.js';
 import type { OrdsRow } from '../../store/ords.js';
 
 const listQuery = {
@@ -13,10 +13,12 @@ const listQuery = {
   },
 } as const;
 
-/** ORDS shows BLOBs as base64. */
-function present(row: OrdsRow): OrdsRow {
+/** ORDS shows BLOBs as base64 and JSON columns as JSON. */
+function present(row: OrdsRow, table: OrdsTable): OrdsRow {
   const out: OrdsRow = {};
-  for (const [k, v] of Object.entries(row)) out[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+  for (const [k, v] of Object.entries(row)) {
+    out[k] = Buffer.isBuffer(v) ? v.toString('base64') : typeof v === 'string' && table.jsonColumns?.includes(k) ? JSON.parse(v) : v;
+  }
   return out;
 }
 
@@ -37,7 +39,7 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
         const limit = req.query.limit ?? 25;
         const offset = req.query.offset ?? 0;
         const { rows, hasMore } = store.ords.page(table, domain.id, req.query.q, limit, offset);
-        const items = rows.map(present);
+        const items = rows.map((r) => present(r, table));
         const self = new URL(req.url, `${req.protocol}://${req.headers.host}`);
         // ORDS collection links: generic ORDS clients page by following `next`.
         const at = (o: number) => {
@@ -53,16 +55,20 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
       },
     );
 
+    if (table.noId) return;
     app.get<{ Params: { shortId: string; id: string } }>(`/ords/:shortId/20250531/${path}/:id`, async (req) => {
       const domain = store.domains.byShortId(req.params.shortId);
       if (!domain) throw notFound('IoT domain', req.params.shortId);
       if (!/^\d+$/.test(req.params.id)) throw invalid(`${req.params.id} is not a ${path} id`);
       const row = store.ords.row(table, Number(req.params.id), domain.id);
       if (!row) throw notFound(path, req.params.id);
-      return { ...present(row), links: [{ rel: 'self', href: `${req.protocol}://${req.headers.host}${req.url}` }] };
+      return { ...present(row, table), links: [{ rel: 'self', href: `${req.protocol}://${req.headers.host}${req.url}` }] };
     });
   };
 
   resource('rawCommandData', RAW_COMMAND_DATA);
   resource('rawData', RAW_DATA);
+  resource('historizedData', HISTORIZED_DATA);
+  resource('snapshotData', SNAPSHOT_DATA);
+  resource('rejectedData', REJECTED_DATA);
 };

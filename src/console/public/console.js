@@ -11,10 +11,10 @@ const SEED_COMMAND = {
   responseDuration: 'PT3M',
 };
 
-const VIEWS = ['domain', 'devices', 'commands', 'sql', 'control'];
+const VIEWS = ['domain', 'devices', 'commands', 'sql', 'twin', 'control'];
 
 /** @type {{ devices: Map<string, any>, commands: Map<number, any>, info: any }} */
-const state = { devices: new Map(), commands: new Map(), info: null };
+const state = { devices: new Map(), commands: new Map(), info: null, twin: null, chart: null };
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -78,8 +78,11 @@ function showError(node, message) {
 // ---- views -------------------------------------------------------------------------
 
 function showView() {
-  const wanted = location.hash.slice(1);
+  // #twin/<instanceId> is one device's page.
+  const [wanted, arg] = location.hash.slice(1).split('/');
   const view = VIEWS.includes(wanted) ? wanted : 'domain';
+  state.twin = view === 'twin' && arg ? decodeURIComponent(arg) : null;
+  if (state.twin) void loadTwin();
   for (const name of VIEWS) $(`#view-${name}`).hidden = name !== view;
   for (const link of document.querySelectorAll('nav a')) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
@@ -168,6 +171,7 @@ function deviceRow(d) {
       d.clientId && d.persistentSession !== null ? el('div', { className: 'muted small' }, d.persistentSession ? 'persistent session' : 'clean session') : null),
     el('td', { dataset: { col: 'subscriptions' } }, subs),
     el('td', { dataset: { col: 'instance' }, className: 'ocid', title: d.instanceId }, el('code', {}, shortOcid(d.instanceId))),
+    el('td', { dataset: { col: 'twin' } }, el('a', { href: `#twin/${encodeURIComponent(d.instanceId)}` }, 'Open')),
   );
 }
 
@@ -342,6 +346,67 @@ async function runSql(event) {
   $('#sql-summary').textContent = `${rows.length} row${rows.length === 1 ? '' : 's'}${truncated ? ' (only the first rows are shown)' : ''}`;
 }
 
+// ---- one device's twin ------------------------------------------------------------
+
+async function loadTwin() {
+  const id = state.twin;
+  const reply = await api('GET', `/emulator/devices/${encodeURIComponent(id)}/twin`);
+  if (!reply.ok || state.twin !== id) return;
+  const t = reply.data;
+  setFields($('#view-twin'), { displayName: t.displayName, specUri: t.model ? t.model.specUri : 'none' });
+  $('#twin-no-model').hidden = Boolean(t.model);
+  $('#twin-contents').hidden = !t.model;
+  $('#twin-contents tbody').replaceChildren(...t.contents.map((c) => el(
+    'tr',
+    { dataset: { path: c.path } },
+    el('td', { dataset: { col: 'path' } }, el('code', {}, c.path)),
+    el('td', {}, c.displayName),
+    el('td', {}, c.schema),
+    el('td', {}, c.unit ?? ''),
+    el('td', {}, c.historized ? 'yes' : ''),
+    el('td', { dataset: { col: 'value' } }, c.value === null ? el('span', { className: 'muted' }, '—') : el('code', {}, JSON.stringify(c.value))),
+    el('td', { dataset: { col: 'time' } }, c.timeObserved ?? ''),
+  )));
+  const chartable = t.contents.filter((c) => c.historized && c.numeric);
+  const select = $('#twin-chart-form select');
+  const current = select.value;
+  select.replaceChildren(...chartable.map((c) => el('option', { value: c.path }, c.displayName)));
+  if (chartable.some((c) => c.path === current)) select.value = current;
+  $('#twin-chart-form').hidden = chartable.length === 0;
+  await loadChart();
+}
+
+async function loadChart() {
+  const id = state.twin;
+  const path = $('#twin-chart-form select').value;
+  const box = $('#twin-chart');
+  if (!id || !path) {
+    box.replaceChildren();
+    return;
+  }
+  const reply = await api('GET', `/emulator/devices/${encodeURIComponent(id)}/history?path=${encodeURIComponent(path)}&limit=500`);
+  if (!reply.ok || state.twin !== id) return;
+  const points = reply.data.points.filter((p) => typeof p.value === 'number');
+  $('#twin-chart-empty').hidden = points.length > 0;
+  box.dataset.points = String(points.length);
+  state.chart?.destroy();
+  state.chart = null;
+  box.replaceChildren();
+  if (points.length === 0) return;
+  const data = [points.map((p) => Date.parse(p.time) / 1000), points.map((p) => p.value)];
+  state.chart = new window.uPlot(
+    {
+      title: path,
+      width: Math.min(box.clientWidth || 900, 1100),
+      height: 320,
+      scales: { x: { time: true } },
+      series: [{}, { label: path, stroke: '#c74634', width: 2, points: { show: true, size: 5 } }],
+    },
+    data,
+    box,
+  );
+}
+
 // ---- live events -------------------------------------------------------------------
 
 function setLive(stateName, text) {
@@ -366,6 +431,9 @@ function connectEvents() {
     renderDevices();
   });
   events.addEventListener('command', (e) => upsertCommand(JSON.parse(e.data)));
+  events.addEventListener('twin', (e) => {
+    if (state.twin && JSON.parse(e.data).instanceIds.includes(state.twin)) void loadTwin();
+  });
 }
 
 // ---- start -------------------------------------------------------------------------
@@ -391,6 +459,7 @@ function start() {
     });
   }
   $('#advance-clock').addEventListener('submit', advanceClock);
+  $('#twin-chart-form select').addEventListener('change', () => void loadChart());
   document.addEventListener('click', copy);
   renderDevices();
   updateCommandsEmpty();
