@@ -1,16 +1,22 @@
 /**
- * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry] [--rounds=3]`
+ * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--profile]`
  *
  * A/B of two emulator builds, for before/after records of a fix. Rounds alternate the
- * order of the builds so drift on a shared machine hits both. The figure to compare is
+ * order of the builds so drift on a shared machine hits both. `--profile` also writes a CPU
+ * profile of every emulator run to bench/results/profiles/; profile tsc's module tree
+ * (bench/.modules/dist/cli.js, which `npm run bench -- --profile` compiles), as the bundled
+ * dist/cli.js names no package. The figure to compare is
  * emulator CPU per unit of work, which other work on the machine moves much less than
  * rates do. Writes bench/results/<stem>.md.
  *
  * - commands: 100 TLS devices (--devices), two-way commands; an open loop at a fixed rate
  *   (the same work for both builds) and a closed loop at concurrency 16.
  * - telemetry: 20 TLS devices × 10 QoS 1 publishes in flight.
+ * - startup: `cli.js start` on an existing data and certs dir, timed from spawn to both
+ *   listeners accepting (--starts per round, 4 unless given), with the CPU it used by then
+ *   and its idle RSS; CPU per start is the figure to compare.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createContext, RESULTS_DIR } from './lib/context.js';
 import { startEmulatorProcess, type EmulatorProcess } from './lib/emulator.js';
@@ -21,13 +27,18 @@ import { canPin, cpuWindow, pinSelf } from './lib/proc.js';
 import { provisionDevices } from './lib/provision.js';
 import { median } from './lib/stats.js';
 import { COMMAND_TOPIC } from './load/protocol.js';
+import { emulatorArgs } from './lib/emulator.js';
+import { freePort } from './lib/net.js';
+import { spawnWrapped, stopChild } from './lib/proc.js';
+import { timeStart, type StartRun } from './scenarios/startup.js';
+import { REPO_ROOT } from './lib/context.js';
 
 const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
 if (!opts.before || !opts.after || !opts.name) {
-  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry] [--rounds=3] [--rate=200] [--devices=100]\n');
+  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--rate=200] [--devices=100] [--starts=4] [--profile]\n');
   process.exit(2);
 }
-const workload = opts.workload === 'telemetry' ? 'telemetry' : 'commands';
+const workload = opts.workload === 'telemetry' || opts.workload === 'startup' ? opts.workload : 'commands';
 const rounds = Number(opts.rounds ?? 3);
 const fixedRate = Number(opts.rate ?? 200);
 // Fewer devices give each a longer command history, for fixes whose effect grows with it.
@@ -84,16 +95,29 @@ const WORKLOADS = {
     },
   },
 } as const;
-const w = WORKLOADS[workload];
 
-const ctx = createContext({ quick: true, placement: { pin: canPin() }, profileDir: null });
+// --profile: CPU profiles of every emulator run, bench/results/profiles/<name>-<build>-r<round>.cpuprofile.
+const profileDir = 'profile' in opts ? join(RESULTS_DIR, 'profiles') : null;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+const ctx = createContext({ quick: true, placement: { pin: canPin() }, profileDir });
 const busy = await machineBusy(2000);
 pinSelf(ctx.placement);
+if (workload === 'startup') {
+  await compareStartup();
+  process.exit(0);
+}
+const w = WORKLOADS[workload];
+
 const runs: Run[] = [];
 
 async function runOnce(variant: Variant, round: number): Promise<Run> {
   const dir = ctx.tempDir('compare');
-  const emu = await startEmulatorProcess(ctx, { dataDir: join(dir, 'data'), certsDir: join(dir, 'certs'), cli: resolve(opts[variant]) });
+  const emu = await startEmulatorProcess(ctx, {
+    dataDir: join(dir, 'data'),
+    certsDir: join(dir, 'certs'),
+    cli: resolve(opts[variant]),
+    profileName: `${opts.name}-${variant}-r${round}`,
+  });
   const load = startLoad(ctx);
   try {
     const { devices } = await provisionDevices(emu.restUrl, emu.domainId, w.devices);
@@ -143,3 +167,67 @@ const text = [
 ].join('\n');
 writeFileSync(join(RESULTS_DIR, `${opts.name}.md`), text);
 process.stdout.write(text);
+
+/** Start-up A/B: each round starts each build `starts` times on its own existing data dir. */
+async function compareStartup(): Promise<void> {
+  const starts = Number(opts.starts ?? 4);
+  const idleMs = 1000;
+  const results: Array<{ variant: Variant; round: number; run: StartRun }> = [];
+  const launch = (cli: string, dataDir: string, certsDir: string, restPort: number, mqttPort: number) => () => {
+    const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, { cli, dataDir, certsDir, restPort, mqttPort }), { cwd: REPO_ROOT });
+    proc.child.stdout?.resume();
+    return { pid: proc.pid, stop: () => stopChild(proc.child) };
+  };
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const order: Variant[] = round % 2 ? ['before', 'after'] : ['after', 'before'];
+      for (const variant of order) {
+        const dir = ctx.tempDir('compare-startup');
+        const cli = resolve(opts[variant]);
+        const [rest, mqtt] = [await freePort(), await freePort()];
+        // The first start creates the database and the certificates; the timed ones find them.
+        await timeStart(launch(cli, join(dir, 'data'), join(dir, 'certs'), rest, mqtt), [rest, mqtt], 0);
+        for (let i = 0; i < starts; i++) {
+          const run = await timeStart(launch(cli, join(dir, 'data'), join(dir, 'certs'), rest, mqtt), [rest, mqtt], idleMs);
+          results.push({ variant, round, run });
+        }
+        const mine = results.filter((r) => r.variant === variant && r.round === round).map((r) => r.run);
+        ctx.log(`round ${round} ${variant}: ready ${int(median(mine.map((r) => r.readyMs)))} ms, CPU ${int(median(mine.map((r) => r.cpuMs)))} ms, idle RSS ${fixed(median(mine.map((r) => r.idleRssKiB)) * 1024 / 1e6)} MB`);
+      }
+    }
+  } finally {
+    ctx.cleanup();
+  }
+  const of = (v: Variant) => results.filter((r) => r.variant === v).map((r) => r.run);
+  const med = (v: Variant, f: (r: StartRun) => number) => median(of(v).map(f));
+  const machine = describeMachine();
+  const text = [
+    `# ${opts.name}: before / after (startup)`,
+    '',
+    `${new Date().toISOString()} · ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, Node ${machine.node} · other work: ${(busy * 100).toFixed(0)} % of all cores busy before the run.`,
+    `before: \`${opts.before}\`, after: \`${opts.after}\`; existing data and certs dir; ${starts} starts per build per round, ${rounds} rounds, alternating order; idle RSS ${idleMs / 1000} s after both listeners accept. Wall time moves with other work on the machine; the CPU the process used until ready (10 ms resolution) is the figure to compare; on a busy machine its minimum (the start least disturbed) moves least.`,
+    '',
+    `Medians of ${of('before').length} starts each:`,
+    '',
+    markdownTable(
+      ['build', 'spawn → both listeners accepting', 'CPU until then', 'CPU, least disturbed start', 'idle RSS'],
+      (['before', 'after'] as const).map((v) => [
+        v,
+        `${int(med(v, (r) => r.readyMs))} ms`,
+        `${int(med(v, (r) => r.cpuMs))} ms`,
+        `${int(Math.min(...of(v).map((r) => r.cpuMs)))} ms`,
+        `${fixed((med(v, (r) => r.idleRssKiB) * 1024) / 1e6)} MB`,
+      ]),
+    ),
+    '',
+    'Starts:',
+    '',
+    markdownTable(
+      ['build', 'round', 'ready', 'CPU', 'idle RSS'],
+      results.map((r) => [r.variant, String(r.round), `${int(r.run.readyMs)} ms`, `${int(r.run.cpuMs)} ms`, `${fixed((r.run.idleRssKiB * 1024) / 1e6)} MB`]),
+    ),
+    '',
+  ].join('\n');
+  writeFileSync(join(RESULTS_DIR, `${opts.name}.md`), text);
+  process.stdout.write(text);
+}

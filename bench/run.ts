@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- --quick] [-- --only=commands,capacity,startup,telemetry] [-- --no-pin] [-- --profile]`
+ * `npm run bench -- --soak=<duration> [--soak-sample=30s] [--soak-rate=100] [--soak-telemetry=200]`
  *
  * Runs each benchmark against the emulator as a separate process, with its load from
  * another process, on loopback, next to the ceiling it is built on; prints a markdown
  * report and writes it to bench/results/latest.md (latest-quick.md in quick mode,
- * latest-partial.md when --only picks some). Exits 1 if a correctness check failed.
+ * latest-partial.md when --only picks some; soak.md and soak.svg for a soak). Exits 1 if a
+ * correctness check failed.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,9 +15,11 @@ import { createContext, REPO_ROOT, RESULTS_DIR, type BenchContext, type Section 
 import { markdownTable } from './lib/format.js';
 import { describeMachine, loadAverage, machineBusy, type Machine } from './lib/machine.js';
 import { canPin, pinSelf } from './lib/proc.js';
+import { buildModuleTree } from './lib/emulator.js';
 import { ensureMosquitto } from './lib/mosquitto.js';
 import { capacityScenario } from './scenarios/capacity.js';
 import { commandsScenario } from './scenarios/commands.js';
+import { parseSoakDuration, SOAK_DEFAULTS, soakScenario, type SoakSettings } from './scenarios/soak.js';
 import { startupScenario } from './scenarios/startup.js';
 import { telemetryScenario } from './scenarios/telemetry.js';
 
@@ -34,12 +38,25 @@ interface Args {
   pin: boolean;
   profile: boolean;
   build: boolean;
+  /** Set by --soak: run the soak instead of the benchmarks. */
+  soak: SoakSettings | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: Object.keys(SCENARIOS), pin: true, profile: false, build: true };
+  const args: Args = { quick: false, only: Object.keys(SCENARIOS), pin: true, profile: false, build: true, soak: null };
+  const soak = { ...SOAK_DEFAULTS, durationMs: 0 };
+  const positive = (arg: string) => {
+    const n = Number(arg.slice(arg.indexOf('=') + 1));
+    if (!(n > 0)) throw new Error(`${arg}: expected a positive number`);
+    return n;
+  };
   for (const arg of argv) {
-    if (arg === '--quick') args.quick = true;
+    if (arg.startsWith('--soak=')) soak.durationMs = parseSoakDuration(arg.slice('--soak='.length));
+    else if (arg.startsWith('--soak-sample=')) soak.sampleMs = parseSoakDuration(arg.slice('--soak-sample='.length));
+    else if (arg.startsWith('--soak-rate=')) soak.commandRate = positive(arg);
+    else if (arg.startsWith('--soak-telemetry=')) soak.telemetryRate = positive(arg);
+    else if (arg.startsWith('--soak-devices=')) soak.devices = positive(arg);
+    else if (arg === '--quick') args.quick = true;
     else if (arg === '--no-pin') args.pin = false;
     else if (arg === '--profile') args.profile = true;
     else if (arg === '--no-build') args.build = false;
@@ -47,7 +64,11 @@ function parseArgs(argv: string[]): Args {
       args.only = arg.slice('--only='.length).split(',').filter(Boolean);
       const unknown = args.only.filter((name) => !(name in SCENARIOS));
       if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-    } else throw new Error(`unknown option ${arg}; options: --quick --only=a,b --no-pin --profile --no-build`);
+    } else throw new Error(`unknown option ${arg}; options: --quick --only=a,b --no-pin --profile --no-build --soak=<duration> --soak-sample=30s --soak-rate=100 --soak-telemetry=200 --soak-devices=100`);
+  }
+  if (soak.durationMs > 0) {
+    if (soak.sampleMs > soak.durationMs) throw new Error(`--soak-sample is longer than the soak`);
+    args.soak = soak;
   }
   return args;
 }
@@ -59,7 +80,7 @@ function report(args: Args, machine: Machine, pinned: boolean, sections: Section
   return [
     '# oci-iot-emulator benchmarks',
     '',
-    `${args.quick ? '**Quick mode** (small counts; for development, not for comparison)' : 'Full mode'} · ${started.toISOString()} · commit ${machine.commit} · ${Math.round(seconds)} s`,
+    `${args.soak ? `**Soak** (${(args.soak.durationMs / 60_000).toFixed(1)} min)` : args.quick ? '**Quick mode** (small counts; for development, not for comparison)' : 'Full mode'} · ${started.toISOString()} · commit ${machine.commit} · ${Math.round(seconds)} s`,
     '',
     `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB memory, Node ${machine.node}, ${machine.os}.`,
     pinned
@@ -98,6 +119,10 @@ async function main(): Promise<number> {
     const built = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
     if (built.status !== 0) throw new Error('npm run build failed');
   }
+  if (args.profile) {
+    ctx.log('compiling src/ as modules into bench/.modules/ for the profiles (npx tsc)');
+    buildModuleTree();
+  }
   const machine = describeMachine();
   const loadBefore = loadAverage();
   const busyBefore = await machineBusy(2000);
@@ -110,9 +135,12 @@ async function main(): Promise<number> {
   };
   const sections = env.earlier;
   let failed = false;
+  const soak = args.soak;
+  const plan: Array<{ name: string; title: string; run: Scenario }> = soak
+    ? [{ name: 'soak', title: 'Soak', run: (c) => soakScenario(c, soak) }]
+    : args.only.map((name) => ({ name, ...SCENARIOS[name] }));
   try {
-    for (const name of args.only) {
-      const scenario = SCENARIOS[name];
+    for (const { name, ...scenario } of plan) {
       ctx.log(`== ${scenario.title}`);
       try {
         sections.push(await scenario.run(ctx, env));
@@ -135,7 +163,7 @@ async function main(): Promise<number> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   // Only a full run of every benchmark replaces latest.md, the file the docs quote.
   const partial = args.only.length < Object.keys(SCENARIOS).length;
-  const file = join(RESULTS_DIR, args.quick ? 'latest-quick.md' : partial ? 'latest-partial.md' : 'latest.md');
+  const file = join(RESULTS_DIR, soak ? 'soak.md' : args.quick ? 'latest-quick.md' : partial ? 'latest-partial.md' : 'latest.md');
   writeFileSync(file, text);
   process.stdout.write(text + `\nWritten to ${file}\n`);
   return failed || sections.some((s) => s.checks.some((c) => !c.ok)) ? 1 : 0;

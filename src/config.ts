@@ -2,10 +2,12 @@ import { parseDuration } from './durations.js';
 
 /** Everything the emulator can be told at start; `startEmulator` takes a partial of it. */
 export interface EmulatorConfig {
-  /** Address both listeners bind to. */
+  /** Address every listener binds to. */
   bindHost: string;
   restPort: number;
   mqttPort: number;
+  /** Device HTTPS port (OCI's 443): MQTT over secure WebSockets at /mqtt, and HTTPS POST of telemetry. */
+  httpsPort: number;
   /** Directory of the SQLite database; `:memory:` keeps everything in memory. */
   dataDir: string;
   certsDir: string;
@@ -70,6 +72,7 @@ export const DEFAULTS: EmulatorConfig = {
   bindHost: '127.0.0.1',
   restPort: 8080,
   mqttPort: 8883,
+  httpsPort: 8443,
   dataDir: 'data',
   certsDir: 'certs',
   deviceHost: 'localhost',
@@ -100,9 +103,10 @@ export const DEFAULTS: EmulatorConfig = {
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'bindHost', flag: '--bind', env: 'OCI_IOT_BIND', type: 'string', help: 'address both listeners bind to (0.0.0.0 to accept other machines)' },
+  { key: 'bindHost', flag: '--bind', env: 'OCI_IOT_BIND', type: 'string', help: 'address every listener binds to (0.0.0.0 to accept other machines)' },
   { key: 'restPort', flag: '--rest-port', env: 'OCI_IOT_REST_PORT', type: 'port', help: 'HTTP port of the REST API (0 = any free port)' },
   { key: 'mqttPort', flag: '--mqtt-port', env: 'OCI_IOT_MQTT_PORT', type: 'port', help: 'MQTTS port for devices (0 = any free port)' },
+  { key: 'httpsPort', flag: '--https-port', env: 'OCI_IOT_HTTPS_PORT', type: 'port', help: 'HTTPS port for devices: MQTT over secure WebSockets at /mqtt, and HTTPS POST of telemetry (0 = any free port)' },
   { key: 'dataDir', flag: '--data-dir', env: 'OCI_IOT_DATA_DIR', type: 'string', help: 'directory of the SQLite database emulator.db (:memory: for none)' },
   { key: 'certsDir', flag: '--certs-dir', env: 'OCI_IOT_CERTS_DIR', type: 'string', help: 'directory of the local CA and server certificate' },
   { key: 'deviceHost', flag: '--device-host', env: 'OCI_IOT_DEVICE_HOST', type: 'string', help: "host name devices connect to (the domain's deviceHost; added to the certificate)" },

@@ -21,6 +21,7 @@ import { twinResources, type TwinResources } from './resources/twins.js';
 import { createJqEngine } from './telemetry/jq.js';
 import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
 import { createTestControl, type TestControl } from './test-control.js';
+import { deviceUrls } from './views/connection.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
   /** A pino logger to use instead of the one built from `logLevel`. */
@@ -37,8 +38,14 @@ export interface Emulator {
   restUrl: string;
   /** mqtts://host:port devices connect to. */
   mqttUrl: string;
+  /** wss://host:port/mqtt: MQTT over secure WebSockets. */
+  wssUrl: string;
+  /** https://host:port: devices POST telemetry to /<endpoint>. */
+  httpsUrl: string;
   restPort: number;
   mqttPort: number;
+  /** The device HTTPS port (WSS at /mqtt and HTTPS POST). */
+  httpsPort: number;
   caFile: string;
   /** PEM of the local CA that signed the broker's certificate. */
   ca: string;
@@ -128,6 +135,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       domainOf: (servername) => control.domainForServername(servername)?.id ?? null,
       host: config.bindHost,
       port: config.mqttPort,
+      httpsPort: config.httpsPort,
       maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
@@ -166,7 +174,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
-    const mqttPort = await broker.listen(metrics.countReceived(testControl.deviceSignals(engine.signals)));
+    const { mqttPort, httpsPort } = await broker.listen(metrics.countReceived(testControl.deviceSignals(engine.signals)));
     // Virtual devices log in over the listener like any device, on loopback.
     closers.push(() => testControl.virtualDevices.close());
     testControl.attachListener({ port: mqttPort, ca: tls.ca, host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, servername: domain.device_host });
@@ -178,7 +186,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
         loggerInstance: givenLogger ? undefined : log.child({ component: 'api' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel }),
-        ops: { mqttPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
+        ops: { mqttPort, httpsPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
         testControl,
         adminToken,
       },
@@ -191,9 +199,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return {
       config,
       restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${restPort}`,
-      mqttUrl: `mqtts://${config.deviceHost}:${mqttPort}`,
+      mqttUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).mqttUrl,
+      wssUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).wssUrl,
+      httpsUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).httpsUrl,
       restPort,
       mqttPort,
+      httpsPort,
       caFile: resolve(tls.caFile),
       ca: tls.ca,
       domain: { id: domain.id, shortId: domain.short_id, deviceHost: domain.device_host, groupId: group.id },

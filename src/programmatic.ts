@@ -17,7 +17,9 @@ export type { RawCommandData };
 export interface MqttConnectOptions {
   host: string;
   port: number;
-  protocol: 'mqtts';
+  protocol: 'mqtts' | 'wss';
+  /** The WebSocket path, for `wss` only. */
+  path?: string;
   protocolVersion: 4;
   ca: string;
   username: string;
@@ -33,8 +35,10 @@ export interface TestDevice extends DeviceConnection {
   secretId: string;
   /** PEM of the CA to trust. */
   ca: string;
-  /** Ready for `mqtt.connectAsync(device.mqttOptions)`. */
+  /** Ready for `mqtt.connectAsync(device.mqttOptions)`: MQTT over TLS. */
   mqttOptions: MqttConnectOptions;
+  /** Ready for `mqtt.connectAsync(device.wssOptions)`: MQTT over secure WebSockets at /mqtt. */
+  wssOptions: MqttConnectOptions;
 }
 
 export type StartOptions = EmulatorOptions;
@@ -78,7 +82,7 @@ function processCertsDir(): string {
 }
 
 /**
- * Starts an emulator for a test suite: both listeners on free loopback ports, a fresh
+ * Starts an emulator for a test suite: every listener on a free loopback port, a fresh
  * database in a temporary directory (removed by `close()`), the manual clock, no logs.
  * Every option of the CLI can still be given; environment variables are not read.
  */
@@ -90,6 +94,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
       bindHost: '127.0.0.1',
       restPort: 0,
       mqttPort: 0,
+      httpsPort: 0,
       clock: 'manual',
       logLevel: 'silent',
       ...options,
@@ -112,6 +117,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
       const conn = deviceConnection({
         host: emu.domain.deviceHost,
         port: emu.mqttPort,
+        httpsPort: emu.httpsPort,
         caFile: emu.caFile,
         username: created.username,
         password: created.password,
@@ -127,6 +133,17 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
           host: conn.host,
           port: conn.port,
           protocol: 'mqtts',
+          protocolVersion: 4,
+          ca: emu.ca,
+          username: conn.username,
+          password: conn.password,
+          clientId: conn.clientId,
+        },
+        wssOptions: {
+          host: conn.host,
+          port: conn.httpsPort,
+          protocol: 'wss',
+          path: '/mqtt',
           protocolVersion: 4,
           ca: emu.ca,
           username: conn.username,

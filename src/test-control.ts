@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { Counter, Gauge } from 'prom-client';
 import { emulatorFaultRoutes, type FaultControl } from './api/routes/emulator-faults.js';
 import { emulatorVirtualDeviceRoutes } from './api/routes/emulator-virtual-devices.js';
 import { emulatorWebhookRoutes } from './api/routes/emulator-webhooks.js';
@@ -10,7 +9,7 @@ import type { CommandEngine } from './commands/engine.js';
 import { registerApiFaults } from './faults/api-faults.js';
 import { createDeviceFaults } from './faults/device-faults.js';
 import { createFaultBook, type DeviceFaultSpec } from './faults/faults.js';
-import type { Metrics } from './ops/metrics.js';
+import { counter, family, type Metrics } from './ops/metrics.js';
 import type { Store } from './store/index.js';
 import type { JqEngine } from './telemetry/jq.js';
 import { createVirtualDevices } from './virtual-devices/virtual-devices.js';
@@ -25,34 +24,25 @@ import { createWebhooks } from './webhooks/webhooks.js';
 export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine }) {
   const { store, clock, metrics } = deps;
   const queue = clockQueue(clock);
-  const applied = new Counter({
-    name: 'oci_iot_faults_applied_total',
-    help: 'Times an injected fault took effect, by scope (device, api), kind and target (instance id or operation)',
-    labelNames: ['scope', 'kind', 'target'],
-    registers: [metrics.registry],
-  });
+  const applied = counter<'scope' | 'kind' | 'target'>((l) => `${l.scope} ${l.kind} ${l.target}`);
   const book = createFaultBook({ store, clock, onApplied: (row) => applied.inc({ scope: row.scope, kind: row.kind, target: row.target }) });
   let broker: { disconnect(instanceId: string): void } | null = null;
   const deviceFaults = createDeviceFaults({ book, clock, queue, disconnect: (id) => broker?.disconnect(id) });
 
-  const attempts = new Counter({
-    name: 'oci_iot_webhook_attempts_total',
-    help: 'Webhook delivery attempts, by outcome (success: a 2xx answer; failure: anything else)',
-    labelNames: ['outcome'],
-    registers: [metrics.registry],
-  });
+  const attempts = counter<'outcome'>((l) => l.outcome);
   attempts.inc({ outcome: 'success' }, 0);
   attempts.inc({ outcome: 'failure' }, 0);
   const webhooks = createWebhooks({ store, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }) });
-  new Gauge({
-    name: 'oci_iot_webhook_deliveries',
-    help: 'Webhook deliveries in the database, by status (PENDING, DELIVERED, FAILED: given up)',
-    labelNames: ['status'],
-    registers: [metrics.registry],
-    collect() {
-      const counts = new Map(webhooks.totals().map((r) => [r.status, r.n]));
-      for (const status of ['PENDING', 'DELIVERED', 'FAILED']) this.set({ status }, counts.get(status as 'PENDING') ?? 0);
-    },
+  metrics.extend(() => {
+    const deliveries = new Map<string, number>(webhooks.totals().map((r) => [r.status, r.n]));
+    return [
+      family('oci_iot_faults_applied_total', 'counter', 'Times an injected fault took effect, by scope (device, api), kind and target (instance id or operation)',
+        applied.series().map(({ labels, value }) => ['oci_iot_faults_applied_total', labels, value])),
+      family('oci_iot_webhook_attempts_total', 'counter', 'Webhook delivery attempts, by outcome (success: a 2xx answer; failure: anything else)',
+        attempts.series().map(({ labels, value }) => ['oci_iot_webhook_attempts_total', labels, value])),
+      family('oci_iot_webhook_deliveries', 'gauge', 'Webhook deliveries in the database, by status (PENDING, DELIVERED, FAILED: given up)',
+        ['PENDING', 'DELIVERED', 'FAILED'].map((status) => ['oci_iot_webhook_deliveries', { status }, deliveries.get(status) ?? 0])),
+    ];
   });
 
   const virtualDevices = createVirtualDevices({ store, clock, queue, jq: deps.jq });

@@ -121,6 +121,47 @@ export interface AutocannonSummary {
   latencyP99: number;
 }
 
+export interface SoakRequest {
+  restUrl: string;
+  /** Two-way commands per second, on a fixed schedule, spread over the connected devices. */
+  commandRate: number;
+  /** Telemetry publishes (QoS 1) per second, spread over the same devices. */
+  telemetryRate: number;
+  payloadBytes: number;
+}
+
+/** What happened since the previous sample (or the start). */
+export interface SoakSample {
+  /** Milliseconds since the soak started. */
+  atMs: number;
+  intervalMs: number;
+  commandsIssued: number;
+  commandsCompleted: number;
+  /** Client clock, invoke scheduled → device saw it complete, of commands completed in the interval. */
+  commandLatency: Percentiles;
+  telemetrySent: number;
+  telemetryAcked: number;
+  /** Publish → PUBACK (the row is stored), of publishes acknowledged in the interval. */
+  telemetryLatency: Percentiles;
+  /** Commands and publishes sent and not yet completed or acknowledged. */
+  inFlight: number;
+  errors: number;
+  loadCpu: number;
+}
+
+export interface SoakTotals {
+  commandsIssued: number;
+  commandsAccepted: number;
+  commandsCompleted: number;
+  /** Accepted commands not seen completed within the completion timeout. */
+  commandsLost: number;
+  httpErrors: number;
+  telemetrySent: number;
+  telemetryAcked: number;
+  telemetryErrors: number;
+  firstError: string | null;
+}
+
 /** Each operation's argument and result. */
 export interface LoadOps {
   connect: [ConnectRequest, ConnectResult];
@@ -129,6 +170,9 @@ export interface LoadOps {
   telemetry: [TelemetryRequest, TelemetryResult];
   autocannon: [AutocannonRequest, AutocannonSummary];
   disconnect: [Record<string, never>, { closed: number }];
+  soakStart: [SoakRequest, { started: true }];
+  soakSample: [Record<string, never>, SoakSample];
+  soakStop: [Record<string, never>, SoakTotals];
 }
 
 export type LoadOp = keyof LoadOps;

@@ -7,10 +7,12 @@ import { Completions } from './completions.js';
 import { Fleet } from './fleet.js';
 import { closedLoop, openLoop } from './invoker.js';
 import type { LoadCall, LoadOp, LoadOps, LoadReply } from './protocol.js';
+import { Soak } from './soak.js';
 import { telemetry } from './telemetry.js';
 
 const completions = new Completions();
 const fleet = new Fleet(completions);
+let soak: Soak | null = null;
 
 const handlers: { [K in LoadOp]: (args: LoadOps[K][0]) => Promise<LoadOps[K][1]> } = {
   connect: (args) => fleet.connect(args),
@@ -18,6 +20,21 @@ const handlers: { [K in LoadOp]: (args: LoadOps[K][0]) => Promise<LoadOps[K][1]>
   openLoop: (args) => openLoop(fleet, completions, args),
   telemetry: (args) => telemetry(fleet, args),
   disconnect: async () => ({ closed: await fleet.disconnect() }),
+  async soakStart(args) {
+    if (soak) throw new Error('a soak is already running');
+    soak = new Soak(fleet, completions, args);
+    return { started: true };
+  },
+  async soakSample() {
+    if (!soak) throw new Error('no soak is running');
+    return soak.sample();
+  },
+  async soakStop() {
+    if (!soak) throw new Error('no soak is running');
+    const totals = await soak.stop();
+    soak = null;
+    return totals;
+  },
   async autocannon(args) {
     const r = await autocannon({
       url: args.url,

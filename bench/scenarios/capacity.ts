@@ -87,6 +87,8 @@ export async function capacityScenario(ctx: BenchContext): Promise<Section> {
   let provisionMs = 0;
   let devices: DeviceCred[] = [];
   let aedesRamp: Ramp;
+  // The same first batch again over MQTT on secure WebSockets, beside the TLS rate.
+  let wss: ConnectResult | null = null;
   try {
     try {
       ({ devices, elapsedMs: provisionMs } = await provisionDevices(emu.restUrl, emu.domainId, s.total, 64));
@@ -123,6 +125,16 @@ export async function capacityScenario(ctx: BenchContext): Promise<Section> {
         db.close();
       }
       await load.call('disconnect', {});
+      if (emu.httpsPort !== null) {
+        wss = await load.call('connect', { url: `wss://127.0.0.1:${emu.httpsPort}/mqtt`, caFile: emu.caFile, devices: devices.slice(0, s.first), parallel: s.parallel, subscribe: COMMAND_TOPIC });
+        ctx.log(`capacity: ${int(wss.connected)} connected over WSS at ${rate(wss.perSecond)}`);
+        checks.push({
+          name: `the first ${int(s.first)} devices connected and subscribed over WSS`,
+          ok: wss.connected === s.first,
+          detail: `${int(wss.connected)} connected, ${wss.failed} failed${wss.firstError ? `: ${wss.firstError}` : ''}`,
+        });
+        await load.call('disconnect', {});
+      }
     } finally {
       await emu.stop();
     }
@@ -159,6 +171,14 @@ export async function capacityScenario(ctx: BenchContext): Promise<Section> {
       status: '',
     },
     {
+      measure: `WSS (/mqtt) devices connected + subscribed per second (first ${int(s.first)}, ${s.parallel} at a time)`,
+      emulator: wss ? `${rate(wss.perSecond)} (TLS first ${int(s.first)}: ${rate(emuRamp.first.perSecond)})` : 'n/a',
+      ceiling: 'n/a',
+      ratio: wss ? `${ratioText(ratio(wss.perSecond, emuRamp.first.perSecond))} of TLS` : 'n/a',
+      target: '',
+      status: '',
+    },
+    {
       measure: `RSS per connected device (${int(s.first)} → ${int(s.total)} devices)`,
       emulator: `${fixed(emuKib)} KiB (${mib(emuRamp.rssAll)} at ${int(s.total)})`,
       ceiling: `bare Aedes ${fixed(aedesKib)} KiB (${mib(aedesRamp.rssAll)})`,
@@ -182,6 +202,7 @@ export async function capacityScenario(ctx: BenchContext): Promise<Section> {
     '',
     `- ${rampLine('Emulator', emuRamp)}`,
     `- ${rampLine('Bare Aedes (in-memory persistence, TLS, no hooks)', aedesRamp)}`,
+    ...(wss ? [`- Emulator over WSS (wss://…/mqtt, same devices): ${int(wss.connected)} at ${rate(wss.perSecond)} (connect→SUBACK ${pct(wss.latency)}, load CPU ${fixed(wss.loadCpu * 100, 0)} %).`] : []),
     `- Latency probe (open loop, two-way, ${rate(commandRate)}, ${s.measureMs / 1000} s) with ${int(s.first)} connected: client ${l1 ? pct(l1.latency) : 'n/a'}, DB ${db1 ? pct(db1) : 'n/a'}; with ${int(s.total)}: client ${l10 ? pct(l10.latency) : 'n/a'}, DB ${db10 ? pct(db10) : 'n/a'}.`,
     '',
     'RSS per device is the growth of the process RSS (/proc/<pid>/status) from the first batch to all connected, divided by the devices added; it includes TLS socket buffers, the MQTT client state and (emulator) the session rows cached by SQLite.',

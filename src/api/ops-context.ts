@@ -10,6 +10,8 @@ import type { PresenceSource } from '../views/devices.js';
 export interface OpsContext {
   /** The port the MQTTS listener is bound to (not the configured one, which may be 0). */
   mqttPort: number;
+  /** The port of the device HTTPS listener (MQTT over WSS at /mqtt, HTTPS POST). */
+  httpsPort: number;
   /** Absolute path of the CA certificate devices trust, and its PEM. */
   caFile: string;
   ca: string;

@@ -4,6 +4,7 @@ import { registerAdminAuth } from './admin-auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
+import { lazySchemaCompilers } from './lazy-schemas.js';
 import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
 import { opsRoutes, registerOpsHooks } from './ops.js';
@@ -34,6 +35,7 @@ export function buildApi(
     requestIdHeader: 'opc-request-id',
     genReqId: () => requestId(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaController: { compilersFactory: lazySchemaCompilers },
   });
   app.decorate('emu', ctx);
   app.addHook('onRequest', async (req, reply) => {

@@ -5,7 +5,8 @@ import type { BrokerLog } from './log.js';
 
 /**
  * PUBACK: the session persistence reports each acknowledgement Aedes records (its
- * onAcknowledged option); the command it acknowledges moves in the batch of device writes,
+ * onAcknowledged option), with the session (device and client id) whose packet id it is;
+ * the command it acknowledges moves in the batch of device writes,
  * so commands it frees room for are written only after that batch commits.
  */
 export function acknowledgementHandler(deps: { batch: WriteBatch; signals: DeviceSignals; log: BrokerLog }) {
@@ -14,7 +15,7 @@ export function acknowledgementHandler(deps: { batch: WriteBatch; signals: Devic
     const device = parseSessionId(session.id);
     if (!device) return;
     batch.add(
-      () => signals.puback(device.instanceId, messageId),
+      () => signals.puback(device.instanceId, device.clientId, messageId),
       (err) => err && log('warn', 'PUBACK not recorded', { instanceId: device.instanceId, messageId, err: String(err) }),
     );
   };

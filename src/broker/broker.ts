@@ -1,4 +1,5 @@
 import { Aedes } from 'aedes';
+import { X509Certificate } from 'node:crypto';
 import { iso, type Clock } from '../clock.js';
 import type { DeviceSignals } from '../commands/device-port.js';
 import { DEFAULTS } from '../config.js';
@@ -9,12 +10,17 @@ import { createSqlitePersistence } from '../store/mqtt-persistence.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { acknowledgementHandler } from './acknowledgement.js';
 import { createConnections } from './connections.js';
+import { createGateways } from './gateways.js';
 import { createDelivery } from './delivery.js';
+import { createDeviceLogin, type DeviceLogin } from './device-login.js';
 import { devicePublishHooks } from './device-publish.js';
+import { createHttpsListener } from './https-listener.js';
+import { httpsPublishHandler } from './https-publish.js';
 import { brokerLimits, type BrokerLimits } from './limits.js';
 import { createTlsListener } from './listener.js';
 import type { BrokerLog } from './log.js';
-import { loginHooks, type LoginGate } from './login.js';
+import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
+import { loginHooks } from './login.js';
 import { createPresence } from './presence.js';
 import { relaySignals } from './signals.js';
 import { authorizeSubscribe, subscriptionHandlers } from './subscribe.js';
@@ -29,7 +35,10 @@ export interface BrokerOptions {
   domainOf(servername: string | false | null | undefined): string | null;
   tls: TlsMaterial;
   host: string;
+  /** MQTTS. */
   port: number;
+  /** Device HTTPS: MQTT over secure WebSockets at /mqtt, and HTTPS POST. */
+  httpsPort: number;
   clock: Clock;
   /** The batch of device writes, shared with the command engine (see store/write-batch.ts). */
   batch: WriteBatch;
@@ -38,8 +47,8 @@ export interface BrokerOptions {
   /** What Aedes 1.2 does not enforce itself; the configuration's defaults when omitted. */
   limits?: BrokerLimits;
   log?: BrokerLog;
-  /** Asked once a device's credentials are accepted: a refusal to impose instead (faults/), or null. */
-  loginGate?: LoginGate;
+  /** Asked once a device's credentials are accepted, on every transport: a refusal to impose instead (faults/), or null. */
+  loginGate?: (instanceId: string) => { returnCode: 3 | 5; reason: string } | null;
 }
 
 /**
@@ -55,14 +64,30 @@ export async function startBroker(opts: BrokerOptions) {
   const connections = createConnections();
   const engine = relaySignals();
   const signals = engine.signals;
+  // One login for every transport, so failures on any of them count towards one backoff.
+  const credentials = createDeviceLogin({
+    store: opts.store,
+    domainOf: opts.domainOf,
+    clock,
+    maxKeepalive: limits.maxKeepalive,
+    throttle: createLoginThrottle(clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
+    ca: new X509Certificate(opts.tls.ca),
+  });
+  // A login whose credentials are right may still be refused on purpose (faults/ refusing the next N).
+  const login: DeviceLogin = (attempt) => {
+    const outcome = credentials(attempt);
+    const refusal = outcome.ok ? opts.loginGate?.(outcome.instance.id) : null;
+    return refusal ? { ok: false, returnCode: refusal.returnCode, reason: refusal.reason, key: attempt.username ?? '' } : outcome;
+  };
 
   const persistence = createSqlitePersistence(db, {
     maxQueuedPerClient: opts.maxQueuedPerClient,
     onAcknowledged: acknowledgementHandler({ batch, signals, log }),
   });
-  const presence = createPresence({ sessions, clock, connections, signals, log });
-  const subscriptions = subscriptionHandlers({ connections, signals, presence, log });
-  const delivery = createDelivery({ connections, sessions, persistence, batch });
+  const gateways = createGateways(opts.store.instances);
+  const presence = createPresence({ sessions, clock, connections, gateways, signals, log });
+  const subscriptions = subscriptionHandlers({ connections, gateways, signals, presence, log });
+  const delivery = createDelivery({ connections, sessions, gateways, persistence, batch });
 
   sessions.resetOnline(iso(clock.now()));
   const aedes = await Aedes.createBroker({
@@ -70,7 +95,7 @@ export async function startBroker(opts: BrokerOptions) {
     heartbeatInterval: 60_000,
     connectTimeout: limits.connectTimeoutMs,
     drainTimeout: limits.drainTimeoutMs,
-    ...loginHooks({ store: opts.store, domainOf: opts.domainOf, clock, ca: opts.tls.ca, limits, connections, log, gate: opts.loginGate }),
+    ...loginHooks({ login, connections, log }),
     authorizeSubscribe,
     ...devicePublishHooks({ connections, batch, signals }),
   });
@@ -79,26 +104,36 @@ export async function startBroker(opts: BrokerOptions) {
   aedes.on('subscribe', subscriptions.subscribed);
   aedes.on('unsubscribe', subscriptions.unsubscribed);
 
-  const listener = createTlsListener({ tls: opts.tls, limits, handle: aedes.handle, log });
+  const mqtts = createTlsListener({ tls: opts.tls, limits, handle: aedes.handle, log });
+  const https = createHttpsListener({
+    tls: opts.tls,
+    limits,
+    handle: aedes.handle,
+    publish: httpsPublishHandler({ login, batch, signals, maxBodySize: limits.maxPacketSize, log }),
+    log,
+  });
 
   return {
     aedes,
     devices: delivery.devices,
     /** Starts accepting devices; signals must be attached first so no event is missed. */
-    listen(s: DeviceSignals): Promise<number> {
+    async listen(s: DeviceSignals): Promise<{ mqttPort: number; httpsPort: number }> {
       engine.attach(s);
-      return listener.listen(opts.port, opts.host);
+      const mqttPort = await mqtts.listen(opts.port, opts.host);
+      const httpsPort = await https.listen(opts.httpsPort, opts.host);
+      return { mqttPort, httpsPort };
     },
-    isOnline: connections.isOnline,
+    isOnline: delivery.isOnline,
     subscriptionsOf: delivery.subscriptionsOf,
+    connectionsOf: delivery.connectionsOf,
     onPresence: presence.onPresence,
-    /** Closes a device's live connection, e.g. when its instance is deleted or its credentials change. */
+    /** Closes every live connection of a device, e.g. when its instance is deleted or its credentials change. */
     disconnect(instanceId: string) {
-      connections.registered(instanceId)?.close();
+      for (const client of connections.registered(instanceId)) client.close();
     },
     async close() {
-      // The server's close waits for open connections, which closing Aedes ends.
-      const stopped = listener.close();
+      // The servers' close waits for open connections, which closing Aedes ends.
+      const stopped = Promise.all([mqtts.close(), https.close()]);
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await stopped;
     },

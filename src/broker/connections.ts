@@ -1,10 +1,14 @@
 import type { Client } from 'aedes';
+import type { Transport } from './guarded-connection.js';
 
 export interface DeviceIdentity {
   instanceId: string;
   externalKey: string;
   /** The client id the device sent; the broker's own id for it is namespaced by instance. */
   clientId: string;
+  /** DIRECT, GATEWAY, …: a gateway's connections also carry its INDIRECT instances' commands. */
+  connectivityType: string;
+  transport: Transport;
 }
 
 /**
@@ -24,33 +28,46 @@ export function parseSessionId(id: string): { instanceId: string; clientId: stri
 }
 
 /**
- * Who is connected: the identity each logged-in client proved, and the live connection of
- * each device. Login writes identities, presence writes liveness; every other handler reads.
+ * Who is connected: the identity each logged-in client proved, and the live connections
+ * of each device, one per client id (a second connection with the same client id takes
+ * that session over, which Aedes does itself). Login writes identities, presence writes
+ * liveness; every other handler reads.
  */
 export function createConnections() {
   const identities = new WeakMap<Client, DeviceIdentity>();
-  const live = new Map<string, Client>();
+  const live = new Map<string, Map<string, Client>>();
 
   return {
     identify(client: Client, identity: DeviceIdentity): void {
       identities.set(client, identity);
     },
     identityOf: (client: Client): DeviceIdentity | undefined => identities.get(client),
-    /** The device's connection, as last registered, even if it is closing. */
-    registered: (instanceId: string): Client | undefined => live.get(instanceId),
-    /** The device's connection if it is still open. */
-    liveClient(instanceId: string): Client | undefined {
-      const client = live.get(instanceId);
+    /** The client is ready: it is now the device's connection for its client id. */
+    online(client: Client): void {
+      const id = identities.get(client)!;
+      let byClientId = live.get(id.instanceId);
+      if (!byClientId) live.set(id.instanceId, (byClientId = new Map()));
+      byClientId.set(id.clientId, client);
+    },
+    /** The client went away; a newer connection with the same client id stays registered. */
+    offline(client: Client): void {
+      const id = identities.get(client)!;
+      const byClientId = live.get(id.instanceId);
+      if (byClientId?.get(id.clientId) !== client) return;
+      byClientId.delete(id.clientId);
+      if (byClientId.size === 0) live.delete(id.instanceId);
+    },
+    /** The device's open connections, oldest first. */
+    liveClients(instanceId: string): Client[] {
+      return [...(live.get(instanceId)?.values() ?? [])].filter((c) => !c.closed);
+    },
+    /** One open connection of the device, by the client id it sent. */
+    liveClient(instanceId: string, clientId: string): Client | undefined {
+      const client = live.get(instanceId)?.get(clientId);
       return client && !client.closed ? client : undefined;
     },
-    /** The client is ready: it is now the device's connection. */
-    online(instanceId: string, client: Client): void {
-      live.set(instanceId, client);
-    },
-    /** The client went away; a newer connection of the device stays registered. */
-    offline(instanceId: string, client: Client): void {
-      if (live.get(instanceId) === client) live.delete(instanceId);
-    },
+    /** Every registered connection of the device, even one that is closing. */
+    registered: (instanceId: string): Client[] => [...(live.get(instanceId)?.values() ?? [])],
     isOnline: (instanceId: string): boolean => live.has(instanceId),
   };
 }

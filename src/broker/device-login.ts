@@ -22,10 +22,10 @@ export interface LoginAttempt {
 
 export type LoginOutcome =
   | { ok: true; instance: InstanceRow; method: 'password' | 'certificate' }
-  | { ok: false; returnCode: 2 | 3 | 5; reason: string; key: string };
+  | { ok: false; returnCode: 2 | 3 | 5; reason: string; key: string; retryAfterMs?: number };
 
 /**
- * Decides a device login, in order: CONNECT rules (CONNACK 2), login backoff (CONNACK 3,
+ * Decides a device login on any transport (MQTTS, WSS, HTTPS), in order: CONNECT rules (CONNACK 2), login backoff (CONNACK 3,
  * "server unavailable": try later, without the credentials being looked at), then the
  * credentials (CONNACK 5). Only credential failures count towards backoff.
  */
@@ -46,7 +46,13 @@ export function createDeviceLogin(deps: {
     const gate = deps.throttle.check(a.address, key);
     if (!gate.allowed) {
       const wait = Math.ceil(gate.retryAfterMs / 1000);
-      return { ok: false, returnCode: 3, reason: `too many failed logins for this ${gate.by === 'key' ? 'external key' : 'address'}; retry in ${wait} s`, key };
+      return {
+        ok: false,
+        returnCode: 3,
+        reason: `too many failed logins for this ${gate.by === 'key' ? 'external key' : 'address'}; retry in ${wait} s`,
+        key,
+        retryAfterMs: gate.retryAfterMs,
+      };
     }
 
     let outcome: LoginOutcome;

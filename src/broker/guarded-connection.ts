@@ -2,6 +2,9 @@ import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { createHeaderScanner, type PacketSizeLimits } from './packet-guard.js';
 
+/** How a device reached the broker: MQTT over TLS (8883), or over a secure WebSocket (/mqtt). */
+export type Transport = 'mqtts' | 'wss';
+
 export interface ConnectionGuardOptions extends PacketSizeLimits {
   /** A device that leaves written bytes unread this long is dropped. */
   drainTimeoutMs: number;
@@ -10,25 +13,32 @@ export interface ConnectionGuardOptions extends PacketSizeLimits {
 }
 
 /**
- * What Aedes sees instead of the TLS socket. Inbound bytes pass a fixed-header check
- * before anything buffers them; outbound writes that the socket cannot flush within the
- * drain timeout drop the device. It covers the commands the broker writes itself, which
- * Aedes' own drainTimeout never sees.
+ * What Aedes sees instead of the device's byte stream (the TLS socket, or the stream of a
+ * WebSocket carried by one). Inbound bytes pass a fixed-header check before anything
+ * buffers them; outbound writes that the stream cannot flush within the drain timeout drop
+ * the device. It covers the commands the broker writes itself, which Aedes' own
+ * drainTimeout never sees.
  */
 export class GuardedConnection extends Duplex {
   private readonly scanner;
   private drainTimer: NodeJS.Timeout | null = null;
 
+  /**
+   * @param socket the TLS socket: the device's address and client certificate.
+   * @param stream the MQTT bytes: the socket itself, or a WebSocket's stream over it.
+   */
   constructor(
     readonly socket: TLSSocket,
     private readonly opts: ConnectionGuardOptions,
+    private readonly stream: Duplex = socket,
+    readonly transport: Transport = 'mqtts',
   ) {
     super();
     this.scanner = createHeaderScanner(opts);
     // MQTT packets are small and a device waits for each answer. With Nagle on, the CONNACK
     // sat behind the TLS session tickets until the client's delayed ACK: 40 ms per login.
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk: Buffer) => {
       if (this.destroyed) return;
       const refusal = this.scanner.feed(chunk);
       if (refusal) {
@@ -36,11 +46,11 @@ export class GuardedConnection extends Duplex {
         this.destroy(new Error(refusal));
         return;
       }
-      if (!this.push(chunk)) socket.pause();
+      if (!this.push(chunk)) stream.pause();
     });
-    socket.on('end', () => this.push(null));
-    socket.on('error', (err) => this.destroy(err));
-    socket.on('close', () => this.destroy());
+    stream.on('end', () => this.push(null));
+    stream.on('error', (err) => this.destroy(err));
+    stream.on('close', () => this.destroy());
   }
 
   /** The address the device connected from, as a plain socket would report it. */
@@ -54,7 +64,7 @@ export class GuardedConnection extends Duplex {
   }
 
   override _read(): void {
-    this.socket.resume();
+    this.stream.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -70,13 +80,13 @@ export class GuardedConnection extends Duplex {
 
   /** Writes through to the socket; `done` runs when the socket has sent the bytes, as a plain socket's write callback does. */
   private forward(chunks: Buffer[], done: (err?: Error | null) => void): void {
-    const { socket } = this;
+    const { stream } = this;
     let flowing = true;
-    socket.cork();
+    stream.cork();
     chunks.forEach((chunk, i) => {
-      flowing = socket.write(chunk, i === chunks.length - 1 ? (err) => done(err ?? null) : undefined);
+      flowing = stream.write(chunk, i === chunks.length - 1 ? (err) => done(err ?? null) : undefined);
     });
-    socket.uncork();
+    stream.uncork();
     if (!flowing && !this.drainTimer) {
       this.drainTimer = setTimeout(() => {
         this.drainTimer = null;
@@ -84,7 +94,7 @@ export class GuardedConnection extends Duplex {
         this.opts.onRefused(reason);
         this.destroy(new Error(reason));
       }, this.opts.drainTimeoutMs);
-      socket.once('drain', () => this.clearDrainTimer());
+      stream.once('drain', () => this.clearDrainTimer());
     }
   }
 
@@ -94,13 +104,14 @@ export class GuardedConnection extends Duplex {
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    this.socket.end();
+    this.stream.end();
     done();
   }
 
   override _destroy(err: Error | null, done: (err: Error | null) => void): void {
     this.clearDrainTimer();
-    this.socket.destroy();
+    this.stream.destroy();
+    if (this.stream !== this.socket) this.socket.destroy();
     done(err);
   }
 }

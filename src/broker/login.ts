@@ -1,17 +1,10 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Clock } from '../clock.js';
-import type { Store } from '../store/index.js';
 import { sessionId, type Connections } from './connections.js';
-import { createDeviceLogin } from './device-login.js';
+import type { DeviceLogin } from './device-login.js';
 import { GuardedConnection } from './guarded-connection.js';
-import type { BrokerLimits, ConnectFacts } from './limits.js';
-import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
+import type { ConnectFacts } from './limits.js';
 import type { BrokerLog } from './log.js';
-
-/** A refusal imposed after the credentials were accepted (faults/ refusing the next N logins), or null. */
-export type LoginGate = (instanceId: string) => { returnCode: 3 | 4 | 5; reason: string } | null;
 
 /**
  * CONNECT: the client id and session flags as sent (preConnect), then the device's
@@ -19,26 +12,12 @@ export type LoginGate = (instanceId: string) => { returnCode: 3 | 4 | 5; reason:
  * namespaced by its instance.
  */
 export function loginHooks(deps: {
-  store: Pick<Store, 'instances' | 'secrets' | 'clientCertificates'>;
-  /** The IoT domain a TLS SNI host name means, or null for none. */
-  domainOf(servername: string | false | null | undefined): string | null;
-  clock: Clock;
-  /** PEM of the CA that issues device certificates. */
-  ca: string;
-  limits: BrokerLimits;
+  /** The device login every transport shares, and with it the login throttle. */
+  login: DeviceLogin;
   connections: Connections;
   log: BrokerLog;
-  gate?: LoginGate;
 }): Required<Pick<AedesOptions, 'preConnect' | 'authenticate'>> {
-  const { connections, limits, log } = deps;
-  const login = createDeviceLogin({
-    store: deps.store,
-    domainOf: deps.domainOf,
-    clock: deps.clock,
-    maxKeepalive: limits.maxKeepalive,
-    throttle: createLoginThrottle(deps.clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
-    ca: new X509Certificate(deps.ca),
-  });
+  const { login, connections, log } = deps;
   // authenticate sees neither the keepalive nor the client id as sent; preConnect does.
   const connectFacts = new WeakMap<Client, ConnectFacts>();
 
@@ -64,25 +43,24 @@ export function loginHooks(deps: {
         return done(err, false);
       }
       const { instance } = outcome;
-      const refusal = deps.gate?.(instance.id);
-      if (refusal) {
-        log('info', 'device login refused', { username, clientId: client.id, returnCode: refusal.returnCode, reason: refusal.reason });
-        const err = new Error(refusal.reason) as AuthenticateError;
-        err.returnCode = refusal.returnCode;
-        return done(err, false);
-      }
       conn?.authenticated();
-      connections.identify(client, { instanceId: instance.id, externalKey: instance.external_key, clientId: client.id });
+      connections.identify(client, {
+        instanceId: instance.id,
+        externalKey: instance.external_key,
+        clientId: client.id,
+        connectivityType: instance.connectivity_type,
+        transport: conn?.transport ?? 'mqtts',
+      });
+      // A device may hold several connections, one per client id; a second login with a
+      // client id already live takes that session over (Aedes closes the first), as MQTT
+      // and OCI say.
       (client as { id: string }).id = sessionId(instance.id, client.id);
-      // One live connection per device: a second login takes over, as in OCI.
-      const previous = connections.registered(instance.id);
-      if (previous && previous.id !== client.id) previous.close();
       done(null, true);
     },
   };
 }
 
 /** IPv4 peers of a dual-stack listener show up as ::ffff:a.b.c.d; one address, one backoff. */
-function normalizeAddress(address: string | undefined): string {
+export function normalizeAddress(address: string | undefined): string {
   return address?.startsWith('::ffff:') ? address.slice(7) : (address ?? 'unknown');
 }

@@ -3,6 +3,7 @@ import { iso, type Clock } from '../clock.js';
 import type { DeviceSignals } from '../commands/device-port.js';
 import type { DeviceSessionStore } from '../store/device-sessions.js';
 import type { Connections } from './connections.js';
+import type { Gateways } from './gateways.js';
 import type { BrokerLog } from './log.js';
 
 export interface PresenceChange {
@@ -11,18 +12,20 @@ export interface PresenceChange {
 }
 
 /**
- * Connect and disconnect: the device's session row, its live connection, and whoever
- * watches presence (the console, metrics), told after the row is written. A device that
- * is ready gets the commands waiting for it.
+ * Connect and disconnect: the session row of each connection (one per client id), the live
+ * connections, and whoever watches presence (the console, metrics), told after the row is
+ * written. A connection that is ready gets the commands waiting for it, and a gateway's
+ * those of its INDIRECT instances.
  */
 export function createPresence(deps: {
   sessions: DeviceSessionStore;
   clock: Clock;
   connections: Connections;
+  gateways: Gateways;
   signals: DeviceSignals;
   log: BrokerLog;
 }) {
-  const { sessions, clock, connections, signals, log } = deps;
+  const { sessions, clock, connections, gateways, signals, log } = deps;
   const listeners = new Set<(change: PresenceChange) => void>();
   const announce = (instanceId: string, kind: PresenceChange['kind']) => {
     for (const listener of listeners) listener({ instanceId, kind });
@@ -38,16 +41,18 @@ export function createPresence(deps: {
     clientReady(client: Client): void {
       const id = connections.identityOf(client);
       if (!id) return;
-      connections.online(id.instanceId, client);
+      connections.online(client);
       sessions.connected(id.instanceId, id.clientId, client.clean, iso(clock.now()));
-      log('info', 'device connected', { instanceId: id.instanceId, clientId: id.clientId, clean: client.clean });
+      log('info', 'device connected', { instanceId: id.instanceId, clientId: id.clientId, clean: client.clean, transport: id.transport });
       announce(id.instanceId, 'connected');
-      signals.deviceReady(id.instanceId, { clean: client.clean }).catch((err) => log('warn', 'delivery after connect failed', { err: String(err) }));
+      const failed = (err: unknown) => log('warn', 'delivery after connect failed', { err: String(err) });
+      signals.deviceReady(id.instanceId, { clientId: id.clientId, clean: client.clean }).catch(failed);
+      for (const served of gateways.servedBy(id).slice(1)) signals.subscribed(served).catch(failed);
     },
     clientDisconnect(client: Client): void {
       const id = connections.identityOf(client);
       if (!id) return;
-      connections.offline(id.instanceId, client);
+      connections.offline(client);
       sessions.disconnected(id.instanceId, id.clientId, iso(clock.now()));
       log('info', 'device disconnected', { instanceId: id.instanceId, clientId: id.clientId });
       announce(id.instanceId, 'disconnected');

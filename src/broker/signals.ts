@@ -14,7 +14,7 @@ export function relaySignals(): { signals: DeviceSignals; attach(target: DeviceS
     signals: {
       deviceReady: (instanceId, session) => target?.deviceReady(instanceId, session) ?? Promise.resolve(),
       subscribed: (instanceId) => target?.subscribed(instanceId) ?? Promise.resolve(),
-      puback: (instanceId, messageId) => target?.puback(instanceId, messageId),
+      puback: (instanceId, clientId, messageId) => target?.puback(instanceId, clientId, messageId),
       published: (instanceId, topic, payload) => target?.published(instanceId, topic, payload),
     },
   };

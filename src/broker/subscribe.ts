@@ -1,6 +1,7 @@
 import type { AedesOptions, Client, Subscription } from 'aedes';
 import type { DeviceSignals } from '../commands/device-port.js';
 import type { Connections } from './connections.js';
+import type { Gateways } from './gateways.js';
 import type { BrokerLog } from './log.js';
 import type { Presence } from './presence.js';
 
@@ -10,16 +11,19 @@ export const authorizeSubscribe: Required<AedesOptions>['authorizeSubscribe'] = 
 };
 
 /**
- * After a SUBACK: commands waiting for this subscription may go now, and the console shows
- * the device's new subscriptions. An UNSUBSCRIBE changes only what the console shows.
+ * After a SUBACK: commands waiting for this subscription may go now (a gateway's: also its
+ * INDIRECT instances'), and the console shows the device's new subscriptions. An
+ * UNSUBSCRIBE changes only what the console shows.
  */
-export function subscriptionHandlers(deps: { connections: Connections; signals: DeviceSignals; presence: Presence; log: BrokerLog }) {
-  const { connections, signals, presence, log } = deps;
+export function subscriptionHandlers(deps: { connections: Connections; gateways: Gateways; signals: DeviceSignals; presence: Presence; log: BrokerLog }) {
+  const { connections, gateways, signals, presence, log } = deps;
   return {
     subscribed(_subs: Subscription[], client: Client): void {
       const id = connections.identityOf(client);
       if (!id) return;
-      signals.subscribed(id.instanceId).catch((err) => log('warn', 'delivery after subscribe failed', { err: String(err) }));
+      for (const served of gateways.servedBy(id)) {
+        signals.subscribed(served).catch((err) => log('warn', 'delivery after subscribe failed', { err: String(err) }));
+      }
       presence.announce(id.instanceId, 'subscriptions');
     },
     unsubscribed(_topics: string[], client: Client): void {

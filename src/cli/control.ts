@@ -70,7 +70,7 @@ const FAULT_SET: FlagSpec[] = [
   { flag: '--fraction', value: 'F', help: 'drop: the share of commands dropped (0 < F <= 1)' },
   { flag: '--delay', value: 'DURATION', help: 'delay: how long, on the emulator clock (PT30S)' },
   { flag: '--after-commands', value: 'N', help: 'disconnect: right after the N-th command (now when omitted)' },
-  { flag: '--return-code', value: 'CODE', help: 'refuseLogin: CONNACK 3 (default), 4 or 5' },
+  { flag: '--return-code', value: 'CODE', help: 'refuseLogin: CONNACK 3 (default) or 5' },
   { flag: '--retry-after', value: 'SECONDS', help: 'throttle: the retry-after header (1)' },
   { flag: '--when', value: 'before|after', help: 'API faults: before the operation runs (default) or after it ran' },
 ];

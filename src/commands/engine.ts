@@ -1,9 +1,9 @@
 import { iso, type Clock } from '../clock.js';
 import { conflict } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { commandStore, type CommandRow, type NewCommand } from '../store/commands.js';
+import { commandStore, type ChangeEffects, type CommandRow, type ConnectionKey, type Delivery, type NewCommand } from '../store/commands.js';
 import { createWriteBatch, type WriteBatch } from '../store/write-batch.js';
-import type { DevicePort, DeviceSignals } from './device-port.js';
+import type { DeliveryRoute, DeliveryTarget, DevicePort, DeviceSignals } from './device-port.js';
 import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
 import { createScheduler } from './scheduler.js';
@@ -38,7 +38,7 @@ export function createCommandEngine(deps: {
   db: Db;
   clock: Clock;
   devices: DevicePort;
-  /** Unacknowledged QoS 1 commands allowed in flight to one device; unlimited when omitted. */
+  /** Unacknowledged QoS 1 commands allowed in flight on one connection; unlimited when omitted. */
   maxInFlight?: number;
   /** Commands one offline device may have waiting; past it new ones are REFUSED. */
   maxPendingPerDevice?: number;
@@ -68,9 +68,10 @@ export function createCommandEngine(deps: {
     cause: string,
     at: number,
     detail?: Record<string, unknown>,
+    effects?: ChangeEffects,
   ): CommandRow | null {
     const time = iso(at);
-    const moved = store.change(cmd.id, cmd.delivery_status, { ...set, delivery_status: to, time_updated: time }, { time, cause, detail });
+    const moved = store.change(cmd.id, cmd.delivery_status, { ...set, delivery_status: to, time_updated: time }, { time, cause, detail }, effects);
     if (!moved) return null;
     const updated = store.get(cmd.id)!;
     // Inside the broker's batch of device writes, listeners hear of it once that commits.
@@ -82,23 +83,24 @@ export function createCommandEngine(deps: {
     for (const listener of listeners) listener(t);
   }
 
-  function finish(cmd: CommandRow, to: DeliveryStatus, cause: string, at: number, set: Partial<NewCommand> = {}) {
-    return transition(cmd, to, { ...set, time_finished: iso(at), next_deadline_ms: null }, cause, at);
+  function finish(cmd: CommandRow, to: DeliveryStatus, cause: string, at: number, set: Partial<NewCommand> = {}, effects?: ChangeEffects) {
+    return transition(cmd, to, { ...set, time_finished: iso(at), next_deadline_ms: null }, cause, at, undefined, effects);
   }
 
-  function nextMessageId(instanceId: string): number {
-    const inFlight = store.inFlightMessageIds(instanceId);
-    let id = lastMessageId.get(instanceId) ?? 0;
+  /** Packet ids are per connection, as MQTT's are per session; `inFlight` are the connection's in use. */
+  function nextMessageId(c: ConnectionKey, inFlight: Set<number>): number {
+    const key = `${c.sessionInstanceId}\n${c.clientId}`;
+    let id = lastMessageId.get(key) ?? 0;
     for (let i = 0; i < 65535; i++) {
       id = id >= 65535 ? 1 : id + 1;
       if (!inFlight.has(id)) break;
     }
-    lastMessageId.set(instanceId, id);
+    lastMessageId.set(key, id);
     return id;
   }
 
-  /** Whether one more QoS 1 command may be sent before the device acknowledges earlier ones. */
-  const windowOpen = (instanceId: string) => store.inFlightMessageIds(instanceId).size < maxInFlight;
+  /** Whether every QoS 1 connection among `targets` may take one more command before it acknowledges earlier ones. */
+  const windowsOpen = (targets: DeliveryTarget[]) => targets.every((t) => t.qos === 0 || store.inFlightMessageIds(t).size < maxInFlight);
 
   /** A QoS 1 command left flight (acknowledged or finished): commands waiting for room may go. */
   function windowMoved(instanceId: string): void {
@@ -106,44 +108,60 @@ export function createCommandEngine(deps: {
   }
 
   /**
-   * Publishes a PENDING command on the device's live connection and marks it SENT. A QoS 1
-   * command stays PENDING while the device's window is full; windowMoved sends it later.
+   * Publishes a PENDING command on every live connection its device's subscriptions match
+   * (`targets`, each at its subscription's QoS) and marks it SENT, once. A QoS 1 command
+   * stays PENDING while a connection's window is full; windowMoved sends it later.
    */
-  function dispatch(cmd: CommandRow, subscribedQos: 0 | 1 | 2): void {
+  function dispatch(cmd: CommandRow, targets: DeliveryTarget[]): void {
     const now = clock.now();
     // Past its request deadline a command is EXPIRED, even if the deadline has not fired yet.
     if (now >= cmd.request_deadline_ms) return;
-    const qos: 0 | 1 = subscribedQos === 0 ? 0 : 1;
-    if (qos === 1 && !windowOpen(cmd.digital_twin_instance_id)) return;
-    const messageId = qos === 1 ? nextMessageId(cmd.digital_twin_instance_id) : undefined;
+    if (targets.length === 0) return;
+    // Every QoS 1 connection must have room: a command is SENT once, to all of them together.
+    const windows = targets.map((t) => (t.qos === 0 ? null : store.inFlightMessageIds(t)));
+    if (windows.some((w) => w !== null && w.size >= maxInFlight)) return;
+    const time = iso(now);
+    const deliveries: Delivery[] = targets.map((t, i) => {
+      const inFlight = windows[i];
+      return { sessionInstanceId: t.sessionInstanceId, clientId: t.clientId, qos: inFlight ? 1 : 0, messageId: inFlight ? nextMessageId(t, inFlight) : null, time };
+    });
+    const [first] = deliveries;
+    const qos: 0 | 1 = deliveries.some((d) => d.qos === 1) ? 1 : 0;
     const twoWay = cmd.response_endpoint !== null;
+    const gateway = first.sessionInstanceId !== cmd.digital_twin_instance_id ? first.sessionInstanceId : null;
     const payload = commandPayload(cmd);
-    const clientId = devices.liveClientId(cmd.digital_twin_instance_id);
-    if (clientId === null) return;
+    const to = deliveries.map((d) => `${d.clientId} at QoS ${d.qos}`).join(', ');
     // The SENT row is committed before the bytes are written, so a PUBACK or a response
     // can never arrive for a command the database does not yet show as sent.
     const sent = transition(
       cmd,
       'SENT',
       {
-        time_sent: iso(now),
+        time_sent: time,
         qos,
-        message_id: messageId ?? null,
-        client_id: clientId,
+        message_id: first.messageId,
+        client_id: first.clientId,
+        gateway_instance_id: gateway,
         delivery_count: cmd.delivery_count + 1,
         next_deadline_ms: twoWay ? now + cmd.response_window_ms! : cmd.request_deadline_ms,
       },
-      `published to ${clientId} at QoS ${qos}`,
+      `published to ${to}${gateway ? ` via gateway ${gateway}` : ''}`,
       now,
-      { clientId, qos, messageId },
+      deliveries.length === 1
+        ? { clientId: first.clientId, qos: first.qos, messageId: first.messageId ?? undefined, ...(gateway ? { gateway } : {}) }
+        : { deliveries: deliveries.map(({ clientId, qos, messageId }) => ({ clientId, qos, messageId })), ...(gateway ? { gateway } : {}) },
+      { deliveries },
     );
     if (!sent) return;
-    devices.send(cmd.digital_twin_instance_id, { topic: cmd.request_endpoint, payload, qos, messageId, dup: false, commandId: cmd.id }, onWritten);
+    for (const d of deliveries) {
+      const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false, commandId: cmd.id };
+      devices.send(d, message, d.qos === 0 ? onWritten : () => {});
+    }
     scheduler.reschedule();
 
     function onWritten(ok: boolean) {
       // QoS 0 has no acknowledgement: once written, a one-way command is delivered.
-      if (!ok || qos !== 0 || twoWay) return;
+      if (!ok || twoWay) return;
       const current = store.get(cmd.id);
       if (current && current.delivery_status === 'SENT') {
         finish(current, 'COMPLETED', 'written to the device at QoS 0 (one-way)', clock.now());
@@ -158,6 +176,7 @@ export function createCommandEngine(deps: {
 
     const { request } = input;
     const route = await devices.route(input.instanceId, request.requestEndpoint);
+    const targets = route.online ? devices.targets(input.instanceId, request.requestEndpoint) : [];
     const now = clock.now();
     const time = iso(now);
     const refusal =
@@ -199,23 +218,24 @@ export function createCommandEngine(deps: {
       delivery_count: 0,
       retry_token: input.retryToken ?? null,
       retry_fingerprint: input.fingerprint ?? null,
+      gateway_instance_id: null,
     };
 
     // Checked again: a concurrent call with the same token may have committed while the
     // route was looked up. From here to the insert nothing awaits, so nothing can slip in.
     const again = replayed(input);
     if (again) return { id: again.id, replayed: true };
-    const created = store.create(row, { time, cause: refusal ?? acceptedCause(input.instanceId, route) });
+    const created = store.create(row, { time, cause: refusal ?? acceptedCause(route, targets) });
     announce({ command: created, from: null, to: created.delivery_status, cause: refusal ?? 'accepted' });
 
-    if (!refusal && route.online) dispatch(created, route.qos!);
+    if (!refusal && route.online) dispatch(created, targets);
     scheduler.reschedule();
     return { id: created.id, replayed: false };
   }
 
-  function acceptedCause(instanceId: string, route: { online: boolean; qos: number | null }): string {
+  function acceptedCause(route: DeliveryRoute, targets: DeliveryTarget[]): string {
     if (!route.online) return 'accepted; waiting for the device to reconnect';
-    if (route.qos !== 0 && !windowOpen(instanceId)) {
+    if (!windowsOpen(targets)) {
       return `accepted; waiting until the device acknowledges one of its ${maxInFlight} commands in flight`;
     }
     return 'accepted; device online and subscribed';
@@ -267,7 +287,7 @@ export function createCommandEngine(deps: {
       const route = await devices.route(instanceId, cmd.request_endpoint);
       if (!route.online) return;
       const current = store.get(cmd.id);
-      if (route.qos !== null && current?.delivery_status === 'PENDING') dispatch(current, route.qos);
+      if (current?.delivery_status === 'PENDING') dispatch(current, devices.targets(instanceId, cmd.request_endpoint));
     }
   }
 
@@ -292,19 +312,20 @@ export function createCommandEngine(deps: {
       return serialFlush(instanceId, () => {
         if (session.clean) return;
         // A persistent session gets its unacknowledged QoS 1 commands again, flagged DUP,
-        // with the same packet id, as MQTT 3.1.1 requires on reconnect.
-        for (const cmd of store.unackedFor(instanceId)) {
-          const clientId = devices.liveClientId(instanceId);
+        // with the same packet id, as MQTT 3.1.1 requires on reconnect. The session is the
+        // client id's: the same connection of the device, or of the gateway, came back.
+        const connection: ConnectionKey = { sessionInstanceId: instanceId, clientId: session.clientId };
+        for (const { command: cmd, messageId } of store.unackedFor(connection)) {
           const resent = devices.send(
-            instanceId,
-            { topic: cmd.request_endpoint, payload: commandPayload(cmd), qos: 1, messageId: cmd.message_id!, dup: true, commandId: cmd.id },
+            connection,
+            { topic: cmd.request_endpoint, payload: commandPayload(cmd), qos: 1, messageId, dup: true, commandId: cmd.id },
             () => {},
           );
-          if (!resent || clientId === null) return;
-          store.change(cmd.id, 'SENT', { delivery_count: cmd.delivery_count + 1, client_id: clientId }, {
+          if (!resent) return;
+          store.change(cmd.id, 'SENT', { delivery_count: cmd.delivery_count + 1, client_id: session.clientId }, {
             time: iso(clock.now()),
-            cause: `redelivered (DUP) to ${clientId} after reconnect`,
-            detail: { messageId: cmd.message_id },
+            cause: `redelivered (DUP) to ${session.clientId} after reconnect`,
+            detail: { messageId },
           });
         }
       });
@@ -314,27 +335,33 @@ export function createCommandEngine(deps: {
       return serialFlush(instanceId);
     },
 
-    puback(instanceId, messageId) {
-      const cmd = store.byMessageId(instanceId, messageId);
+    puback(instanceId, clientId, messageId) {
+      const connection: ConnectionKey = { sessionInstanceId: instanceId, clientId };
+      const cmd = store.byMessageId(connection, messageId);
       if (!cmd) return;
       const now = clock.now();
+      const acknowledged = { ...connection, time: iso(now) };
+      // A one-way command is delivered at its first PUBACK, from whichever connection.
       if (cmd.delivery_status === 'SENT' && cmd.response_endpoint === null) {
-        finish(cmd, 'COMPLETED', 'PUBACK received (one-way)', now, { time_acknowledged: iso(now) });
-        scheduler.reschedule();
-        windowMoved(instanceId);
-        return;
+        if (finish(cmd, 'COMPLETED', 'PUBACK received (one-way)', now, { time_acknowledged: iso(now) }, { acknowledged })) {
+          scheduler.reschedule();
+          windowMoved(cmd.digital_twin_instance_id);
+          return;
+        }
       }
-      store.change(cmd.id, cmd.delivery_status, { time_acknowledged: iso(now) }, {
-        time: iso(now),
-        cause: 'PUBACK received',
-        detail: { messageId },
-      });
-      windowMoved(instanceId);
+      const first = cmd.time_acknowledged === null;
+      const recorded =
+        first &&
+        store.change(cmd.id, cmd.delivery_status, { time_acknowledged: iso(now) }, { time: iso(now), cause: 'PUBACK received', detail: { messageId } }, { acknowledged });
+      // Later PUBACKs (other connections) only free their connection's window.
+      if (!recorded) store.acknowledgeDelivery(cmd.id, acknowledged);
+      windowMoved(cmd.digital_twin_instance_id);
     },
 
     published(instanceId, topic, payload) {
       const now = clock.now();
-      const cmd = store.awaitingResponse(instanceId, topic);
+      // The device's own command, or one its gateway carried for an INDIRECT instance.
+      const cmd = store.awaitingResponse(instanceId, topic) ?? store.awaitingResponseViaGateway(instanceId, topic);
       const body = classifyPayload(payload);
       if (cmd) {
         const done = finish(cmd, 'COMPLETED', `response received on ${topic}`, now, {
@@ -344,7 +371,7 @@ export function createCommandEngine(deps: {
         });
         if (done) {
           scheduler.reschedule();
-          windowMoved(instanceId);
+          windowMoved(cmd.digital_twin_instance_id);
           return;
         }
       }

@@ -23,15 +23,17 @@ const VENDOR = {
 } as const;
 
 export const consoleRoutes: FastifyPluginAsync = async (app) => {
+  // Read at the first visit: most runs (CI, tests) never open the console.
   for (const [name, [path, type]] of Object.entries(VENDOR)) {
-    const body = readFileSync(resolveVendor.resolve(path));
+    let body: Buffer | undefined;
     app.get(`/console/vendor/${name}`, { schema: { hide: true } }, async (_req, reply) =>
-      reply.type(type).header('cache-control', 'max-age=3600').send(body),
+      reply.type(type).header('cache-control', 'max-age=3600').send((body ??= readFileSync(resolveVendor.resolve(path)))),
     );
   }
-  const files = new Map((Object.keys(ASSETS) as Asset[]).map((name) => [name, read(name)]));
+  let files: Map<Asset, Buffer> | undefined;
+  const load = () => new Map((Object.keys(ASSETS) as Asset[]).map((name) => [name, read(name)]));
   const serve = (name: Asset) => async (_req: unknown, reply: FastifyReply) =>
-    reply.type(ASSETS[name]).header('cache-control', 'no-cache').send(files.get(name));
+    reply.type(ASSETS[name]).header('cache-control', 'no-cache').send((files ??= load()).get(name));
 
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
   app.get('/console', { schema: { hide: true } }, serve('index.html'));

@@ -1,10 +1,13 @@
 import { iso, type Clock } from '../clock.js';
 import type { ClockQueue } from '../clock-queue.js';
-import type { DevicePort, DeviceSignals, OutboundCommand } from '../commands/device-port.js';
-import { faultCause, fractionHits, type DeviceFaultSpec, type FaultBook, type FaultView } from './faults.js';
+import type { DevicePort, DeviceSignals, DeliveryTarget, OutboundCommand } from '../commands/device-port.js';
+import type { FaultEffect } from '../store/faults.js';
+import { faultCause, fractionHits, type ActiveFault, type DeviceFaultSpec, type FaultBook, type FaultView } from './faults.js';
+
+type ConnectionKey = Pick<DeliveryTarget, 'sessionInstanceId' | 'clientId'>;
 
 export interface LoginRefusal {
-  returnCode: 3 | 4 | 5;
+  returnCode: 3 | 5;
   reason: string;
 }
 
@@ -26,64 +29,74 @@ export function createDeviceFaults(deps: {
   const now = () => iso(clock.now());
 
   function port(inner: DevicePort): DevicePort {
-    /** Writes a command, applying the faults that act on the write itself. */
-    function deliver(instanceId: string, message: OutboundCommand, written: (ok: boolean) => void): boolean {
-      // Not connected (a held command whose device left meanwhile): nothing is written, nothing counted.
-      if (!inner.liveClientId(instanceId)) return inner.send(instanceId, message, written);
+    /**
+     * A command goes to every matching connection of its device: one `send` per connection.
+     * A fault decides once per command (the first copy) and every copy follows that decision,
+     * so "the next N commands" counts commands, not connections.
+     */
+    const decided = new Map<number, { commandId: number; hit: boolean }>();
+    function decide(fault: ActiveFault, commandId: number | undefined, effect: () => FaultEffect | null): boolean {
+      const last = decided.get(fault.row.id);
+      if (commandId !== undefined && last?.commandId === commandId) return last.hit;
+      const made = effect();
+      book.consult(fault, made);
+      if (commandId !== undefined) decided.set(fault.row.id, { commandId, hit: made !== null });
+      return made !== null;
+    }
+
+    /** Writes a command on one connection, applying the faults that act on the write itself. */
+    function deliver(to: ConnectionKey, message: OutboundCommand, written: (ok: boolean) => void): boolean {
+      const instanceId = to.sessionInstanceId;
       const ids = message.commandId === undefined ? [] : [message.commandId];
       const duplicate = book.deviceFault(instanceId, 'duplicate');
       const disconnect = book.deviceFault(instanceId, 'disconnect');
       let closeAfter = false;
+      const sent = inner.send(to, message, (ok) => {
+        written(ok);
+        if (closeAfter) deps.disconnect(instanceId);
+      });
+      if (!sent) return false;
       if (disconnect) {
-        const k = disconnect.row.considered + 1;
-        closeAfter = k >= (disconnect.params.afterCommands ?? 1);
-        book.consult(
-          disconnect,
-          closeAfter
+        closeAfter = decide(disconnect, message.commandId, () => {
+          const k = disconnect.row.considered + 1;
+          return k >= (disconnect.params.afterCommands ?? 1)
             ? {
                 commandIds: ids,
                 time: now(),
                 cause: faultCause(disconnect.row, `device disconnected right after this command was written (command ${k} since the fault was set)`),
                 detail: { faultId: disconnect.row.id, fault: 'disconnect', afterCommands: disconnect.params.afterCommands },
               }
-            : null,
-        );
+            : null;
+        });
       }
-      const done = closeAfter
-        ? (ok: boolean) => {
-            written(ok);
-            deps.disconnect(instanceId);
-          }
-        : written;
-      const sent = inner.send(instanceId, message, done);
-      if (sent && duplicate) {
+      if (duplicate) {
         // MQTT sets DUP only on QoS 1 redeliveries; a QoS 0 copy is simply sent again.
-        inner.send(instanceId, { ...message, dup: message.qos === 1 }, () => {});
-        book.consult(duplicate, {
+        inner.send(to, { ...message, dup: message.qos === 1 }, () => {});
+        decide(duplicate, message.commandId, () => ({
           commandIds: ids,
           time: now(),
           cause: faultCause(duplicate.row, message.qos === 1 ? 'delivered twice, the second copy flagged DUP with the same packet id' : 'delivered twice (QoS 0, no DUP flag)'),
           detail: { faultId: duplicate.row.id, fault: 'duplicate', messageId: message.messageId ?? null },
-        });
+        }));
       }
       return sent;
     }
 
     return {
       ...inner,
-      send(instanceId, message, written) {
-        // Redeliveries after a reconnect are the broker's own recovery, not a new command.
-        if (!book.hasDeviceFaults(instanceId) || message.dup) return inner.send(instanceId, message, written);
+      send(to, message, written) {
+        // Faults name the instance whose connections they act on: a device, or a gateway
+        // (then everything that travels over its connections). Redeliveries after a
+        // reconnect are the broker's own recovery, not a new command.
+        const instanceId = to.sessionInstanceId;
+        if (!book.hasDeviceFaults(instanceId) || message.dup) return inner.send(to, message, written);
         const ids = message.commandId === undefined ? [] : [message.commandId];
-        if (!inner.liveClientId(instanceId)) return inner.send(instanceId, message, written);
 
         const drop = book.deviceFault(instanceId, 'drop');
         if (drop) {
           const fraction = drop.params.fraction;
-          const hit = fraction === undefined || fractionHits(fraction, drop.row.considered + 1);
-          book.consult(
-            drop,
-            hit
+          const hit = decide(drop, message.commandId, () =>
+            fraction === undefined || fractionHits(fraction, drop.row.considered + 1)
               ? {
                   commandIds: ids,
                   time: now(),
@@ -98,26 +111,25 @@ export function createDeviceFaults(deps: {
 
         const delay = book.deviceFault(instanceId, 'delay');
         if (delay) {
-          const ms = delay.params.delayMs!;
-          const due = clock.now() + ms;
-          book.consult(delay, {
+          const due = clock.now() + delay.params.delayMs!;
+          decide(delay, message.commandId, () => ({
             commandIds: ids,
             time: now(),
             cause: faultCause(delay.row, `delivery held for ${delay.params.delay}, until ${iso(due)} on the emulator clock`),
             detail: { faultId: delay.row.id, fault: 'delay', delay: delay.params.delay, due: iso(due) },
-          });
+          }));
           queue.at(due, () => {
-            const sent = deliver(instanceId, message, written);
+            const sent = deliver(to, message, written);
             book.record({
               commandIds: ids,
               time: now(),
-              cause: faultCause(delay.row, sent ? 'held delivery written to the device' : 'held delivery not written: the device is not connected'),
-              detail: { faultId: delay.row.id, fault: 'delay', written: sent },
+              cause: faultCause(delay.row, sent ? `held delivery written to ${to.clientId}` : `held delivery not written: ${to.clientId} is not connected`),
+              detail: { faultId: delay.row.id, fault: 'delay', written: sent, clientId: to.clientId },
             });
           });
           return true;
         }
-        return deliver(instanceId, message, written);
+        return deliver(to, message, written);
       },
     };
   }
@@ -125,9 +137,9 @@ export function createDeviceFaults(deps: {
   function signals(inner: DeviceSignals): DeviceSignals {
     return {
       ...inner,
-      puback(instanceId, messageId) {
+      puback(instanceId, clientId, messageId) {
         const fault = book.hasDeviceFaults(instanceId) ? book.deviceFault(instanceId, 'withholdPuback') : undefined;
-        const commandId = fault ? book.commandAwaitingPuback(instanceId, messageId) : undefined;
+        const commandId = fault ? book.commandAwaitingPuback(instanceId, clientId, messageId) : undefined;
         if (fault && commandId !== undefined) {
           book.consult(fault, {
             commandIds: [commandId],
@@ -137,7 +149,7 @@ export function createDeviceFaults(deps: {
           });
           return;
         }
-        inner.puback(instanceId, messageId);
+        inner.puback(instanceId, clientId, messageId);
       },
       published(instanceId, topic, payload) {
         const fault = book.hasDeviceFaults(instanceId) ? book.deviceFault(instanceId, 'withholdResponse') : undefined;
@@ -161,7 +173,7 @@ export function createDeviceFaults(deps: {
     if (!book.hasDeviceFaults(instanceId)) return null;
     const fault = book.deviceFault(instanceId, 'refuseLogin');
     if (!fault) return null;
-    const returnCode = (fault.params.returnCode ?? 3) as 3 | 4 | 5;
+    const returnCode = (fault.params.returnCode ?? 3) as 3 | 5;
     book.consult(fault, {
       commandIds: book.unfinishedCommands(instanceId),
       time: now(),

@@ -23,8 +23,8 @@ export interface DeviceFaultSpec {
   delay?: string;
   /** disconnect: close the connection right after the N-th command is written; now when omitted. */
   afterCommands?: number;
-  /** refuseLogin: the CONNACK return code (3 server unavailable, the default; 4 bad user name or password; 5 not authorized). */
-  returnCode?: 3 | 4 | 5;
+  /** refuseLogin: the CONNACK return code (3 server unavailable, the default; 5 not authorized). */
+  returnCode?: 3 | 5;
 }
 
 export interface ApiFaultSpec {
@@ -180,7 +180,7 @@ export function createFaultBook(deps: { store: Store; clock: Clock; onApplied?: 
       case 'refuseLogin': {
         only(raw, 'refuseLogin', [...common, 'count', 'returnCode']);
         const code = spec.returnCode ?? 3;
-        if (![3, 4, 5].includes(code)) throw invalid(`returnCode ${String(code)} must be 3 (server unavailable), 4 (bad user name or password) or 5 (not authorized)`);
+        if (![3, 5].includes(code)) throw invalid(`returnCode ${String(code)} must be 3 (server unavailable) or 5 (not authorized)`);
         return { params: { returnCode: code }, remaining: checkCount(spec.count) };
       }
       default:

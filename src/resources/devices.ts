@@ -9,6 +9,8 @@ import { createSecret } from './secrets.js';
 export interface NewDevice extends Omit<InstanceFields, 'authId'> {
   /** The device password; a random one when omitted. */
   password?: string;
+  /** DIRECT (the default) or GATEWAY: an instance that logs in and carries INDIRECT instances' commands. */
+  connectivityType?: 'DIRECT' | 'GATEWAY';
 }
 
 export interface CreatedDevice {

@@ -49,6 +49,27 @@ function revokeReleasedCertificate(store: Store, before: InstanceRow, after: Ins
   }
 }
 
+/**
+ * `gateways` names the GATEWAY instances an INDIRECT instance's commands travel through
+ * (Oracle's node-red-gateway sample): each must be an active GATEWAY instance of the same
+ * IoT domain, and only an INDIRECT instance has gateways.
+ */
+function checkGateways(store: Store, domainId: string, connectivityType: string, gateways: string[] | undefined): void {
+  if (!gateways || gateways.length === 0) return;
+  if (connectivityType !== 'INDIRECT') {
+    throw new OciError(400, 'InvalidParameter', `gateways: only an INDIRECT instance has gateways; this one is ${connectivityType}`);
+  }
+  for (const id of gateways) {
+    const gateway = store.instances.get(id);
+    if (!gateway || gateway.lifecycle_state !== 'ACTIVE' || gateway.iot_domain_id !== domainId) {
+      throw related('gateways: digital twin instance', id);
+    }
+    if (gateway.connectivity_type !== 'GATEWAY') {
+      throw new OciError(400, 'InvalidParameter', `gateways: ${id} is a ${gateway.connectivity_type} instance, not a GATEWAY`);
+    }
+  }
+}
+
 function checkExternalKeyFree(store: Store, domainId: string, externalKey: string, self?: string): void {
   const holder = store.instances.activeByExternalKey(domainId, externalKey);
   if (holder && holder.id !== self) {
@@ -64,6 +85,7 @@ export function createInstance(store: Store, clock: Clock, region: string, d: Cr
       throw incorrectState(`IoT domain ${domain.id} is ${domain.lifecycle_state}; instances can be created once it is ACTIVE`);
     }
     checkAuthId(store, d.authId);
+    checkGateways(store, d.iotDomainId, d.connectivityType ?? 'DIRECT', d.gateways);
     const externalKey = d.externalKey ?? base32(24);
     checkExternalKeyFree(store, d.iotDomainId, externalKey);
     const links = instanceLinks(store, d.iotDomainId, d);
@@ -122,6 +144,7 @@ export function updateInstanceFields(
     const row = activeInstance(store, id);
     checkEtag(row, ifMatch);
     checkAuthId(store, d.authId);
+    checkGateways(store, row.iot_domain_id, row.connectivity_type, d.gateways);
     if (d.externalKey !== undefined) checkExternalKeyFree(store, row.iot_domain_id, d.externalKey, row.id);
     const twinChanged = d.digitalTwinAdapterId !== undefined || d.digitalTwinModelId !== undefined || d.digitalTwinModelSpecUri !== undefined;
     const links = twinChanged

@@ -38,15 +38,45 @@ export interface CommandRow extends RawCommandData {
   delivery_count: number;
   retry_token: string | null;
   retry_fingerprint: string | null;
+  /** For a command to an INDIRECT instance: the gateway whose connection carried it. */
+  gateway_instance_id: string | null;
 }
 
 export type NewCommand = Omit<CommandRow, 'id'>;
+
+/** Which connection a command was written to: the instance the connection belongs to, and its client id. */
+export interface ConnectionKey {
+  /** The command's own instance, or the gateway it went through. */
+  sessionInstanceId: string;
+  clientId: string;
+}
+
+/** One write of a command to one connection. */
+export interface Delivery extends ConnectionKey {
+  qos: 0 | 1;
+  messageId: number | null;
+  time: string;
+}
+
+/** A QoS 1 delivery not acknowledged yet, with its command. */
+export interface UnackedDelivery {
+  command: CommandRow;
+  messageId: number;
+}
 
 /** What an event row says beyond the command and its states: when, why, and facts for the record. */
 export interface EventNote {
   time: string;
   cause: string;
   detail?: Record<string, unknown>;
+}
+
+/** What a command change writes besides the command row and its event, in the same transaction. */
+export interface ChangeEffects {
+  /** The connections the command was just written to. */
+  deliveries?: Delivery[];
+  /** The connection whose PUBACK this change records. */
+  acknowledged?: ConnectionKey & { time: string };
 }
 
 /** One row of a command's history, as the console shows it. */
@@ -68,6 +98,7 @@ export function commandStore(db: Db) {
     'response_content_type', 'delivery_status', 'created_by', 'time_created', 'time_updated', 'time_finished',
     'iot_domain_id', 'created_at_ms', 'request_deadline_ms', 'response_window_ms', 'next_deadline_ms', 'time_sent',
     'time_acknowledged', 'qos', 'client_id', 'message_id', 'delivery_count', 'retry_token', 'retry_fingerprint',
+    'gateway_instance_id',
   ];
   const insert = db.prepare(
     `INSERT INTO commands (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
@@ -88,18 +119,34 @@ export function commandStore(db: Db) {
   const countPending = db.prepare(
     "SELECT count(*) AS n FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING'",
   );
+  // A connection's QoS 1 window: its deliveries not acknowledged yet whose command is still SENT.
   const unackedFor = db.prepare(
-    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
-       AND qos = 1 AND time_acknowledged IS NULL ORDER BY id`,
+    `SELECT c.*, d.message_id AS delivery_message_id
+     FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
+     WHERE d.session_instance_id = ? AND d.client_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
+       AND c.delivery_status = 'SENT' ORDER BY c.id`,
   );
   const inFlightIds = db.prepare(
-    `SELECT message_id FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
-       AND qos = 1 AND time_acknowledged IS NULL`,
+    `SELECT d.message_id FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
+     WHERE d.session_instance_id = ? AND d.client_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
+       AND c.delivery_status = 'SENT'`,
   );
   const byMessageId = db.prepare(
-    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND message_id = ? AND qos = 1
-       AND time_acknowledged IS NULL AND delivery_status IN ('SENT', 'COMPLETED', 'NOT_RESPONDED', 'EXPIRED')
-     ORDER BY id DESC LIMIT 1`,
+    `SELECT c.* FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
+     WHERE d.session_instance_id = ? AND d.client_id = ? AND d.message_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
+     ORDER BY d.command_id DESC LIMIT 1`,
+  );
+  const insertDelivery = db.prepare(
+    `INSERT INTO command_deliveries (command_id, session_instance_id, client_id, qos, message_id, time_sent)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const ackDelivery = db.prepare(
+    `UPDATE command_deliveries SET time_acknowledged = ?
+     WHERE command_id = ? AND session_instance_id = ? AND client_id = ? AND time_acknowledged IS NULL`,
+  );
+  const awaitingViaGateway = db.prepare(
+    `SELECT * FROM commands INDEXED BY commands_via_gateway
+     WHERE gateway_instance_id = ? AND delivery_status = 'SENT' AND response_endpoint = ? ORDER BY id LIMIT 1`,
   );
   // Few of a device's commands are SENT at once, while its history on one endpoint grows
   // without bound: the status index is the one to walk, oldest first.
@@ -140,9 +187,14 @@ export function commandStore(db: Db) {
   });
 
   const change = db.transaction(
-    (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote): boolean => {
+    (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote, effects: ChangeEffects = {}): boolean => {
       if (!update(id, from, set)) return false;
       event(id, from, set.delivery_status ?? from, note);
+      for (const d of effects.deliveries ?? []) insertDelivery.run(id, d.sessionInstanceId, d.clientId, d.qos, d.messageId, d.time);
+      if (effects.acknowledged) {
+        const a = effects.acknowledged;
+        ackDelivery.run(a.time, id, a.sessionInstanceId, a.clientId);
+      }
       return true;
     },
   );
@@ -166,8 +218,11 @@ export function commandStore(db: Db) {
      * (from `from` to `set.delivery_status`, or to `from` for a change that keeps the state);
      * false, and nothing written, if the command had moved on.
      */
-    change: (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote): boolean =>
-      change(id, from, set, note),
+    change: (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote, effects?: ChangeEffects): boolean =>
+      change(id, from, set, note, effects),
+    /** Records a connection's PUBACK of a delivery that changes nothing else about its command. */
+    acknowledgeDelivery: (commandId: number, ack: ConnectionKey & { time: string }) =>
+      void ackDelivery.run(ack.time, commandId, ack.sessionInstanceId, ack.clientId),
     /**
      * Keeps a device publish no command was waiting for as a `raw_data` row. When the last
      * command that awaited a response on its topic finished without one, that command's
@@ -184,10 +239,20 @@ export function commandStore(db: Db) {
     nextDeadline: () => (nextDeadline.get() as { at: number | null }).at,
     pendingFor: (instanceId: string) => pendingFor.all(instanceId) as CommandRow[],
     countPending: (instanceId: string) => (countPending.get(instanceId) as { n: number }).n,
-    unackedFor: (instanceId: string) => unackedFor.all(instanceId) as CommandRow[],
-    inFlightMessageIds: (instanceId: string) =>
-      new Set((inFlightIds.all(instanceId) as Array<{ message_id: number }>).map((r) => r.message_id)),
-    byMessageId: (instanceId: string, messageId: number) => byMessageId.get(instanceId, messageId) as CommandRow | undefined,
+    /** A connection's QoS 1 deliveries still unacknowledged, oldest command first (to resend on reconnect). */
+    unackedFor: (c: ConnectionKey): UnackedDelivery[] =>
+      (unackedFor.all(c.sessionInstanceId, c.clientId) as Array<CommandRow & { delivery_message_id: number }>).map(
+        ({ delivery_message_id, ...command }) => ({ command, messageId: delivery_message_id }),
+      ),
+    /** The packet ids a connection has in flight: its QoS 1 window. */
+    inFlightMessageIds: (c: ConnectionKey) =>
+      new Set((inFlightIds.all(c.sessionInstanceId, c.clientId) as Array<{ message_id: number }>).map((r) => r.message_id)),
+    /** The command a connection's PUBACK of `messageId` acknowledges. */
+    byMessageId: (c: ConnectionKey, messageId: number) =>
+      byMessageId.get(c.sessionInstanceId, c.clientId, messageId) as CommandRow | undefined,
+    /** The oldest command sent through this gateway that awaits a response on `endpoint`. */
+    awaitingResponseViaGateway: (gatewayId: string, endpoint: string) =>
+      awaitingViaGateway.get(gatewayId, endpoint) as CommandRow | undefined,
     awaitingResponse: (instanceId: string, endpoint: string) =>
       awaitingResponse.get(instanceId, endpoint) as CommandRow | undefined,
     /** A command's history, oldest first. */

@@ -21,9 +21,8 @@ export function deviceSessionStore(db: Db) {
     'UPDATE device_sessions SET online = 0, time_disconnected = ? WHERE digital_twin_instance_id = ? AND client_id = ?',
   );
   const allOffline = db.prepare('UPDATE device_sessions SET online = 0, time_disconnected = coalesce(time_disconnected, ?) WHERE online = 1');
-  const lastPersistent = db.prepare(
-    `SELECT client_id FROM device_sessions WHERE digital_twin_instance_id = ? AND clean_session = 0
-     ORDER BY time_connected DESC LIMIT 1`,
+  const persistent = db.prepare(
+    'SELECT client_id FROM device_sessions WHERE digital_twin_instance_id = ? AND clean_session = 0 ORDER BY time_connected DESC',
   );
   const forget = db.prepare('DELETE FROM device_sessions WHERE digital_twin_instance_id = ?');
   const list = db.prepare('SELECT * FROM device_sessions WHERE digital_twin_instance_id = ? ORDER BY time_connected DESC');
@@ -35,8 +34,8 @@ export function deviceSessionStore(db: Db) {
     disconnected: (instanceId: string, clientId: string, time: string) => void offline.run(time, instanceId, clientId),
     /** At start nobody is connected, whatever the last run left behind. */
     resetOnline: (time: string) => void allOffline.run(time),
-    lastPersistentClientId: (instanceId: string) =>
-      (lastPersistent.get(instanceId) as { client_id: string } | undefined)?.client_id ?? null,
+    /** Client ids of the device's persistent sessions (clean session false), newest first. */
+    persistentClientIds: (instanceId: string) => (persistent.all(instanceId) as Array<{ client_id: string }>).map((r) => r.client_id),
     forget: (instanceId: string) => void forget.run(instanceId),
     list: (instanceId: string) => list.all(instanceId) as DeviceSessionRow[],
     /** Devices (instances) with at least one live connection. */

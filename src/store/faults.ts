@@ -52,8 +52,9 @@ export function faultStore(db: Db) {
     "SELECT id FROM commands WHERE digital_twin_instance_id = ? AND delivery_status IN ('PENDING', 'SENT') ORDER BY id",
   );
   const unackedByMessageId = db.prepare(
-    `SELECT id FROM commands WHERE digital_twin_instance_id = ? AND message_id = ? AND qos = 1
-       AND time_acknowledged IS NULL AND delivery_status = 'SENT' ORDER BY id DESC LIMIT 1`,
+    `SELECT c.id FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
+     WHERE d.session_instance_id = ? AND d.client_id = ? AND d.message_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
+       AND c.delivery_status = 'SENT' ORDER BY d.command_id DESC LIMIT 1`,
   );
   const awaitingResponse = db.prepare(
     `SELECT id FROM commands INDEXED BY commands_instance_status
@@ -91,9 +92,9 @@ export function faultStore(db: Db) {
     },
     /** Commands of a device still PENDING or SENT: what a dropped connection or refused login holds up. */
     unfinishedCommands: (instanceId: string) => (unfinished.all(instanceId) as Array<{ id: number }>).map((r) => r.id),
-    /** The SENT QoS 1 command a PUBACK with this packet id acknowledges. */
-    commandAwaitingPuback: (instanceId: string, messageId: number) =>
-      (unackedByMessageId.get(instanceId, messageId) as { id: number } | undefined)?.id,
+    /** The SENT QoS 1 command a PUBACK with this packet id, on this connection, acknowledges. */
+    commandAwaitingPuback: (instanceId: string, clientId: string, messageId: number) =>
+      (unackedByMessageId.get(instanceId, clientId, messageId) as { id: number } | undefined)?.id,
     /** The oldest command a publish on `topic` would complete. */
     commandAwaitingResponse: (instanceId: string, topic: string) =>
       (awaitingResponse.get(instanceId, topic) as { id: number } | undefined)?.id,

@@ -54,6 +54,12 @@ export function instanceStore(db: Db) {
   const activeByExternalKey = db.prepare(
     "SELECT * FROM digital_twin_instances WHERE iot_domain_id = ? AND external_key = ? AND lifecycle_state = 'ACTIVE'",
   );
+  // Few instances are INDIRECT, and a gateway's list is short: a scan of them is cheap.
+  const indirectOf = db.prepare(
+    `SELECT id FROM digital_twin_instances
+     WHERE connectivity_type = 'INDIRECT' AND lifecycle_state = 'ACTIVE'
+       AND EXISTS (SELECT 1 FROM json_each(gateways) WHERE value = ?)`,
+  );
   const update = db.prepare(
     `UPDATE digital_twin_instances SET ${COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`,
   );
@@ -63,6 +69,8 @@ export function instanceStore(db: Db) {
     get: (id: string) => byId.get(id) as InstanceRow | undefined,
     activeByExternalKey: (domainId: string, externalKey: string) =>
       activeByExternalKey.get(domainId, externalKey) as InstanceRow | undefined,
+    /** The ACTIVE INDIRECT instances that name this gateway in their `gateways`. */
+    indirectOf: (gatewayId: string) => (indirectOf.all(gatewayId) as Array<{ id: string }>).map((r) => r.id),
     /** Writes the whole row back and bumps its revision (and so its etag). */
     update(row: InstanceRow): InstanceRow {
       const next = { ...row, revision: row.revision + 1 };

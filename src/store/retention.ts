@@ -27,7 +27,10 @@ export const PURGE_TARGETS: readonly PurgeTarget[] = [
     table: 'commands',
     timeColumn: 'time_created',
     filter: "delivery_status NOT IN ('PENDING', 'SENT')",
-    dependents: [{ table: 'command_events', column: 'command_id' }],
+    dependents: [
+      { table: 'command_events', column: 'command_id' },
+      { table: 'command_deliveries', column: 'command_id' },
+    ],
   },
 ];
 

@@ -386,7 +386,32 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   CREATE INDEX rejected_data_instance ON rejected_data(digital_twin_instance_id, time_received);
   CREATE INDEX rejected_data_time ON rejected_data(time_received);
   `,
-  /* 7: test control: injected faults, virtual devices, webhooks and their delivery queue */ `
+  /* 7: several connections per device: a command is written to every live connection of its
+        device (or of its gateway) whose subscriptions match, each with its own packet id and
+        acknowledgement; a command to an INDIRECT instance records the gateway it went through */ `
+  CREATE TABLE command_deliveries (
+    command_id INTEGER NOT NULL REFERENCES commands(id),
+    -- the instance whose connection carried it: the command's own, or its gateway
+    session_instance_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    qos INTEGER NOT NULL,
+    message_id INTEGER,
+    time_sent TEXT NOT NULL,
+    time_acknowledged TEXT,
+    PRIMARY KEY (command_id, session_instance_id, client_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX command_deliveries_unacknowledged ON command_deliveries(session_instance_id, client_id, message_id)
+    WHERE qos = 1 AND time_acknowledged IS NULL;
+  INSERT INTO command_deliveries (command_id, session_instance_id, client_id, qos, message_id, time_sent, time_acknowledged)
+    SELECT id, digital_twin_instance_id, client_id, qos, message_id, time_sent, time_acknowledged
+    FROM commands WHERE client_id IS NOT NULL AND qos IS NOT NULL AND time_sent IS NOT NULL;
+  DROP INDEX commands_unacknowledged;
+
+  ALTER TABLE commands ADD COLUMN gateway_instance_id TEXT;
+  CREATE INDEX commands_via_gateway ON commands(gateway_instance_id, delivery_status, id)
+    WHERE gateway_instance_id IS NOT NULL;
+  `,
+  /* 8: test control: injected faults, virtual devices, webhooks and their delivery queue */ `
   CREATE TABLE faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     scope TEXT NOT NULL,

@@ -1,9 +1,21 @@
+/** The three ways a device reaches the emulator, as OCI's device host offers them (8883, and 443 for the other two). */
+export function deviceUrls(host: string, mqttPort: number, httpsPort: number): { mqttUrl: string; wssUrl: string; httpsUrl: string } {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return { mqttUrl: `mqtts://${h}:${mqttPort}`, wssUrl: `wss://${h}:${httpsPort}/mqtt`, httpsUrl: `https://${h}:${httpsPort}` };
+}
+
 /** Where and how a device connects: what the console, `device create` and the test API show. */
 export interface DeviceConnection {
   host: string;
   port: number;
   /** mqtts://host:port */
   mqttUrl: string;
+  /** The device HTTPS port: MQTT over secure WebSockets and HTTPS POST. */
+  httpsPort: number;
+  /** wss://host:httpsPort/mqtt */
+  wssUrl: string;
+  /** https://host:httpsPort, to which the device POSTs /<endpoint>. */
+  httpsUrl: string;
   /** Absolute path of the CA certificate on the emulator's machine. */
   caFile: string;
   username: string;
@@ -14,12 +26,13 @@ export interface DeviceConnection {
   mosquittoSub: string;
 }
 
-export function deviceConnection(p: { host: string; port: number; caFile: string; username: string; password: string }): DeviceConnection {
+export function deviceConnection(p: { host: string; port: number; httpsPort: number; caFile: string; username: string; password: string }): DeviceConnection {
   const clientId = p.username;
   return {
     host: p.host,
     port: p.port,
-    mqttUrl: `mqtts://${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`,
+    httpsPort: p.httpsPort,
+    ...deviceUrls(p.host, p.port, p.httpsPort),
     caFile: p.caFile,
     username: p.username,
     password: p.password,

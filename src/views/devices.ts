@@ -1,3 +1,4 @@
+import type { ConnectionView } from '../broker/delivery.js';
 import type { Store } from '../store/index.js';
 import type { InstanceRow } from '../store/instances.js';
 
@@ -5,6 +6,7 @@ import type { InstanceRow } from '../store/instances.js';
 export interface PresenceSource {
   isOnline(instanceId: string): boolean;
   subscriptionsOf(instanceId: string): Promise<Array<{ topic: string; qos: number }>>;
+  connectionsOf(instanceId: string): ConnectionView[];
 }
 
 export interface DeviceView {
@@ -15,8 +17,15 @@ export interface DeviceView {
   externalKey: string;
   authId: string | null;
   timeCreated: string;
+  /** DIRECT, GATEWAY, INDIRECT or NONE. */
+  connectivityType: string;
+  /** For an INDIRECT instance, the gateways its commands travel through. */
+  gateways: string[];
+  /** It, or (INDIRECT) one of its gateways, has a live connection. */
   online: boolean;
-  /** The live connection's client id, or the last one seen; null if it never connected. */
+  /** Every live connection, one per client id: the device's own, or its gateways'. */
+  connections: ConnectionView[];
+  /** The client id of its latest connection, live or not; null if it never connected. */
   clientId: string | null;
   /** Whether that session is persistent (clean session false), so it outlives the connection. */
   persistentSession: boolean | null;
@@ -34,7 +43,10 @@ export async function deviceView(store: Store, presence: PresenceSource, row: In
     externalKey: row.external_key,
     authId: row.auth_id,
     timeCreated: row.time_created,
+    connectivityType: row.connectivity_type,
+    gateways: row.gateways ? (JSON.parse(row.gateways) as string[]) : [],
     online: presence.isOnline(row.id),
+    connections: presence.connectionsOf(row.id),
     clientId: latest?.client_id ?? null,
     persistentSession: latest ? latest.clean_session === 0 : null,
     lastSeen: latest ? (latest.online ? latest.time_connected : (latest.time_disconnected ?? latest.time_connected)) : null,

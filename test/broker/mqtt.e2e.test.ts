@@ -126,15 +126,15 @@ describe('isolation: the platform is not a general broker', () => {
 });
 
 describe('sessions', () => {
-  it('a second connection of the same device takes over; the first is closed', async () => {
+  it('a second connection with the same client id takes that session over; the first is closed', async () => {
     const d = await t.createDevice();
     const first = await t.connect(d, { clientId: 'one' });
     const closed = closeOf(first.client);
-    const second = await t.connect(d, { clientId: 'two', subscribe: [['/endpoints/1234', 1]] });
+    const second = await t.connect(d, { clientId: 'one', subscribe: [['/endpoints/1234', 1]] });
     await closed;
     const id = await t.invoke(d.instanceId, SEED_COMMAND);
     expect((await second.next()).payload.toString()).toBe('{"temp":33}');
-    expect(t.command(id).client_id).toBe('two');
+    expect(t.command(id).client_id).toBe('one');
   });
 
   it('deleting the instance closes the device’s live session, and it cannot log in again', async () => {

@@ -74,7 +74,7 @@ describe('start', () => {
     const t = await startTestEmulator({ dataDir: join(dir, 'data'), certsDir: join(dir, 'certs') });
     const device = await t.createDevice();
     await t.close();
-    const child = spawn(process.execPath, [cli, '--rest-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'warn']);
+    const child = spawn(process.execPath, [cli, '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'warn']);
     let out = '';
     await new Promise<void>((res) => child.stdout.on('data', (b: Buffer) => ((out += b.toString()), out.includes('clock') && res())));
     const port = Number(/MQTTS\s+mqtts:\/\/localhost:(\d+)/.exec(out)![1]);
@@ -97,7 +97,7 @@ describe('start', () => {
 
   it('prints the URLs, CA file and domain, serves, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'oci-iot-cli-'));
-    const child = spawn(process.execPath, [cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs')], {
+    const child = spawn(process.execPath, [cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs')], {
       env: { ...process.env, OCI_IOT_LOG_LEVEL: 'warn' },
     });
     let out = '';

@@ -50,7 +50,7 @@ describe('delivery and deadlines', () => {
     const b = await invoke({ requestData: { n: 2 } });
     clock.advance(5 * MIN);
     devices.set(DEV, { online: true });
-    await engine.signals.deviceReady(DEV, { clean: false });
+    await engine.signals.deviceReady(DEV, { clientId: 'c1', clean: false });
     expect(devices.sent.map((s) => s.message.payload.toString())).toEqual(['{"n":1}', '{"n":2}']);
     expect([status(a), status(b)]).toEqual(['SENT', 'SENT']);
   });
@@ -66,7 +66,7 @@ describe('delivery and deadlines', () => {
     expect(engine.get(early)!.time_finished).toBe('2030-01-01T00:02:00.000Z');
     expect(engine.get(late)!.time_finished).toBe('2030-01-01T00:05:00.000Z');
     devices.set(DEV, { online: true });
-    await engine.signals.deviceReady(DEV, { clean: false });
+    await engine.signals.deviceReady(DEV, { clientId: 'c1', clean: false });
     expect(devices.sent).toHaveLength(0);
   });
 
@@ -77,7 +77,7 @@ describe('delivery and deadlines', () => {
     devices.flushWrites();
     expect(status(q0)).toBe('COMPLETED');
     expect(status(q1)).toBe('SENT');
-    engine.signals.puback(DEV, devices.sent[0].message.messageId!);
+    engine.signals.puback(DEV, 'c1', devices.sent[0].message.messageId!);
     expect(status(q1)).toBe('COMPLETED');
   });
 
@@ -93,8 +93,8 @@ describe('delivery and deadlines', () => {
     const id = await invoke({ responseEndpoint: 'rsp', responseDuration: 'PT1M' });
     clock.advance(30_000);
     devices.set(DEV, { online: true });
-    await engine.signals.deviceReady(DEV, { clean: false });
-    engine.signals.puback(DEV, devices.sent[0].message.messageId!);
+    await engine.signals.deviceReady(DEV, { clientId: 'c1', clean: false });
+    engine.signals.puback(DEV, 'c1', devices.sent[0].message.messageId!);
     expect(status(id)).toBe('SENT'); // a two-way command waits for its response, not the PUBACK
     clock.advance(MIN - 1);
     expect(status(id)).toBe('SENT');
@@ -127,10 +127,10 @@ describe('delivery and deadlines', () => {
     const first = devices.sent[0].message;
     devices.set(DEV, { online: false, persistent: true });
     devices.set(DEV, { online: true });
-    await engine.signals.deviceReady(DEV, { clean: false });
+    await engine.signals.deviceReady(DEV, { clientId: 'c1', clean: false });
     expect(devices.sent[1].message).toMatchObject({ dup: true, messageId: first.messageId, topic: 'cmd' });
     expect(engine.get(id)!.delivery_count).toBe(2);
-    await engine.signals.deviceReady(DEV, { clean: true });
+    await engine.signals.deviceReady(DEV, { clientId: 'c1', clean: true });
     expect(devices.sent).toHaveLength(2); // a clean session gets no redelivery
   });
 });

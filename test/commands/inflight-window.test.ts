@@ -15,7 +15,7 @@ describe('QoS 1 window', () => {
     const ids = [await invoke(), await invoke(), await invoke(), await invoke()];
     expect(statuses(ids)).toEqual(['SENT', 'SENT', 'PENDING', 'PENDING']);
     expect(devices.sent).toHaveLength(2);
-    engine.signals.puback(DEV, devices.sent[0].message.messageId!);
+    engine.signals.puback(DEV, 'c1', devices.sent[0].message.messageId!);
     await settle();
     expect(statuses(ids)).toEqual(['COMPLETED', 'SENT', 'SENT', 'PENDING']);
     expect(devices.sent.map((s) => s.message.messageId)).toHaveLength(3);
@@ -27,7 +27,7 @@ describe('QoS 1 window', () => {
     const other = await invoke();
     const waiting = await invoke();
     expect(statuses([twoWay, other, waiting])).toEqual(['SENT', 'SENT', 'PENDING']);
-    engine.signals.puback(DEV, devices.sent[0].message.messageId!);
+    engine.signals.puback(DEV, 'c1', devices.sent[0].message.messageId!);
     await settle();
     expect(statuses([twoWay, other, waiting])).toEqual(['SENT', 'SENT', 'SENT']);
   });

@@ -59,6 +59,8 @@ it('creates a device, invokes a command from the form, watches it reach COMPLETE
   expect(await domain.locator('[data-field="deviceHost"]').textContent()).toBe(emulator.domain.deviceHost);
   expect(await domain.locator('[data-field="apiBaseUrl"]').textContent()).toBe(`${emulator.restUrl}/20250531`);
   expect(await domain.locator('[data-field="domainId"]').textContent()).toBe(emulator.domain.id);
+  expect(await domain.locator('[data-field="wssUrl"]').textContent()).toBe(emulator.wssUrl);
+  expect(await domain.locator('[data-field="httpsUrl"]').textContent()).toBe(emulator.httpsUrl);
   const caLink = page.getByRole('link', { name: 'Download CA certificate' });
   const ca = await (await fetch(new URL((await caLink.getAttribute('href'))!, emulator.restUrl))).text();
   expect(ca).toBe(emulator.ca);
@@ -84,7 +86,7 @@ it('creates a device, invokes a command from the form, watches it reach COMPLETE
   await device.subscribeAsync('/endpoints/1234', { qos: 1 });
   const row = page.locator('#devices tbody tr', { hasText: 'thermostat-1' });
   await row.locator('[data-col="status"]', { hasText: 'online' }).waitFor();
-  await row.locator('[data-col="client"]', { hasText: 'thermostat-1' }).waitFor();
+  await row.locator('[data-col="client"]', { hasText: 'thermostat-1 MQTTS, clean session' }).waitFor();
   await row.locator('[data-col="subscriptions"]', { hasText: '/endpoints/1234 QoS 1' }).waitFor();
   await shot(page, '2-devices');
 

@@ -75,7 +75,7 @@ describe('docker/Dockerfile', () => {
     expect(['root', '0']).not.toContain(user);
     expect(env.OCI_IOT_BIND).toBe('0.0.0.0'); // reachable through published ports
     expect(JSON.parse(of('VOLUME').at(-1)!.args)).toEqual([env.OCI_IOT_DATA_DIR, env.OCI_IOT_CERTS_DIR]);
-    expect(of('EXPOSE').at(-1)!.args.split(' ')).toEqual([env.OCI_IOT_REST_PORT, env.OCI_IOT_MQTT_PORT]);
+    expect(of('EXPOSE').at(-1)!.args.split(' ')).toEqual([env.OCI_IOT_REST_PORT, env.OCI_IOT_MQTT_PORT, env.OCI_IOT_HTTPS_PORT]);
   });
 
   it('has a health check on GET /emulator/health at the REST port', () => {
@@ -101,7 +101,7 @@ describe('docker/compose.yaml', () => {
   it('builds the Dockerfile, publishes its ports and mounts its volumes', () => {
     expect(existsSync(new URL(`docker/${service.build.context}/${service.build.dockerfile}`, root))).toBe(true);
     const published = service.ports.map((p) => p.split(':').at(-1));
-    expect(published).toEqual([dockerEnv.OCI_IOT_REST_PORT, dockerEnv.OCI_IOT_MQTT_PORT]);
+    expect(published).toEqual([dockerEnv.OCI_IOT_REST_PORT, dockerEnv.OCI_IOT_MQTT_PORT, dockerEnv.OCI_IOT_HTTPS_PORT]);
     const targets = service.volumes.map((v) => v.split(':')[1]);
     expect(targets).toEqual([dockerEnv.OCI_IOT_DATA_DIR, dockerEnv.OCI_IOT_CERTS_DIR]);
     for (const v of service.volumes) expect(compose.volumes).toHaveProperty(v.split(':')[0]);

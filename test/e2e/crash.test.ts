@@ -32,7 +32,7 @@ interface Running {
 async function startEmulator(): Promise<Running> {
   const child = spawn(
     process.execPath,
-    [join(root, 'dist', 'cli.js'), 'start', '--rest-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--clock', 'manual', '--log-level', 'error'],
+    [join(root, 'dist', 'cli.js'), 'start', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--clock', 'manual', '--log-level', 'error'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';

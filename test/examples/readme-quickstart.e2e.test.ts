@@ -88,8 +88,8 @@ it('the README quick start takes a command to COMPLETED with curl and mosquitto 
 
   bash.stdin.write('kill %1 2>/dev/null; exit 0\n');
   expect(await exited).toBe(0);
-  // mosquitto_pub logs in as the same device, so it takes over from the background
-  // mosquitto_sub (one live connection per device, as in OCI); the README says so.
+  // mosquitto_pub logs in as the same device with its own client id, beside the background
+  // mosquitto_sub: a device may hold several connections, one per client id, so nothing is lost.
   const errors = err.split('\n').filter((l) => l && !l.startsWith('npm warn'));
-  expect(errors).toEqual(['Error: The connection was lost.']);
+  expect(errors).toEqual([]);
 });

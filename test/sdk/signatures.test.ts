@@ -193,7 +193,7 @@ describe('signature checking on, keys from a JSON file', () => {
 describe('signature options', () => {
   it('--verify-signatures without keys, or with keys that cannot be read, stops the start with a clear error', async () => {
     const certsDir = mkdtempSync(join(tmpdir(), 'oci-iot-certs-'));
-    const base = { restPort: 0, mqttPort: 0, dataDir: ':memory:', certsDir, logLevel: 'silent' as const, verifySignatures: true };
+    const base = { restPort: 0, mqttPort: 0, httpsPort: 0, dataDir: ':memory:', certsDir, logLevel: 'silent' as const, verifySignatures: true };
     await expect(startEmulator(base)).rejects.toThrow(ConfigError);
     await expect(startEmulator(base)).rejects.toThrow(/needs the public keys/);
     await expect(startEmulator({ ...base, signatureKeys: join(tmpdir(), 'no-such-keys-dir') })).rejects.toThrow(/cannot read/);

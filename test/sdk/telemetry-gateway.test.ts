@@ -60,7 +60,8 @@ it("a gateway's message for m5/<device>/telemetry lands in that device's twin; i
       ],
     },
   });
-  const gateway = await t.createDevice({ digitalTwinAdapterId: ga.digitalTwinAdapter.id });
+  // A GATEWAY instance: only those may be named in an INDIRECT instance's gateways.
+  const gateway = await t.createDevice({ connectivityType: 'GATEWAY', digitalTwinAdapterId: ga.digitalTwinAdapter.id });
   const m5 = await sdk.iot.createDigitalTwinInstance({
     createDigitalTwinInstanceDetails: { iotDomainId, connectivityType: models.DigitalTwinInstanceConnectivityType.Indirect, externalKey: 'm5-01', gateways: [gateway.instanceId], digitalTwinAdapterId: ma.digitalTwinAdapter.id },
   });

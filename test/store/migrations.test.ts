@@ -47,7 +47,10 @@ it('a PUBACK or a device publish finds its command by index, not by scanning the
   const db = openDatabase(dir);
   const plan = (sql: string, ...args: unknown[]) =>
     (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
-  expect(plan("SELECT * FROM commands WHERE digital_twin_instance_id = ? AND message_id = ? AND qos = 1 AND time_acknowledged IS NULL AND delivery_status IN ('SENT', 'COMPLETED', 'NOT_RESPONDED', 'EXPIRED') ORDER BY id DESC LIMIT 1", 'd', 1)).toMatch(/USING INDEX commands_unacknowledged/);
+  // A PUBACK names the connection (device and client id) and its packet id.
+  expect(plan('SELECT command_id FROM command_deliveries WHERE session_instance_id = ? AND client_id = ? AND message_id = ? AND qos = 1 AND time_acknowledged IS NULL ORDER BY command_id DESC LIMIT 1', 'd', 'c', 1)).toMatch(/USING INDEX command_deliveries_unacknowledged/);
+  // A gateway's publish finds the command it carried for an INDIRECT instance.
+  expect(plan("SELECT * FROM commands WHERE gateway_instance_id = ? AND delivery_status = 'SENT' AND response_endpoint = ? ORDER BY id LIMIT 1", 'g', 'r')).toMatch(/USING INDEX commands_via_gateway/);
   expect(plan("SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ? AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED') ORDER BY id DESC LIMIT 1", 'd', 'r')).toBe(
     'SEARCH commands USING INDEX commands_response_endpoint (digital_twin_instance_id=? AND response_endpoint=?)',
   );

@@ -1,4 +1,4 @@
-import type { DeliveryRoute, DevicePort, OutboundCommand } from '../../src/commands/device-port.js';
+import type { DeliveryRoute, DeliveryTarget, DevicePort, OutboundCommand } from '../../src/commands/device-port.js';
 import { bestMatch } from '../../src/broker/topics.js';
 
 interface FakeDevice {
@@ -12,7 +12,7 @@ interface FakeDevice {
 /** An in-memory stand-in for the broker, for unit tests of the state engine. */
 export function fakeDevices() {
   const devices = new Map<string, FakeDevice>();
-  const sent: Array<{ instanceId: string; message: OutboundCommand }> = [];
+  const sent: Array<{ instanceId: string; clientId: string; message: OutboundCommand }> = [];
   const pendingWrites: Array<(ok: boolean) => void> = [];
 
   const port: DevicePort = {
@@ -22,13 +22,15 @@ export function fakeDevices() {
       if (!d.online && !d.persistent) return { online: false, qos: null };
       return { online: d.online, qos: bestMatch(d.subscriptions, topic) };
     },
-    liveClientId: (instanceId) => {
+    targets(instanceId, topic): DeliveryTarget[] {
       const d = devices.get(instanceId);
-      return d?.online ? d.clientId : null;
+      const qos = d?.online ? bestMatch(d.subscriptions, topic) : null;
+      return d && qos !== null ? [{ sessionInstanceId: instanceId, clientId: d.clientId, qos }] : [];
     },
-    send(instanceId, message, written) {
-      if (!devices.get(instanceId)?.online) return false;
-      sent.push({ instanceId, message });
+    send(to, message, written) {
+      const d = devices.get(to.sessionInstanceId);
+      if (!d?.online || d.clientId !== to.clientId) return false;
+      sent.push({ instanceId: to.sessionInstanceId, clientId: to.clientId, message });
       pendingWrites.push(written);
       return true;
     },

@@ -14,7 +14,22 @@ export const deviceViewSchema = {
     externalKey: { type: 'string' },
     authId: { type: ['string', 'null'] },
     timeCreated: { type: 'string' },
+    connectivityType: { type: 'string' },
+    gateways: { type: 'array', items: { type: 'string' } },
     online: { type: 'boolean' },
+    connections: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          clientId: { type: 'string' },
+          transport: { type: 'string', enum: ['mqtts', 'wss'] },
+          persistentSession: { type: 'boolean' },
+          subscriptions: { type: 'array', items: subscription },
+          gatewayId: { type: 'string' },
+        },
+      },
+    },
     clientId: { type: ['string', 'null'] },
     persistentSession: { type: ['boolean', 'null'] },
     lastSeen: { type: ['string', 'null'] },
@@ -46,6 +61,9 @@ const createdDevice = {
         host: { type: 'string' },
         port: { type: 'integer' },
         mqttUrl: { type: 'string' },
+        httpsPort: { type: 'integer' },
+        wssUrl: { type: 'string' },
+        httpsUrl: { type: 'string' },
         caFile: { type: 'string' },
         caUrl: { type: 'string' },
         username: { type: 'string' },
@@ -60,7 +78,7 @@ const createdDevice = {
 /** Devices as the console sees them, and creating one in one step (Vault secret + instance). */
 export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
   const { store, clock, config, control } = app.emu;
-  const { presence, mqttPort, caFile } = app.ops;
+  const { presence, mqttPort, httpsPort, caFile } = app.ops;
 
   app.get(
     '/emulator/devices',
@@ -94,7 +112,7 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
         device: await deviceView(store, presence, created.instance),
         secretId: created.secretId,
         connection: {
-          ...deviceConnection({ host: domain.device_host, port: mqttPort, caFile, username: created.username, password: created.password }),
+          ...deviceConnection({ host: domain.device_host, port: mqttPort, httpsPort, caFile, username: created.username, password: created.password }),
           caUrl: `${restUrl}/emulator/ca.pem`,
         },
       };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { iso } from '../../clock.js';
+import { deviceUrls } from '../../views/connection.js';
 
 const info = {
   type: 'object',
@@ -11,6 +12,9 @@ const info = {
     mqttPort: { type: 'integer' },
     mqttUrl: { type: 'string' },
     mqttProtocol: { type: 'string' },
+    httpsPort: { type: 'integer' },
+    wssUrl: { type: 'string' },
+    httpsUrl: { type: 'string' },
     caFile: { type: 'string' },
     caUrl: { type: 'string' },
     domain: {
@@ -43,7 +47,7 @@ const mqttUrlOf = (host: string, port: number) => `mqtts://${host.includes(':') 
 /** Where things are: what the console's domain panel and `device create` show. */
 export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
   const { clock, control } = app.emu;
-  const { mqttPort, caFile, ca } = app.ops;
+  const { mqttPort, httpsPort, caFile, ca } = app.ops;
 
   app.get('/emulator/info', { schema: { tags: ['emulator'], summary: 'Endpoints, IoT domain and clock of this emulator', response: { 200: info } } }, async (req) => {
     // The caller's own view of our address, so the URLs work through port mappings and proxies.
@@ -60,6 +64,9 @@ export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
       mqttPort,
       mqttUrl: mqttUrlOf(host, mqttPort),
       mqttProtocol: 'MQTT 3.1.1 over TLS',
+      httpsPort,
+      wssUrl: deviceUrls(host, mqttPort, httpsPort).wssUrl,
+      httpsUrl: deviceUrls(host, mqttPort, httpsPort).httpsUrl,
       caFile,
       caUrl: `${restUrl}/emulator/ca.pem`,
       domain: { id: domain.id, shortId: domain.short_id, displayName: domain.display_name, groupId: domain.iot_domain_group_id },

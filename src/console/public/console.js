@@ -101,6 +101,8 @@ async function loadInfo() {
     deviceHost: i.deviceHost,
     mqttPort: i.mqttPort,
     mqttProtocol: i.mqttProtocol,
+    wssUrl: i.wssUrl,
+    httpsUrl: i.httpsUrl,
     caFile: i.caFile,
     apiBaseUrl: i.apiBaseUrl,
     dataApiUrl: i.dataApiUrl,
@@ -167,12 +169,23 @@ function deviceRow(d) {
     el('td', { dataset: { col: 'name' } }, d.displayName),
     el('td', { dataset: { col: 'username' } }, el('code', {}, d.externalKey)),
     el('td', { dataset: { col: 'status' } }, el('span', { className: `badge ${status}`, title: seen }, status)),
-    el('td', { dataset: { col: 'client' } }, d.clientId ? el('code', {}, d.clientId) : el('span', { className: 'muted' }, '—'),
-      d.clientId && d.persistentSession !== null ? el('div', { className: 'muted small' }, d.persistentSession ? 'persistent session' : 'clean session') : null),
+    el('td', { dataset: { col: 'client' } }, connectionsCell(d)),
     el('td', { dataset: { col: 'subscriptions' } }, subs),
     el('td', { dataset: { col: 'instance' }, className: 'ocid', title: d.instanceId }, el('code', {}, shortOcid(d.instanceId))),
     el('td', { dataset: { col: 'twin' } }, el('a', { href: `#twin/${encodeURIComponent(d.instanceId)}` }, 'Open')),
   );
+}
+
+/** One line per live connection (a device may hold several, one per client id); else the last one seen. */
+function connectionsCell(d) {
+  if (d.connections.length) {
+    return el('ul', { className: 'subs' }, ...d.connections.map((c) =>
+      el('li', {}, el('code', {}, c.clientId),
+        el('span', { className: 'muted small' }, ` ${c.transport === 'wss' ? 'WSS' : 'MQTTS'}, ${c.persistentSession ? 'persistent' : 'clean'} session${c.gatewayId ? `, via gateway ${shortOcid(c.gatewayId)}` : ''}`))));
+  }
+  if (!d.clientId) return el('span', { className: 'muted' }, '—');
+  return el('span', {}, el('code', {}, d.clientId),
+    d.persistentSession !== null ? el('div', { className: 'muted small' }, d.persistentSession ? 'persistent session' : 'clean session') : null);
 }
 
 const shortOcid = (id) => (id.length > 40 ? `${id.slice(0, 30)}…${id.slice(-6)}` : id);

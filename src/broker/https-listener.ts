@@ -1,0 +1,96 @@
+import type { Connection } from 'aedes';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { TlsMaterial } from '../pki/certificates.js';
+import { deviceTlsOptions } from '../pki/tls-policy.js';
+import { GuardedConnection } from './guarded-connection.js';
+import type { BrokerLimits } from './limits.js';
+import type { BrokerLog } from './log.js';
+
+/** Where MQTT over secure WebSockets is served, as on OCI's device host. */
+export const WSS_PATH = '/mqtt';
+
+/**
+ * The device HTTPS listener (OCI serves both on 443 of the device host): a WebSocket
+ * upgrade on /mqtt carries MQTT, with the same certificate, login, limits and guard as
+ * MQTTS; any other request is an HTTPS device publish (see https-publish.ts).
+ */
+export function createHttpsListener(deps: {
+  tls: TlsMaterial;
+  limits: BrokerLimits;
+  handle: (conn: Connection) => void;
+  publish: (req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean) => void;
+  log: BrokerLog;
+}) {
+  const { limits, log } = deps;
+  const server = createServer(deviceTlsOptions(deps.tls, limits.connectTimeoutMs), deps.publish);
+  // A request's head must arrive as fast as an MQTT CONNECT must.
+  server.headersTimeout = limits.connectTimeoutMs;
+  server.requestTimeout = limits.drainTimeoutMs;
+  // Credentials and size are checked before a client that asks is told to send its body.
+  server.on('checkContinue', (req, res) => deps.publish(req, res, true));
+  const wss = new WebSocketServer({
+    noServer: true,
+    // One MQTT packet per message is what clients send; a bigger message cannot be a packet we accept.
+    maxPayload: limits.maxPacketSize,
+    handleProtocols: (offered) => (offered.has('mqtt') ? 'mqtt' : (offered.values().next().value ?? false)),
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (pathOf(req.url) !== WSS_PATH) {
+      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ code: 'NotFound', message: `MQTT over WebSockets is served at ${WSS_PATH}` })}`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const tlsSocket = req.socket as TLSSocket;
+      deps.handle(
+        new GuardedConnection(
+          tlsSocket,
+          {
+            maxPacketSize: limits.maxPacketSize,
+            maxConnectSize: limits.maxConnectSize,
+            drainTimeoutMs: limits.drainTimeoutMs,
+            onRefused: (reason) => log('info', 'device connection closed', { reason, address: tlsSocket.remoteAddress, transport: 'wss' }),
+          },
+          createWebSocketStream(ws),
+          'wss',
+        ),
+      );
+    });
+  });
+  server.on('tlsClientError', (err, socket) => {
+    log('debug', 'TLS handshake failed', { err: err.message, transport: 'https' });
+    socket.destroy();
+  });
+
+  return {
+    async listen(port: number, host: string): Promise<number> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return (server.address() as AddressInfo).port;
+    },
+    /** Stops accepting; resolves once open connections have ended (closing Aedes ends the WebSockets). */
+    close(): Promise<void> {
+      if (!server.listening) return Promise.resolve();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      wss.close();
+      return closed;
+    },
+  };
+}
+
+/** The path of a request target, without its query. */
+export function pathOf(url: string | undefined): string {
+  const target = url ?? '/';
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}
