@@ -2,7 +2,7 @@ import { iso, type Clock } from '../clock.js';
 import type { ClockQueue } from '../clock-queue.js';
 import type { DevicePort, DeviceSignals, DeliveryTarget, OutboundCommand } from '../commands/device-port.js';
 import type { FaultEffect } from '../store/faults.js';
-import { faultCause, fractionHits, type ActiveFault, type DeviceFaultSpec, type FaultBook, type FaultView } from './faults.js';
+import { faultCause, fractionHits, type ActiveFault, type DeviceFaultKind, type DeviceFaultSpec, type FaultBook, type FaultView } from './faults.js';
 
 type ConnectionKey = Pick<DeliveryTarget, 'sessionInstanceId' | 'clientId'>;
 
@@ -34,13 +34,22 @@ export function createDeviceFaults(deps: {
      * A fault decides once per command (the first copy) and every copy follows that decision,
      * so "the next N commands" counts commands, not connections.
      */
-    const decided = new Map<number, { commandId: number; hit: boolean }>();
-    function decide(fault: ActiveFault, commandId: number | undefined, effect: () => FaultEffect | null): boolean {
-      const last = decided.get(fault.row.id);
+    const decided = new Map<string, { commandId: number; hit: boolean }>();
+    const holds = new Map<number, { row: ActiveFault['row']; delay: string; due: number }>();
+    const lastCommand = new Map<string, number>();
+    /**
+     * Whether the fault of `kind` on the instance takes this command; the copies of a command
+     * after the first follow the first's decision, even once that used the fault up.
+     */
+    function decide(instanceId: string, kind: DeviceFaultKind, commandId: number | undefined, effect: (fault: ActiveFault) => FaultEffect | null): boolean {
+      const key = `${instanceId} ${kind}`;
+      const last = decided.get(key);
       if (commandId !== undefined && last?.commandId === commandId) return last.hit;
-      const made = effect();
+      const fault = book.deviceFault(instanceId, kind);
+      if (!fault) return false;
+      const made = effect(fault);
       book.consult(fault, made);
-      if (commandId !== undefined) decided.set(fault.row.id, { commandId, hit: made !== null });
+      if (commandId !== undefined) decided.set(key, { commandId, hit: made !== null });
       return made !== null;
     }
 
@@ -48,37 +57,31 @@ export function createDeviceFaults(deps: {
     function deliver(to: ConnectionKey, message: OutboundCommand, written: (ok: boolean) => void): boolean {
       const instanceId = to.sessionInstanceId;
       const ids = message.commandId === undefined ? [] : [message.commandId];
-      const duplicate = book.deviceFault(instanceId, 'duplicate');
-      const disconnect = book.deviceFault(instanceId, 'disconnect');
       let closeAfter = false;
       const sent = inner.send(to, message, (ok) => {
         written(ok);
         if (closeAfter) deps.disconnect(instanceId);
       });
       if (!sent) return false;
-      if (disconnect) {
-        closeAfter = decide(disconnect, message.commandId, () => {
-          const k = disconnect.row.considered + 1;
-          return k >= (disconnect.params.afterCommands ?? 1)
-            ? {
-                commandIds: ids,
-                time: now(),
-                cause: faultCause(disconnect.row, `device disconnected right after this command was written (command ${k} since the fault was set)`),
-                detail: { faultId: disconnect.row.id, fault: 'disconnect', afterCommands: disconnect.params.afterCommands },
-              }
-            : null;
-        });
-      }
-      if (duplicate) {
-        // MQTT sets DUP only on QoS 1 redeliveries; a QoS 0 copy is simply sent again.
-        inner.send(to, { ...message, dup: message.qos === 1 }, () => {});
-        decide(duplicate, message.commandId, () => ({
-          commandIds: ids,
-          time: now(),
-          cause: faultCause(duplicate.row, message.qos === 1 ? 'delivered twice, the second copy flagged DUP with the same packet id' : 'delivered twice (QoS 0, no DUP flag)'),
-          detail: { faultId: duplicate.row.id, fault: 'duplicate', messageId: message.messageId ?? null },
-        }));
-      }
+      closeAfter = decide(instanceId, 'disconnect', message.commandId, (fault) => {
+        const k = fault.row.considered + 1;
+        return k >= (fault.params.afterCommands ?? 1)
+          ? {
+              commandIds: ids,
+              time: now(),
+              cause: faultCause(fault.row, `device disconnected right after this command was written (command ${k} since the fault was set)`),
+              detail: { faultId: fault.row.id, fault: 'disconnect', afterCommands: fault.params.afterCommands },
+            }
+          : null;
+      });
+      const twice = decide(instanceId, 'duplicate', message.commandId, (fault) => ({
+        commandIds: ids,
+        time: now(),
+        cause: faultCause(fault.row, message.qos === 1 ? 'delivered twice, the second copy flagged DUP with the same packet id' : 'delivered twice (QoS 0, no DUP flag)'),
+        detail: { faultId: fault.row.id, fault: 'duplicate', messageId: message.messageId ?? null },
+      }));
+      // MQTT sets DUP only on QoS 1 redeliveries; a QoS 0 copy is simply sent again.
+      if (twice) inner.send(to, { ...message, dup: message.qos === 1 }, () => {});
       return sent;
     }
 
@@ -89,42 +92,49 @@ export function createDeviceFaults(deps: {
         // (then everything that travels over its connections). Redeliveries after a
         // reconnect are the broker's own recovery, not a new command.
         const instanceId = to.sessionInstanceId;
-        if (!book.hasDeviceFaults(instanceId) || message.dup) return inner.send(to, message, written);
+        if (message.dup) return inner.send(to, message, written);
+        // A later copy of a command a fault decided on follows it, even if that used the fault up.
+        const copy = message.commandId !== undefined && lastCommand.get(instanceId) === message.commandId;
+        if (!copy && !book.hasDeviceFaults(instanceId)) return inner.send(to, message, written);
+        if (message.commandId !== undefined) lastCommand.set(instanceId, message.commandId);
         const ids = message.commandId === undefined ? [] : [message.commandId];
 
-        const drop = book.deviceFault(instanceId, 'drop');
-        if (drop) {
-          const fraction = drop.params.fraction;
-          const hit = decide(drop, message.commandId, () =>
-            fraction === undefined || fractionHits(fraction, drop.row.considered + 1)
-              ? {
-                  commandIds: ids,
-                  time: now(),
-                  cause: faultCause(drop.row, 'command dropped on the way to the device (never written)'),
-                  detail: { faultId: drop.row.id, fault: 'drop', fraction: fraction ?? null },
-                }
-              : null,
-          );
-          // The engine believes it sent the command: it waits for a PUBACK or response that never comes.
-          if (hit) return true;
-        }
+        const dropped = decide(instanceId, 'drop', message.commandId, (fault) =>
+          fault.params.fraction === undefined || fractionHits(fault.params.fraction, fault.row.considered + 1)
+            ? {
+                commandIds: ids,
+                time: now(),
+                cause: faultCause(fault.row, 'command dropped on the way to the device (never written)'),
+                detail: { faultId: fault.row.id, fault: 'drop', fraction: fault.params.fraction ?? null },
+              }
+            : null,
+        );
+        // The engine believes it sent the command: it waits for a PUBACK or response that never comes.
+        if (dropped) return true;
 
-        const delay = book.deviceFault(instanceId, 'delay');
-        if (delay) {
-          const due = clock.now() + delay.params.delayMs!;
-          decide(delay, message.commandId, () => ({
+        let held: { row: ActiveFault['row']; delay: string; due: number } | null = null;
+        decide(instanceId, 'delay', message.commandId, (fault) => {
+          const due = clock.now() + fault.params.delayMs!;
+          held = { row: fault.row, delay: fault.params.delay!, due };
+          return {
             commandIds: ids,
             time: now(),
-            cause: faultCause(delay.row, `delivery held for ${delay.params.delay}, until ${iso(due)} on the emulator clock`),
-            detail: { faultId: delay.row.id, fault: 'delay', delay: delay.params.delay, due: iso(due) },
-          }));
-          queue.at(due, () => {
+            cause: faultCause(fault.row, `delivery held for ${fault.params.delay}, until ${iso(due)} on the emulator clock`),
+            detail: { faultId: fault.row.id, fault: 'delay', delay: fault.params.delay, due: iso(due) },
+          };
+        });
+        // The other copies of a held command wait as long as the first.
+        const hold = held ?? (message.commandId !== undefined ? holds.get(message.commandId) : undefined);
+        if (hold) {
+          if (message.commandId !== undefined) holds.set(message.commandId, hold);
+          queue.at(hold.due, () => {
+            if (message.commandId !== undefined) holds.delete(message.commandId);
             const sent = deliver(to, message, written);
             book.record({
               commandIds: ids,
               time: now(),
-              cause: faultCause(delay.row, sent ? `held delivery written to ${to.clientId}` : `held delivery not written: ${to.clientId} is not connected`),
-              detail: { faultId: delay.row.id, fault: 'delay', written: sent, clientId: to.clientId },
+              cause: faultCause(hold.row, sent ? `held delivery written to ${to.clientId}` : `held delivery not written: ${to.clientId} is not connected`),
+              detail: { faultId: hold.row.id, fault: 'delay', written: sent, clientId: to.clientId },
             });
           });
           return true;
