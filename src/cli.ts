@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CliError, parseArgs, UsageError, type FlagSpec, type Parsed } from './cli/args.js';
+import { faultCommand, virtualDeviceCommand, webhookCommand } from './cli/control.js';
 import { deviceCommand } from './cli/device.js';
 import { iotCommand } from './cli/iot.js';
 import { DEFAULT_URL, ServiceError } from './cli/rest.js';
@@ -19,6 +20,13 @@ const USAGE = `Usage:
   oci-iot-emulator iot digital-twin-instance <command> [options]
                                           the oci CLI's create, get, list, invoke-raw-json-command,
                                           invoke-raw-text-command, invoke-raw-binary-command
+  oci-iot-emulator fault set|list|clear [options]
+                                          device and API faults on a running emulator
+  oci-iot-emulator virtual-device add|list|start|stop|remove|traffic [options]
+                                          devices the emulator hosts (answer commands, publish telemetry)
+  oci-iot-emulator webhook add|list|remove|deliveries [options]
+                                          POST command transitions and telemetry to a URL
+  oci-iot-emulator demo [options]         the emulator with virtual devices answering and publishing
   oci-iot-emulator sql "<query>" [--json] [--data-dir DIR] [--sql-timeout PT10S]
                                           run a read-only SQL query on the emulator database
   oci-iot-emulator cert issue --cn <externalKey> [--validity P365D] [--out DIR]
@@ -88,7 +96,8 @@ async function start(args: string[]): Promise<void> {
       `  database      ${emu.databaseFile}`,
       `  clock         ${emu.clock.kind}`,
       `  signatures    ${emu.config.verifySignatures ? `verified against ${emu.config.signatureKeys}` : 'not checked (any request is accepted)'}`,
-      `  console       ${emu.restUrl}/console/   (API reference ${emu.restUrl}/docs, metrics ${emu.restUrl}/metrics)`,
+      `  console       ${emu.restUrl}/console/${emu.adminToken ? `?token=${emu.adminToken}` : ''}   (API reference ${emu.restUrl}/docs, metrics ${emu.restUrl}/metrics)`,
+      ...(emu.adminToken ? [`  admin token   ${emu.adminToken}   (the console and /emulator/* need it: Authorization: Bearer <token>)`] : []),
       '',
     ].join('\n'),
   );
@@ -113,6 +122,37 @@ async function start(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function demo(args: string[]): Promise<void> {
+  const { values, positional } = parse(args, optionFlags());
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const { startDemo } = await import('./cli/demo.js');
+  const d = await startDemo(optionsFrom(values), process.env);
+  const { emu } = d;
+  process.stdout.write(
+    [
+      'oci-iot-emulator demo is running',
+      '',
+      `  Open the console:  ${d.consoleUrl}`,
+      '  (Commands: one every 5 s, answered by virtual devices; Test control: their traffic, live)',
+      '',
+      ...d.devices.map((v) => `  ${v.displayName.padEnd(12)} ${v.instanceId}   (virtual device ${v.virtualDeviceId})`),
+      '',
+      `  REST API      ${emu.restUrl}/20250531`,
+      `  MQTTS         ${emu.mqttUrl}   (CA file ${emu.caFile})`,
+      ...(emu.adminToken ? [`  admin token   ${emu.adminToken}`] : []),
+      '',
+      'Send one yourself:',
+      `  curl -s -X POST ${emu.restUrl}/20250531/digitalTwinInstances/${d.devices[0].instanceId}/actions/invokeRawCommand \\`,
+      `    -H 'content-type: application/json' -d '{"requestDataFormat":"JSON","requestEndpoint":"cmd/setpoint","requestData":{"setpoint":19},"responseEndpoint":"rsp/setpoint"}'`,
+      'Ctrl+C stops it.',
+      '',
+    ].join('\n'),
+  );
+  const stop = () => void d.stop().then(() => process.exit(0), () => process.exit(1));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 async function sql(args: string[]): Promise<void> {
@@ -161,6 +201,10 @@ async function main(argv: string[]): Promise<void> {
   const io = { out: (text: string) => void process.stdout.write(text + '\n'), err: (text: string) => void process.stderr.write(text + '\n'), env: process.env };
   if (first === 'device') return deviceCommand(rest, io);
   if (first === 'iot') return iotCommand(rest, io);
+  if (first === 'fault') return faultCommand(rest, io);
+  if (first === 'virtual-device') return virtualDeviceCommand(rest, io);
+  if (first === 'webhook') return webhookCommand(rest, io);
+  if (first === 'demo') return demo(rest);
   if (first === 'cert') return cert(rest);
   if (first === undefined || first === 'start') return start(rest);
   if (first.startsWith('--')) return start(argv);

@@ -52,6 +52,8 @@ export interface EmulatorConfig {
   sqlTimeout: string;
   /** Time one device message's adapter expressions may take before it is rejected. */
   adapterTimeLimit: string;
+  /** Token the console and /emulator/* require; '' = none on loopback, generated at start beyond it. */
+  adminToken: string;
 }
 
 export interface OptionSpec {
@@ -96,6 +98,7 @@ export const DEFAULTS: EmulatorConfig = {
   loginBackoffMax: 'PT1M',
   sqlTimeout: 'PT10S',
   adapterTimeLimit: 'PT0.1S',
+  adminToken: '',
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -129,6 +132,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'loginBackoffMax', flag: '--login-backoff-max', env: 'OCI_IOT_LOGIN_BACKOFF_MAX', type: 'duration', help: 'longest wait imposed after repeated failed logins (the backoff doubles from 1 s)' },
   { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
   { key: 'adapterTimeLimit', flag: '--adapter-time-limit', env: 'OCI_IOT_ADAPTER_TIME_LIMIT', type: 'duration', help: "time a message's adapter (jq) expressions may run before the message is rejected" },
+  { key: 'adminToken', flag: '--admin-token', env: 'OCI_IOT_ADMIN_TOKEN', type: 'string', help: 'token the console and /emulator/* admin routes require (Authorization: Bearer); when bound beyond loopback and none is given, one is generated and printed at start' },
 ];
 
 export class ConfigError extends Error {}

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
+import { adminTokenFor } from './api/admin-auth.js';
 import { buildApi } from './api/server.js';
 import { startBroker, type Broker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
@@ -19,6 +20,7 @@ import { createMetrics } from './ops/metrics.js';
 import { twinResources, type TwinResources } from './resources/twins.js';
 import { createJqEngine } from './telemetry/jq.js';
 import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
+import { createTestControl, type TestControl } from './test-control.js';
 import { deviceUrls } from './views/connection.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
@@ -59,6 +61,17 @@ export interface Emulator {
   twins: TwinResources;
   /** Domain groups, domains and the work requests that change them. */
   control: ControlPlane;
+  /**
+   * The token the console and /emulator/* require: given (--admin-token), or generated when
+   * bound beyond loopback; null when they are open (loopback, none given).
+   */
+  adminToken: string | null;
+  /** Device and API faults, set and cleared at run time (also under /emulator/faults). */
+  faults: TestControl['faults'];
+  /** URLs that get each command transition (and telemetry) POSTed (also under /emulator/webhooks). */
+  webhooks: TestControl['webhooks'];
+  /** Devices the emulator hosts, answering commands and publishing telemetry (also under /emulator/virtual-devices). */
+  virtualDevices: TestControl['virtualDevices'];
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
   close(): Promise<void>;
@@ -105,6 +118,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
     const batch = createWriteBatch(db);
+    const metrics = createMetrics(store);
+    // One jq engine for adapters and virtual devices' templates.
+    const jq = createJqEngine();
+    closers.push(() => jq.close());
+    // Faults, virtual devices and webhooks: what tests and demos steer the emulator with.
+    const testControl = createTestControl({ store, clock, metrics, jq });
+    closers.push(() => testControl.stop());
     const brokerLog = log.child({ component: 'broker' });
     broker = await startBroker({
       db,
@@ -119,13 +139,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       maxQueuedPerClient: config.maxPendingPerDevice,
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
+      loginGate: testControl.loginGate,
     });
     const started = broker;
     closers.push(() => started.close());
+    testControl.attachBroker(broker);
+    const adminToken = adminTokenFor(config.bindHost, config.adminToken);
 
-    const metrics = createMetrics(store);
-    const jq = createJqEngine();
-    closers.push(() => jq.close());
     const telemetry = createTelemetryPipeline({
       store,
       jq,
@@ -139,12 +159,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       telemetry,
       db,
       clock,
-      devices: metrics.countSent(broker.devices),
+      // Faults sit between the engine and the broker; the engine never learns of them.
+      devices: testControl.devicePort(metrics.countSent(broker.devices)),
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
       batch,
     });
     engine.onTransition(metrics.transition);
+    testControl.attachEngine(engine);
     closers.push(() => engine.stop());
     // No per-command work for a log level that drops it.
     if (log.isLevelEnabled('debug')) {
@@ -155,7 +177,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
-    const { mqttPort, httpsPort } = await broker.listen(metrics.countReceived(engine.signals));
+    const { mqttPort, httpsPort } = await broker.listen(metrics.countReceived(testControl.deviceSignals(engine.signals)));
+    // Virtual devices log in over the listener like any device, on loopback.
+    closers.push(() => testControl.virtualDevices.close());
+    testControl.attachListener({ port: mqttPort, ca: tls.ca, host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, servername: domain.device_host });
     // Work requests that came due while the emulator was down finish now, in order.
     control.start();
     const api = buildApi(
@@ -165,6 +190,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         // Request lines are debug detail; at the default info level the API logs only problems.
         loggerInstance: givenLogger ? undefined : log.child({ component: 'api' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel }),
         ops: { mqttPort, httpsPort, caFile: resolve(tls.caFile), ca: tls.ca, presence: broker, metrics },
+        testControl,
+        adminToken,
       },
     );
     closers.push(() => api.close());
@@ -193,6 +220,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       twins,
       control,
       devices: { ...broker.devices, isOnline: broker.isOnline },
+      adminToken,
+      faults: testControl.faults,
+      webhooks: testControl.webhooks,
+      virtualDevices: testControl.virtualDevices,
       close: closeAll,
     };
   } catch (err) {

@@ -57,6 +57,8 @@ export interface StartedEmulator extends Emulator {
   invoke(instanceId: string, command: InvokeRawCommandDetails): Promise<number>;
   /** The command's raw_command_data row now, or undefined for an unknown id. */
   command(id: number): RawCommandData | undefined;
+  /** The command's history from `command_events`, oldest first: every transition, and every fault's effect, with its cause. */
+  commandEvents(id: number): Array<{ from_status: DeliveryStatus | null; to_status: DeliveryStatus | null; cause: string }>;
   /**
    * Resolves with the row once the command is in `state` (at once if it already is).
    * Rejects as soon as the command ends in another final state, saying which.
@@ -165,6 +167,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
     },
 
     command,
+    commandEvents: (id) => emu.store.commands.events(id),
 
     waitForCommand(id, state) {
       return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
+import { registerAdminAuth } from './admin-auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
@@ -8,6 +9,7 @@ import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
 import { opsRoutes, registerOpsHooks } from './ops.js';
 import type { OpsContext } from './ops-context.js';
+import type { TestControl } from '../test-control.js';
 import { DEFAULT_BODY_LIMIT, registerRequestLimits } from './limits.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { domainRoutes } from './routes/domains.js';
@@ -22,7 +24,7 @@ import { workRequestRoutes } from './routes/work-requests.js';
 
 export function buildApi(
   ctx: ApiContext,
-  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext },
+  opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; testControl?: TestControl; adminToken?: string | null },
 ): FastifyInstance {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
@@ -40,9 +42,12 @@ export function buildApi(
     void reply.header('opc-request-id', req.id);
   });
   registerErrorHandling(app);
+  registerAdminAuth(app, opts.adminToken ?? null);
   registerJsonBody(app);
   registerRequestLimits(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
+  // API faults answer after authentication, and must see every route as it is added.
+  opts.testControl?.registerHooks(app);
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
   if (opts.ops) registerOpsHooks(app, opts.ops);
   void app.register(domainRoutes);
@@ -56,5 +61,6 @@ export function buildApi(
   void app.register(emulatorRoutes);
   void app.register(certificateRoutes);
   if (opts.ops) void app.register(opsRoutes);
+  if (opts.testControl) void app.register(opts.testControl.routes);
   return app;
 }

@@ -12,7 +12,7 @@ import { acknowledgementHandler } from './acknowledgement.js';
 import { createConnections } from './connections.js';
 import { createGateways } from './gateways.js';
 import { createDelivery } from './delivery.js';
-import { createDeviceLogin } from './device-login.js';
+import { createDeviceLogin, type DeviceLogin } from './device-login.js';
 import { devicePublishHooks } from './device-publish.js';
 import { createHttpsListener } from './https-listener.js';
 import { httpsPublishHandler } from './https-publish.js';
@@ -47,6 +47,8 @@ export interface BrokerOptions {
   /** What Aedes 1.2 does not enforce itself; the configuration's defaults when omitted. */
   limits?: BrokerLimits;
   log?: BrokerLog;
+  /** Asked once a device's credentials are accepted, on every transport: a refusal to impose instead (faults/), or null. */
+  loginGate?: (instanceId: string) => { returnCode: 3 | 5; reason: string } | null;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function startBroker(opts: BrokerOptions) {
   const engine = relaySignals();
   const signals = engine.signals;
   // One login for every transport, so failures on any of them count towards one backoff.
-  const login = createDeviceLogin({
+  const credentials = createDeviceLogin({
     store: opts.store,
     domainOf: opts.domainOf,
     clock,
@@ -71,6 +73,12 @@ export async function startBroker(opts: BrokerOptions) {
     throttle: createLoginThrottle(clock, { ...THROTTLE_DEFAULTS, ...limits.login }),
     ca: new X509Certificate(opts.tls.ca),
   });
+  // A login whose credentials are right may still be refused on purpose (faults/ refusing the next N).
+  const login: DeviceLogin = (attempt) => {
+    const outcome = credentials(attempt);
+    const refusal = outcome.ok ? opts.loginGate?.(outcome.instance.id) : null;
+    return refusal ? { ok: false, returnCode: refusal.returnCode, reason: refusal.reason, key: attempt.username ?? '' } : outcome;
+  };
 
   const persistence = createSqlitePersistence(db, {
     maxQueuedPerClient: opts.maxQueuedPerClient,

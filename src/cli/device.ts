@@ -19,6 +19,7 @@ const FLAGS: FlagSpec[] = [
   { flag: '--external-key', value: 'KEY', help: 'its MQTT user name (generated when omitted)' },
   { flag: '--json', help: 'print the reply as JSON instead of text' },
   { flag: '--url', value: 'URL', help: `the emulator's REST base URL (default ${DEFAULT_URL})`, env: 'OCI_IOT_URL', aliases: ['--endpoint'] },
+  { flag: '--admin-token', value: 'TOKEN', help: 'the admin token, when the emulator requires one', env: 'OCI_IOT_ADMIN_TOKEN' },
 ];
 
 export const DEVICE_USAGE = `Usage: oci-iot-emulator device create [--name NAME] [--domain DOMAIN] [options]
@@ -40,8 +41,10 @@ export async function deviceCommand(args: readonly string[], io: Io): Promise<vo
   if (parsed.help) return io.out(DEVICE_USAGE);
   if (parsed.positional.length) throw new UsageError(`unexpected argument ${parsed.positional[0]}; give the name as --name "${parsed.positional[0]}"`, DEVICE_USAGE);
   const base = baseUrl(parsed.values.get('--url') ?? DEFAULT_URL);
+  const token = parsed.values.get('--admin-token');
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   if (action === 'domains') {
-    const domains = await listDomains(base);
+    const domains = await listDomains(base, headers);
     if (parsed.switches.has('--json')) return io.out(JSON.stringify(domains, null, 2));
     return io.out(
       domains
@@ -53,7 +56,7 @@ export async function deviceCommand(args: readonly string[], io: Io): Promise<vo
   const body: Record<string, string> = {};
   if (parsed.values.has('--domain')) {
     const wanted = parsed.values.get('--domain')!;
-    const domains = await listDomains(base);
+    const domains = await listDomains(base, headers);
     const match = domains.filter((d) => d.id === wanted || d.shortId === wanted || d.displayName === wanted);
     if (match.length !== 1) {
       throw new UsageError(
@@ -66,7 +69,7 @@ export async function deviceCommand(args: readonly string[], io: Io): Promise<vo
   if (parsed.values.has('--name')) body.displayName = parsed.values.get('--name')!;
   if (parsed.values.has('--external-key')) body.externalKey = parsed.values.get('--external-key')!;
 
-  const reply = await rest(base, 'create_device', 'POST', '/emulator/devices', body);
+  const reply = await rest(base, 'create_device', 'POST', '/emulator/devices', body, headers);
   const created = reply.body as CreatedDevice;
   if (parsed.switches.has('--json')) return io.out(JSON.stringify(created, null, 2));
   const c = created.connection;
@@ -98,7 +101,7 @@ interface DomainInfo {
 }
 
 /** Every live domain, the first (where SNI-less devices land) first. */
-async function listDomains(base: string): Promise<DomainInfo[]> {
-  const reply = await rest(base, 'get_emulator_info', 'GET', '/emulator/info');
+async function listDomains(base: string, headers: Record<string, string>): Promise<DomainInfo[]> {
+  const reply = await rest(base, 'get_emulator_info', 'GET', '/emulator/info', undefined, headers);
   return (reply.body as { domains: DomainInfo[] }).domains;
 }

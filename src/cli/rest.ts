@@ -39,12 +39,12 @@ export function baseUrl(given: string): string {
   return url.href.replace(/\/+$/, '').replace(/\/20250531$/, '');
 }
 
-export async function rest(base: string, operation: string, method: string, path: string, body?: unknown): Promise<RestReply> {
+export async function rest(base: string, operation: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<RestReply> {
   let res: Response;
   try {
     res = await fetch(base + path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {

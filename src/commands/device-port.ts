@@ -27,6 +27,8 @@ export interface OutboundCommand {
   qos: 0 | 1;
   messageId?: number;
   dup: boolean;
+  /** The command this PUBLISH carries, so a decorator (faults/) can say what it did to which command. */
+  commandId?: number;
 }
 
 export interface DevicePort {

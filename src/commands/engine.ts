@@ -160,7 +160,7 @@ export function createCommandEngine(deps: {
     if (!sent) return;
     const id = sent.id;
     for (const d of deliveries) {
-      const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false };
+      const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false, commandId: cmd.id };
       devices.send(d, message, d.qos === 0 ? onWritten : () => {});
     }
     scheduler.consider(sent.next_deadline_ms);
@@ -349,7 +349,7 @@ export function createCommandEngine(deps: {
         for (const { command: cmd, messageId } of store.unackedFor(connection)) {
           const resent = devices.send(
             connection,
-            { topic: cmd.request_endpoint, payload: commandPayload(cmd), qos: 1, messageId, dup: true },
+            { topic: cmd.request_endpoint, payload: commandPayload(cmd), qos: 1, messageId, dup: true, commandId: cmd.id },
             () => {},
           );
           if (!resent) return;

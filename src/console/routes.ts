@@ -6,6 +6,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 const ASSETS = {
   'index.html': 'text/html; charset=utf-8',
   'console.js': 'text/javascript; charset=utf-8',
+  'control.js': 'text/javascript; charset=utf-8',
   'console.css': 'text/css; charset=utf-8',
 } as const;
 
@@ -38,5 +39,6 @@ export const consoleRoutes: FastifyPluginAsync = async (app) => {
   app.get('/console', { schema: { hide: true } }, serve('index.html'));
   app.get('/console/', { schema: { hide: true } }, serve('index.html'));
   app.get('/console/console.js', { schema: { hide: true } }, serve('console.js'));
+  app.get('/console/control.js', { schema: { hide: true } }, serve('control.js'));
   app.get('/console/console.css', { schema: { hide: true } }, serve('console.css'));
 };

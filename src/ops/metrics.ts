@@ -30,6 +30,8 @@ export interface Metrics {
   countReceived(signals: DeviceSignals): DeviceSignals;
   /** Reports the adapter pipeline's work: messages mapped, and time in jq and in the whole pipeline. */
   watchAdapters(stats: () => { messages: number; jqMs: number; totalMs: number }): void;
+  /** Adds metric families other parts keep (faults/, webhooks/), rendered with `family` at each scrape. */
+  extend(families: () => string[]): void;
   readonly contentType: string;
   render(): Promise<string>;
 }
@@ -49,12 +51,12 @@ const labelText = (labels: Labels) => {
 };
 
 /** One metric family: its HELP and TYPE lines, then one line per series. */
-function family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string, series: Array<[string, Labels, number]>): string {
+export function family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string, series: Array<[string, Labels, number]>): string {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...series.map(([n, l, v]) => `${n}${labelText(l)} ${v}`)].join('\n');
 }
 
 /** Counts per label set, kept in insertion order so the output is stable. */
-function counter<K extends string>(keyOf: (labels: Record<K, string>) => string) {
+export function counter<K extends string>(keyOf: (labels: Record<K, string>) => string) {
   const series = new Map<string, { labels: Record<K, string>; value: number }>();
   return {
     inc(labels: Record<K, string>, by = 1) {
@@ -111,9 +113,11 @@ export function createMetrics(store: Pick<Store, 'commands' | 'deviceSessions'>)
       family('oci_iot_http_requests_total', 'counter', 'HTTP requests served, by method, route pattern and status code',
         http.series().map(({ labels, value }) => ['oci_iot_http_requests_total', labels, value])),
       ...adapterFamilies(),
+      ...extensions.flatMap((more) => more()),
     ].join('\n\n');
   }
 
+  const extensions: Array<() => string[]> = [];
   let adapterStats: Parameters<Metrics['watchAdapters']>[0] | undefined;
   const watchAdapters: Metrics['watchAdapters'] = (stats) => void (adapterStats = stats);
   function adapterFamilies(): string[] {
@@ -128,6 +132,7 @@ export function createMetrics(store: Pick<Store, 'commands' | 'deviceSessions'>)
 
   return {
     watchAdapters,
+    extend: (families) => void extensions.push(families),
     transition({ command, to }) {
       if (!TERMINAL.includes(to)) return;
       finished.inc({ state: to });

@@ -4,11 +4,14 @@ import { controlPlaneStore } from './control-plane.js';
 import type { Db } from './database.js';
 import { deviceSessionStore } from './device-sessions.js';
 import { domainStore } from './domains.js';
+import { faultStore } from './faults.js';
 import { instanceStore } from './instances.js';
 import { ordsStore } from './ords.js';
 import { retentionStore } from './retention.js';
 import { secretVersionStore } from './secret-versions.js';
 import { secretStore } from './secrets.js';
+import { virtualDeviceStore } from './virtual-devices.js';
+import { webhookStore } from './webhooks.js';
 import { telemetryDataStore } from './telemetry-data.js';
 import { adapterStore, modelStore, relationshipStore } from './twin-resources.js';
 
@@ -29,6 +32,9 @@ export function createStore(db: Db) {
   const domains = once(domainStore);
   const deviceSessions = once(deviceSessionStore);
   const ords = once(ordsStore);
+  const faults = once(faultStore);
+  const webhooks = once(webhookStore);
+  const virtualDevices = once(virtualDeviceStore);
   const models = once(modelStore);
   const adapters = once(adapterStore);
   const relationships = once(relationshipStore);
@@ -44,6 +50,9 @@ export function createStore(db: Db) {
     get domains() { return domains(); },
     get deviceSessions() { return deviceSessions(); },
     get ords() { return ords(); },
+    get faults() { return faults(); },
+    get webhooks() { return webhooks(); },
+    get virtualDevices() { return virtualDevices(); },
     get models() { return models(); },
     get adapters() { return adapters(); },
     get relationships() { return relationships(); },

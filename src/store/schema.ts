@@ -411,6 +411,55 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   CREATE INDEX commands_via_gateway ON commands(gateway_instance_id, delivery_status, id)
     WHERE gateway_instance_id IS NOT NULL;
   `,
+  /* 8: test control: injected faults, virtual devices, webhooks and their delivery queue */ `
+  CREATE TABLE faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scope TEXT NOT NULL,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    remaining INTEGER,
+    considered INTEGER NOT NULL DEFAULT 0,
+    applied INTEGER NOT NULL DEFAULT 0,
+    time_created TEXT NOT NULL,
+    time_cleared TEXT
+  );
+  CREATE INDEX faults_active ON faults(scope, target) WHERE time_cleared IS NULL;
+
+  CREATE TABLE virtual_devices (
+    id TEXT PRIMARY KEY,
+    digital_twin_instance_id TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL,
+    running INTEGER NOT NULL,
+    time_created TEXT NOT NULL,
+    time_updated TEXT NOT NULL
+  );
+
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    events TEXT NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    time_created TEXT NOT NULL
+  );
+
+  CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER,
+    last_status INTEGER,
+    last_error TEXT,
+    time_created TEXT NOT NULL,
+    time_last_attempt TEXT,
+    time_finished TEXT
+  );
+  CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(webhook_id, id) WHERE status = 'PENDING';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

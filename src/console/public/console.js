@@ -11,7 +11,7 @@ const SEED_COMMAND = {
   responseDuration: 'PT3M',
 };
 
-const VIEWS = ['domain', 'devices', 'commands', 'sql', 'twin'];
+const VIEWS = ['domain', 'devices', 'commands', 'sql', 'twin', 'control'];
 
 /** @type {{ devices: Map<string, any>, commands: Map<number, any>, info: any }} */
 const state = { devices: new Map(), commands: new Map(), info: null, twin: null, chart: null };

@@ -1,0 +1,154 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsync } from 'fastify';
+import type { VirtualDeviceConfig, VirtualDevices } from '../../virtual-devices/virtual-devices.js';
+import type { Webhooks } from '../../webhooks/webhooks.js';
+
+const generator = { type: 'object', additionalProperties: true, properties: { kind: { type: 'string' } }, required: ['kind'] } as const;
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    instanceId: { type: 'string', minLength: 1, maxLength: 255 },
+    endpoints: { type: 'array', maxItems: 20, items: { type: 'string' } },
+    qos: { type: 'integer', enum: [0, 1] },
+    response: {
+      anyOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: { kind: { type: 'string', enum: ['echo', 'json', 'jq'] }, value: {}, expression: { type: 'string', maxLength: 4096 } },
+          required: ['kind'],
+        },
+      ],
+    },
+    responseDelay: { type: 'string', maxLength: 40 },
+    responseEndpoint: { type: 'string', maxLength: 1024 },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        endpoint: { type: 'string', maxLength: 1024 },
+        every: { type: 'string', maxLength: 40 },
+        values: { type: 'object', maxProperties: 50, additionalProperties: generator },
+      },
+      required: ['endpoint', 'every'],
+    },
+  },
+  required: ['instanceId'],
+} as const;
+
+const viewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    instanceId: { type: 'string' },
+    displayName: { type: ['string', 'null'] },
+    running: { type: 'boolean' },
+    connected: { type: 'boolean' },
+    config: { type: 'object', additionalProperties: true },
+    commandsReceived: { type: 'integer' },
+    responsesSent: { type: 'integer' },
+    telemetrySent: { type: 'integer' },
+    timeCreated: { type: 'string' },
+    timeUpdated: { type: 'string' },
+  },
+} as const;
+
+const trafficSchema = {
+  type: 'object',
+  properties: {
+    virtualDeviceId: { type: 'string' },
+    instanceId: { type: 'string' },
+    time: { type: 'string' },
+    kind: { type: 'string' },
+    topic: { type: 'string' },
+    payload: { type: 'string' },
+    message: { type: 'string' },
+  },
+} as const;
+
+const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * `/emulator/virtual-devices`: devices the emulator hosts, and `/emulator/control/events`,
+ * a server-sent stream of their traffic and of webhook attempts, for the console.
+ */
+export const emulatorVirtualDeviceRoutes: FastifyPluginAsync<{ virtualDevices: VirtualDevices; webhooks: Webhooks }> = async (app, { virtualDevices, webhooks }) => {
+  app.get(
+    '/emulator/virtual-devices',
+    { schema: { tags: ['emulator'], summary: 'Virtual devices, running or stopped', response: { 200: { type: 'object', properties: { items: { type: 'array', items: viewSchema } } } } } },
+    async () => ({ items: virtualDevices.list() }),
+  );
+  app.post<{ Body: VirtualDeviceConfig }>(
+    '/emulator/virtual-devices',
+    {
+      schema: {
+        tags: ['emulator'],
+        summary: 'Add a virtual device to an instance and start it: endpoints, response template and delay, telemetry generators',
+        body: configSchema,
+        response: { 200: viewSchema },
+      },
+    },
+    async (req) => virtualDevices.create(req.body),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/emulator/virtual-devices/:id',
+    { schema: { tags: ['emulator'], summary: 'One virtual device', params: idParam, response: { 200: viewSchema } } },
+    async (req) => virtualDevices.get(req.params.id),
+  );
+  app.delete<{ Params: { id: string } }>(
+    '/emulator/virtual-devices/:id',
+    { schema: { tags: ['emulator'], summary: 'Stop and remove a virtual device', params: idParam } },
+    async (req, reply) => {
+      await virtualDevices.remove(req.params.id);
+      return reply.status(204).send();
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    '/emulator/virtual-devices/:id/start',
+    { schema: { tags: ['emulator'], summary: 'Start a stopped virtual device', params: idParam, response: { 200: viewSchema } } },
+    async (req) => virtualDevices.start(req.params.id),
+  );
+  app.post<{ Params: { id: string } }>(
+    '/emulator/virtual-devices/:id/stop',
+    { schema: { tags: ['emulator'], summary: 'Stop a virtual device (it stays stopped across restarts)', params: idParam, response: { 200: viewSchema } } },
+    async (req) => virtualDevices.stop(req.params.id),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/emulator/virtual-devices/:id/traffic',
+    { schema: { tags: ['emulator'], summary: "A virtual device's recent traffic, oldest first", params: idParam, response: { 200: { type: 'object', properties: { items: { type: 'array', items: trafficSchema } } } } } },
+    async (req) => ({ items: virtualDevices.traffic(req.params.id) }),
+  );
+
+  const open = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+  app.get('/emulator/control/events', { schema: { hide: true } }, (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'opc-request-id': String(req.id),
+    });
+    res.write('retry: 1000\n\n');
+    open.add(res);
+    const send = (event: string, data: unknown) => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const stopTraffic = virtualDevices.onTraffic((e) => send('traffic', e));
+    const stopAttempts = webhooks.onAttempt((a) => send('webhook-attempt', a));
+    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
+    keepalive.unref();
+    res.on('close', () => {
+      open.delete(res);
+      clearInterval(keepalive);
+      stopTraffic();
+      stopAttempts();
+    });
+  });
+};

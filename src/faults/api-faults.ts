@@ -1,0 +1,95 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { ClockQueue } from '../clock-queue.js';
+import type { ActiveFault, FaultBook } from './faults.js';
+import { operationOf } from './operations.js';
+
+const ANSWERS = {
+  throttle: { status: 429, code: 'TooManyRequests' },
+  unavailable: { status: 503, code: 'ServiceUnavailable' },
+  error: { status: 500, code: 'InternalServerError' },
+} as const;
+
+/** Headers of the real answer that must not survive its replacement by an error. */
+const SUCCESS_HEADERS = ['location', 'etag', 'opc-next-page', 'content-location'];
+
+/**
+ * API faults as a Fastify hook: the next N calls of an OCI operation (or of any) answer
+ * 429 / 503 / 500 in OCI's shape, or are held on the emulator clock, before the operation
+ * runs or after it ran (the caller then cannot know it did: what retries with
+ * `opc-retry-token` are for). The emulator's own routes are never faulted, so a test can
+ * always clear what it set. Must be registered before the routes (it names them as they are added).
+ */
+export function registerApiFaults(app: FastifyInstance, deps: { book: FaultBook; clock: Clock; queue: ClockQueue }): void {
+  const { book, clock, queue } = deps;
+  const operations = new Set<string>();
+  const after = new WeakMap<FastifyRequest, { fault: ActiveFault; operation: string }>();
+
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      const op = operationOf(method, route.url);
+      if (op) operations.add(op);
+    }
+  });
+  app.addHook('onReady', async () => book.setOperations(operations));
+
+  // Calls held on a manual clock would otherwise keep the server from closing.
+  const held = new Set<() => void>();
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const release = () => {
+        held.delete(release);
+        cancel();
+        resolve();
+      };
+      const cancel = queue.at(clock.now() + ms, release);
+      held.add(release);
+    });
+  app.addHook('preClose', async () => {
+    for (const release of [...held]) release();
+  });
+  const answer = (fault: ActiveFault, operation: string) => {
+    const kind = fault.row.kind as keyof typeof ANSWERS;
+    const { status, code } = ANSWERS[kind];
+    const message =
+      kind === 'throttle'
+        ? `Too many requests for ${operation}; retry after ${fault.params.retryAfter ?? 1} s (fault ${fault.row.id} injected by the emulator)`
+        : kind === 'unavailable'
+          ? `${operation} is unavailable (fault ${fault.row.id} injected by the emulator)`
+          : `${operation} failed with an internal error (fault ${fault.row.id} injected by the emulator)`;
+    return { status, body: { code, message } };
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!book.hasApiFaults() || !req.routeOptions.url) return;
+    const operation = operationOf(req.method, req.routeOptions.url);
+    const fault = operation && book.apiFault(operation);
+    if (!operation || !fault) return;
+    // An API call is no command: the fault's own counters (and the HTTP metrics) record it.
+    book.consult(fault, { commandIds: [], time: '', cause: '', detail: {} });
+    if (fault.params.when === 'after') {
+      after.set(req, { fault, operation });
+      return;
+    }
+    if (fault.row.kind === 'delay') return hold(fault.params.delayMs!);
+    const { status, body } = answer(fault, operation);
+    if (fault.row.kind === 'throttle') void reply.header('retry-after', String(fault.params.retryAfter ?? 1));
+    return reply.code(status).send(body);
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const faulted = after.get(req);
+    if (!faulted) return payload;
+    after.delete(req);
+    const { fault, operation } = faulted;
+    if (fault.row.kind === 'delay') {
+      await hold(fault.params.delayMs!);
+      return payload;
+    }
+    const { status, body } = answer(fault, operation);
+    for (const name of SUCCESS_HEADERS) reply.removeHeader(name);
+    if (fault.row.kind === 'throttle') void reply.header('retry-after', String(fault.params.retryAfter ?? 1));
+    void reply.code(status).header('content-type', 'application/json; charset=utf-8');
+    return JSON.stringify(body);
+  });
+}

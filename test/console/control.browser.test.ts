@@ -1,0 +1,77 @@
+/**
+ * The console's Test control view in Debian's chromium: add a virtual device to a device
+ * with the form, watch its traffic arrive live, set and clear a fault, register a webhook.
+ * Waits are on the DOM; time moves with the manual clock.
+ */
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startEmulator, type StartedEmulator } from '../../src/programmatic.js';
+
+const SCREENSHOTS = 'test-output/screenshots';
+let emulator: StartedEmulator;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  [emulator, browser] = await Promise.all([
+    startEmulator(),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] }),
+  ]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await emulator?.close();
+});
+
+it('adds a virtual device with the form; its command, answer and telemetry show up live; faults and webhooks are listed', async () => {
+  const device = await emulator.createDevice({ displayName: 'boiler' });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+  page.setDefaultTimeout(15_000);
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  await page.goto(`${emulator.consoleUrl}#control`);
+
+  const form = page.locator('#vd-form');
+  await form.locator('select[name="instance"] option', { hasText: 'boiler' }).waitFor({ state: 'attached' });
+  await form.getByLabel('Answer', { exact: true }).selectOption('jq');
+  await form.getByLabel('Answer JSON or jq').fill('{ok: true, got: .temp}');
+  await form.getByLabel('Telemetry topic').fill('telemetry/boiler');
+  await form.getByLabel('Telemetry every').fill('PT10S');
+  await form.getByLabel('Telemetry values').fill('{"pressure": {"kind": "ramp", "start": 1, "step": 0.5}}');
+  await form.getByRole('button', { name: 'Add virtual device' }).click();
+  await page.locator('#virtual-devices [data-col="status"]', { hasText: 'connected' }).waitFor();
+
+  // Wait until the broker has its subscription, then send it a command.
+  for (;;) {
+    const route = await emulator.devices.route(device.instanceId, 'cmd/x');
+    if (route.online && route.qos !== null) break;
+    await new Promise((r) => setImmediate(r));
+  }
+  const id = await emulator.invoke(device.instanceId, { requestDataFormat: 'JSON', requestEndpoint: 'cmd/x', requestData: { temp: 70 }, responseEndpoint: 'rsp/x' });
+  expect((await emulator.waitForCommand(id, 'COMPLETED')).response_data).toBe('{"ok":true,"got":70}');
+  await page.locator('#vd-traffic tr[data-kind="response"] pre', { hasText: '{"ok":true,"got":70}' }).waitFor();
+  emulator.advance('PT10S');
+  await page.locator('#vd-traffic tr[data-kind="telemetry"] pre', { hasText: '{"pressure":1.5}' }).waitFor();
+  await page.locator('#virtual-devices [data-col="counts"]', { hasText: '1 commands · 1 responses · 1 telemetry' }).waitFor();
+
+  // A fault set in the form shows in the list and clears from it.
+  const faults = page.locator('#fault-form');
+  await faults.getByLabel('Fault kind').selectOption('drop');
+  await faults.getByLabel('Fault count').fill('2');
+  await faults.getByRole('button', { name: 'Set fault' }).click();
+  const fault = page.locator('#faults tr[data-active="true"]');
+  await fault.waitFor();
+  expect(await fault.textContent()).toContain('boiler');
+  await fault.getByRole('button', { name: 'Clear' }).click();
+  await page.locator('#faults tr[data-active="false"]').waitFor();
+
+  // A webhook to a receiver that is not there: its failed attempt shows up live.
+  await page.getByLabel('Webhook URL').fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  await page.locator('#webhooks tbody tr').waitFor();
+  await emulator.invoke(device.instanceId, { requestDataFormat: 'TEXT', requestEndpoint: 'nowhere', requestData: 'x' });
+  await page.locator('#webhook-attempts tr[data-ok="false"]').first().waitFor();
+  await page.screenshot({ path: `${SCREENSHOTS}/5-test-control.png`, fullPage: true });
+  expect(problems).toEqual([]);
+});
