@@ -160,7 +160,7 @@ export function createCommandEngine(deps: {
     if (!sent) return;
     const id = sent.id;
     for (const d of deliveries) {
-      const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false, commandId: cmd.id };
+      const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false, commandId: id };
       devices.send(d, message, d.qos === 0 ? onWritten : () => {});
     }
     scheduler.consider(sent.next_deadline_ms);
