@@ -66,8 +66,10 @@ interface ModeResult {
 /** Emulator CPU time per completed command: what a change to the code moves, whatever else runs on the machine. */
 const cpuPerCommand = (cpu: number, perSecond: number) => (cpu * 1e6) / perSecond;
 
+// Issue 14's goals 1 and 2.
 const TARGET_SATURATION_RATIO = 0.25;
-const TARGET_HALF_P99_MS = 50;
+const TARGET_ONE_WAY_RATIO = 0.3;
+const TARGET_HALF_P99_MS = 20;
 
 /**
  * Runs the closed loop at each concurrency level, takes the best completed rate as
@@ -260,6 +262,7 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
   const [two, one] = modes;
   const noopCell = `no-op Fastify POST ${rate(ceiling.perSecond)} (autocannon -c ${s.autocannonConnections})`;
   const satRatio = ratio(two.best.result.perSecond, ceiling.perSecond);
+  const oneWayRatio = ratio(one.best.result.perSecond, ceiling.perSecond);
   const noopCpuPerRequest = cpuPerCommand(ceilingCpu, ceiling.perSecond);
   // What the ratio would be with a whole core each: the no-op's CPU per request over the emulator's per command.
   const cpuRatio = (m: ModeResult) => ratio(noopCpuPerRequest, cpuPerCommand(m.best.emulatorCpu, m.best.result.perSecond));
@@ -284,9 +287,9 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
       measure: 'One-way commands/s at saturation',
       emulator: `${rate(one.best.result.perSecond)} at c=${one.best.concurrency} (emulator CPU ${fixed(one.best.emulatorCpu * 100, 0)} %, ${int(cpuPerCommand(one.best.emulatorCpu, one.best.result.perSecond))} µs/command)`,
       ceiling: noopCell,
-      ratio: ratioText(ratio(one.best.result.perSecond, ceiling.perSecond)),
-      target: '',
-      status: '',
+      ratio: ratioText(oneWayRatio),
+      target: `≥ ${TARGET_ONE_WAY_RATIO}×`,
+      status: judge(Number.isFinite(oneWayRatio) ? oneWayRatio >= TARGET_ONE_WAY_RATIO : null),
     },
     {
       measure: `One-way invoke→delivered (client) / →COMPLETED (DB) p50 / p95 / p99 at half load (${rate(one.halfRate)})`,
