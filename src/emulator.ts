@@ -91,7 +91,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     for (const close of closers.reverse()) await close();
   };
   try {
-    const { domain, group } = store.domains.ensureDefault({
+    const { domain, group } = store.controlPlane.ensureDefault({
       region: config.region,
       deviceHost: config.deviceHost,
       now: iso(clock.now()),

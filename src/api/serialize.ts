@@ -1,5 +1,4 @@
-import type { WorkRequestRow } from '../store/control-plane.js';
-import type { DomainGroupRow, DomainRow } from '../store/domains.js';
+import type { DomainGroupRow, DomainRow, WorkRequestRow } from '../store/control-plane.js';
 import type { InstanceRow } from '../store/instances.js';
 import type { SecretRow } from '../store/secrets.js';
 

@@ -192,7 +192,7 @@ export function createVirtualDevices(deps: {
       host: broker.host,
       port: broker.port,
       // The TLS SNI host name says which domain a device logs into: its instance's.
-      servername: deps.store.domains.get(instances.get(instanceId)?.iot_domain_id ?? '')?.device_host ?? broker.servername,
+      servername: deps.store.controlPlane.domain(instances.get(instanceId)?.iot_domain_id ?? '')?.device_host ?? broker.servername,
       ca: broker.ca,
       username: externalKey,
       password,

@@ -7,8 +7,7 @@ import type {
   UpdateDetails,
 } from '../../control/control-plane.js';
 import { invalid, missing, notFound } from '../../errors.js';
-import type { WorkRequestRow } from '../../store/control-plane.js';
-import type { DomainGroupRow, DomainRow } from '../../store/domains.js';
+import type { DomainGroupRow, DomainRow, WorkRequestRow } from '../../store/control-plane.js';
 import { etagOf } from '../../store/instances.js';
 import {
   changeCompartmentBody,
