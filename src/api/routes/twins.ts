@@ -3,21 +3,19 @@ import { invalid, notFound } from '../../errors.js';
 import { etagOf } from '../../store/instances.js';
 import type { ResourceListFilter } from '../../store/twin-resources.js';
 import { retryTokens } from '../retry-tokens.js';
-import { idParam } from '../schemas.js';
 import {
-  adapterBody,
   createAdapterBody,
   createModelBody,
   createRelationshipBody,
   digitalTwinAdapter,
   digitalTwinModel,
   digitalTwinRelationship,
-  modelBody,
-  relationshipBody,
+  idParam,
   updateAdapterBody,
   updateNamedBody,
   updateRelationshipBody,
-} from '../twin-schemas.js';
+} from '../schemas.js';
+import { adapterBody, modelBody, relationshipBody } from '../serialize.js';
 
 type Row = { id: string; revision: number };
 type Body = Record<string, unknown>;
