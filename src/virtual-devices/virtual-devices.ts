@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { iso, type Clock } from '../clock.js';
-import type { ClockQueue } from '../clock-queue.js';
+import type { ClockQueue } from '../test-control/clock-queue.js';
 import { parseDuration } from '../durations.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { base32 } from '../ids.js';
