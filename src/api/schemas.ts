@@ -435,3 +435,6 @@ export const createRelationshipBody = {
 } as const;
 
 export const updateRelationshipBody = { type: 'object', properties: { content: anyObject, ...named } } as const;
+
+/** A reply that is a list: `{ items: [...] }`. */
+export const itemsOf = <T>(schema: T) => ({ type: 'object', properties: { items: { type: 'array', items: schema } } }) as const;

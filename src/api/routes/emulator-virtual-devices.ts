@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import type { VirtualDeviceConfig, VirtualDevices } from '../../virtual-devices/virtual-devices.js';
+import type { VirtualDeviceConfig, VirtualDevices, VirtualDeviceView } from '../../virtual-devices/virtual-devices.js';
 import type { Webhooks } from '../../webhooks/webhooks.js';
+import { itemsOf } from '../schemas.js';
+import { collectionRoutes, stringIdParam } from './emulator-collection.js';
 
 const generator = { type: 'object', additionalProperties: true, properties: { kind: { type: 'string' } }, required: ['kind'] } as const;
 
@@ -69,7 +71,6 @@ const trafficSchema = {
   },
 } as const;
 
-const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
 const KEEPALIVE_MS = 15_000;
 
 /**
@@ -77,49 +78,34 @@ const KEEPALIVE_MS = 15_000;
  * a server-sent stream of their traffic and of webhook attempts, for the console.
  */
 export const emulatorVirtualDeviceRoutes: FastifyPluginAsync<{ virtualDevices: VirtualDevices; webhooks: Webhooks }> = async (app, { virtualDevices, webhooks }) => {
-  app.get(
-    '/emulator/virtual-devices',
-    { schema: { tags: ['emulator'], summary: 'Virtual devices, running or stopped', response: { 200: { type: 'object', properties: { items: { type: 'array', items: viewSchema } } } } } },
-    async () => ({ items: virtualDevices.list() }),
-  );
-  app.post<{ Body: VirtualDeviceConfig }>(
-    '/emulator/virtual-devices',
-    {
-      schema: {
-        tags: ['emulator'],
-        summary: 'Add a virtual device to an instance and start it: endpoints, response template and delay, telemetry generators',
-        body: configSchema,
-        response: { 200: viewSchema },
-      },
+  collectionRoutes<VirtualDeviceView, VirtualDeviceConfig>(app, {
+    path: '/emulator/virtual-devices',
+    summary: {
+      list: 'Virtual devices, running or stopped',
+      add: 'Add a virtual device to an instance and start it: endpoints, response template and delay, telemetry generators',
+      get: 'One virtual device',
+      remove: 'Stop and remove a virtual device',
     },
-    async (req) => virtualDevices.create(req.body),
-  );
-  app.get<{ Params: { id: string } }>(
-    '/emulator/virtual-devices/:id',
-    { schema: { tags: ['emulator'], summary: 'One virtual device', params: idParam, response: { 200: viewSchema } } },
-    async (req) => virtualDevices.get(req.params.id),
-  );
-  app.delete<{ Params: { id: string } }>(
-    '/emulator/virtual-devices/:id',
-    { schema: { tags: ['emulator'], summary: 'Stop and remove a virtual device', params: idParam } },
-    async (req, reply) => {
-      await virtualDevices.remove(req.params.id);
-      return reply.status(204).send();
-    },
-  );
+    view: viewSchema,
+    body: configSchema,
+    list: virtualDevices.list,
+    add: virtualDevices.create,
+    get: virtualDevices.get,
+    remove: virtualDevices.remove,
+  });
   app.post<{ Params: { id: string } }>(
     '/emulator/virtual-devices/:id/start',
-    { schema: { tags: ['emulator'], summary: 'Start a stopped virtual device', params: idParam, response: { 200: viewSchema } } },
+    { schema: { tags: ['emulator'], summary: 'Start a stopped virtual device', params: stringIdParam, response: { 200: viewSchema } } },
     async (req) => virtualDevices.start(req.params.id),
   );
   app.post<{ Params: { id: string } }>(
     '/emulator/virtual-devices/:id/stop',
-    { schema: { tags: ['emulator'], summary: 'Stop a virtual device (it stays stopped across restarts)', params: idParam, response: { 200: viewSchema } } },
+    { schema: { tags: ['emulator'], summary: 'Stop a virtual device (it stays stopped across restarts)', params: stringIdParam, response: { 200: viewSchema } } },
     async (req) => virtualDevices.stop(req.params.id),
   );
   app.get<{ Params: { id: string } }>(
     '/emulator/virtual-devices/:id/traffic',
-    { schema: { tags: ['emulator'], summary: "A virtual device's recent traffic, oldest first", params: idParam, response: { 200: { type: 'object', properties: { items: { type: 'array', items: trafficSchema } } } } } },
+    { schema: { tags: ['emulator'], summary: "A virtual device's recent traffic, oldest first", params: stringIdParam, response: { 200: itemsOf(trafficSchema) } } },
     async (req) => ({ items: virtualDevices.traffic(req.params.id) }),
   );
 
