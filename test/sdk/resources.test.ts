@@ -7,8 +7,8 @@ import * as common from 'oci-common';
 import { models, requests } from 'oci-iot';
 import { models as secretsModels } from 'oci-secrets';
 import { models as vaultModels } from 'oci-vault';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import type { TestEmulator } from '../support/harness.js';
 import {
   authProvider,
   expectShape,
@@ -16,6 +16,7 @@ import {
   ociError,
   retryWithoutWaiting,
   sdkClients,
+  sdkSuite,
   startProxy,
   type SdkClients,
   type Shape,
@@ -147,12 +148,8 @@ let t: TestEmulator;
 let sdk: SdkClients;
 const compartmentId = 'ocid1.compartment.oc1..aaaaexample';
 
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(newApiKey()));
-});
-afterAll(async () => {
-  await t?.close();
+sdkSuite((started) => {
+  ({ t, sdk } = started);
 });
 
 async function newSecret(password: string, secretName = `device-${Math.random().toString(36).slice(2)}`) {

@@ -11,9 +11,10 @@ import * as common from 'oci-common';
 import { IotClient, models as iotModels } from 'oci-iot';
 import { SecretsClient } from 'oci-secrets';
 import { VaultsClient } from 'oci-vault';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { keyFingerprint } from '../../src/api/signature-keys.js';
-import type { Device } from '../support/harness.js';
+import type { StartOptions } from '../../src/programmatic.js';
+import { startTestEmulator, type Device, type TestEmulator } from '../support/harness.js';
 
 export interface ApiKey {
   tenancy: string;
@@ -237,4 +238,20 @@ export async function fetchRow(location: string | undefined): Promise<Record<str
   const res = await fetch(location!);
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/**
+ * One emulator for a test file and the SDK clients, signing with a fresh API key: started
+ * before the file's tests (then `use` is handed both, and may finish the file's own set-up),
+ * closed after them.
+ */
+export function sdkSuite(use: (started: { t: TestEmulator; sdk: SdkClients }) => void | Promise<void>, options: StartOptions = {}): void {
+  let t: TestEmulator | undefined;
+  beforeAll(async () => {
+    t = await startTestEmulator(options);
+    await use({ t, sdk: sdkClients(t.emu.restUrl, authProvider(newApiKey())) });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 }
