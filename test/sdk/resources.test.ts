@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { TestEmulator } from '../support/harness.js';
 import {
   authProvider,
+  domainShape,
   expectShape,
   newApiKey,
   ociError,
@@ -44,23 +45,6 @@ const instanceShape: Shape<models.DigitalTwinInstance> = {
 // The summary declares the same fields; the compiler checks that too.
 const instanceSummaryShape: Shape<models.DigitalTwinInstanceSummary> = instanceShape;
 
-const domainShape: Shape<models.IotDomain> = {
-  id: 'required',
-  iotDomainGroupId: 'required',
-  compartmentId: 'required',
-  displayName: 'required',
-  description: 'optional',
-  deviceHost: 'optional',
-  dbAllowListedIdentityGroupNames: 'optional',
-  dbAllowedIdentityDomainHost: 'optional',
-  dataRetentionPeriodsInDays: 'optional',
-  lifecycleState: 'required',
-  freeformTags: 'optional',
-  definedTags: 'optional',
-  systemTags: 'optional',
-  timeCreated: 'required',
-  timeUpdated: 'optional',
-};
 const domainSummaryShape: Shape<models.IotDomainSummary> = {
   id: 'required',
   iotDomainGroupId: 'required',

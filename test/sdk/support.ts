@@ -158,6 +158,25 @@ export async function startProxy(target: string): Promise<Proxy> {
  */
 export type Shape<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? 'optional' : 'required' };
 
+/** An IoT domain as oci-iot declares it, for expectShape. */
+export const domainShape: Shape<iotModels.IotDomain> = {
+  id: 'required',
+  iotDomainGroupId: 'required',
+  compartmentId: 'required',
+  displayName: 'required',
+  description: 'optional',
+  deviceHost: 'optional',
+  dbAllowListedIdentityGroupNames: 'optional',
+  dbAllowedIdentityDomainHost: 'optional',
+  dataRetentionPeriodsInDays: 'optional',
+  lifecycleState: 'required',
+  freeformTags: 'optional',
+  definedTags: 'optional',
+  systemTags: 'optional',
+  timeCreated: 'required',
+  timeUpdated: 'optional',
+};
+
 /** RFC 3339 with a time zone, as OCI sends times. */
 export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
