@@ -1,7 +1,7 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { VirtualDeviceConfig, VirtualDevices, VirtualDeviceView } from '../../virtual-devices/virtual-devices.js';
 import type { Webhooks } from '../../webhooks/webhooks.js';
+import { eventStreams } from '../event-streams.js';
 import { itemsOf } from '../schemas.js';
 import { collectionRoutes, stringIdParam } from './emulator-collection.js';
 
@@ -71,7 +71,6 @@ const trafficSchema = {
   },
 } as const;
 
-const KEEPALIVE_MS = 15_000;
 
 /**
  * `/emulator/virtual-devices`: devices the emulator hosts, and `/emulator/control/events`,
@@ -109,30 +108,13 @@ export const emulatorVirtualDeviceRoutes: FastifyPluginAsync<{ virtualDevices: V
     async (req) => ({ items: virtualDevices.traffic(req.params.id) }),
   );
 
-  const open = new Set<ServerResponse>();
-  app.addHook('preClose', async () => {
-    for (const res of open) res.end();
-  });
+  const stream = eventStreams(app);
   app.get('/emulator/control/events', { schema: { hide: true } }, (req, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'opc-request-id': String(req.id),
-    });
-    res.write('retry: 1000\n\n');
-    open.add(res);
+    const res = stream(req, reply);
     const send = (event: string, data: unknown) => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const stopTraffic = virtualDevices.onTraffic((e) => send('traffic', e));
     const stopAttempts = webhooks.onAttempt((a) => send('webhook-attempt', a));
-    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
-    keepalive.unref();
     res.on('close', () => {
-      open.delete(res);
-      clearInterval(keepalive);
       stopTraffic();
       stopAttempts();
     });
