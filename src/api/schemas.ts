@@ -438,3 +438,23 @@ export const updateRelationshipBody = { type: 'object', properties: { content: a
 
 /** A reply that is a list: `{ items: [...] }`. */
 export const itemsOf = <T>(schema: T) => ({ type: 'object', properties: { items: { type: 'array', items: schema } } }) as const;
+
+/**
+ * An OCI list's query string: what it lists within (`scope`, required), OCI's common
+ * filters, paging and sorting, then the list's own filters.
+ */
+export const listQuerySchema = (scope: string, lifecycleStates: readonly string[], extra: Record<string, unknown> = {}) => ({
+  type: 'object',
+  required: [scope],
+  properties: {
+    [scope]: { type: 'string', minLength: 1 },
+    id: { type: 'string' },
+    displayName: { type: 'string' },
+    lifecycleState: { type: 'string', enum: lifecycleStates },
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    page: { type: 'string' },
+    sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
+    sortBy: { type: 'string', enum: ['timeCreated', 'displayName'] },
+    ...extra,
+  },
+});

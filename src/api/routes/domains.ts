@@ -22,6 +22,8 @@ import {
   iotDomainGroup,
   iotDomainGroupSummary,
   iotDomainSummary,
+  itemsOf,
+  listQuerySchema,
   updateControlBody,
 } from '../schemas.js';
 import { retryTokens } from '../retry-tokens.js';
@@ -29,22 +31,7 @@ import { domainBody, domainGroupBody } from '../serialize.js';
 
 const lifecycleStates = ['CREATING', 'UPDATING', 'ACTIVE', 'DELETING', 'DELETED', 'FAILED'] as const;
 
-const listQuery = (extra: Record<string, unknown>) =>
-  ({
-    type: 'object',
-    required: ['compartmentId'],
-    properties: {
-      compartmentId: { type: 'string', minLength: 1 },
-      id: { type: 'string' },
-      displayName: { type: 'string' },
-      lifecycleState: { type: 'string', enum: lifecycleStates },
-      limit: { type: 'integer', minimum: 1, maximum: 1000 },
-      page: { type: 'string' },
-      sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
-      sortBy: { type: 'string', enum: ['timeCreated', 'displayName'] },
-      ...extra,
-    },
-  }) as const;
+const listQuery = (extra: Record<string, unknown>) => listQuerySchema('compartmentId', lifecycleStates, extra);
 
 interface ListQuery {
   compartmentId: string;
@@ -152,7 +139,7 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
       {
         schema: {
           querystring: listQuery(r.schemas.listExtra),
-          response: { 200: { type: 'object', properties: { items: { type: 'array', items: r.schemas.summary } } } },
+          response: { 200: itemsOf(r.schemas.summary) },
         },
       },
       async (req, reply) => {
