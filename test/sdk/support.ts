@@ -262,13 +262,17 @@ export async function fetchRow(location: string | undefined): Promise<Record<str
 /**
  * One emulator for a test file and the SDK clients, signing with a fresh API key: started
  * before the file's tests (then `use` is handed both, and may finish the file's own set-up),
- * closed after them.
+ * closed after them. The clients sign with `key` when one is given.
  */
-export function sdkSuite(use: (started: { t: TestEmulator; sdk: SdkClients }) => void | Promise<void>, options: StartOptions = {}): void {
+export function sdkSuite(
+  use: (started: { t: TestEmulator; sdk: SdkClients }) => void | Promise<void>,
+  options: StartOptions = {},
+  key?: ApiKey,
+): void {
   let t: TestEmulator | undefined;
   beforeAll(async () => {
     t = await startTestEmulator(options);
-    await use({ t, sdk: sdkClients(t.emu.restUrl, authProvider(newApiKey())) });
+    await use({ t, sdk: sdkClients(t.emu.restUrl, authProvider(key ?? newApiKey())) });
   });
   afterAll(async () => {
     await t?.close();
