@@ -20,7 +20,7 @@ import { createMetrics } from './ops/metrics.js';
 import { twinResources, type TwinResources } from './resources/twins.js';
 import { createJqEngine } from './telemetry/jq.js';
 import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
-import { createTestControl, type TestControl } from './test-control.js';
+import { createTestControl, type TestControl } from './test-control/test-control.js';
 import { deviceUrls } from './views/connection.js';
 
 export interface EmulatorOptions extends Partial<EmulatorConfig> {
@@ -91,7 +91,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     for (const close of closers.reverse()) await close();
   };
   try {
-    const { domain, group } = store.domains.ensureDefault({
+    const { domain, group } = store.controlPlane.ensureDefault({
       region: config.region,
       deviceHost: config.deviceHost,
       now: iso(clock.now()),

@@ -3,7 +3,7 @@ import type { CommandEngine } from '../commands/engine.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import type { EmulatorConfig } from '../config.js';
 import type { Db } from '../store/database.js';
-import type { DomainGroupRow, DomainRow } from '../store/domains.js';
+import type { DomainGroupRow, DomainRow } from '../store/control-plane.js';
 import type { TwinResources } from '../resources/twins.js';
 import type { Store } from '../store/index.js';
 

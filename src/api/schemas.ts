@@ -326,3 +326,135 @@ export const secretBundle = {
 
 export const idParam = (name: string) =>
   ({ type: 'object', properties: { [name]: { type: 'string', minLength: 1 } }, required: [name] }) as const;
+
+// ---- digital twin models, adapters and relationships ---------------------------------
+
+const anyObject = { type: 'object', additionalProperties: true } as const;
+const tail = lifecycleTagsAndTimes;
+const named = { ...nameAndDescription, ...tagsBody } as const;
+
+export const digitalTwinModel = {
+  type: 'object',
+  properties: { id: str, iotDomainId: str, specUri: str, displayName: str, description: nullableStr, ...tail },
+} as const;
+
+export const createModelBody = {
+  type: 'object',
+  required: ['iotDomainId', 'spec'],
+  properties: { iotDomainId: { type: 'string', minLength: 1 }, spec: anyObject, ...named },
+} as const;
+
+export const updateNamedBody = { type: 'object', properties: named } as const;
+
+const payload = {
+  type: 'object',
+  required: ['dataFormat'],
+  properties: { dataFormat: { type: 'string', enum: ['JSON'] }, data: anyObject },
+} as const;
+
+export const inboundEnvelope = {
+  type: 'object',
+  required: ['referenceEndpoint'],
+  properties: {
+    referenceEndpoint: { type: 'string', minLength: 1 },
+    referencePayload: payload,
+    envelopeMapping: {
+      type: 'object',
+      properties: { timeObserved: { type: 'string', minLength: 1 }, target: { type: 'string', minLength: 1 }, contentRoot: { type: 'string', minLength: 1 } },
+    },
+  },
+} as const;
+
+export const inboundRoute = {
+  type: 'object',
+  required: ['condition'],
+  properties: {
+    condition: { type: 'string', minLength: 1 },
+    description: str,
+    referencePayload: payload,
+    payloadMapping: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;
+
+export const digitalTwinAdapter = {
+  type: 'object',
+  properties: {
+    id: str,
+    iotDomainId: str,
+    digitalTwinModelId: str,
+    digitalTwinModelSpecUri: str,
+    displayName: str,
+    description: nullableStr,
+    inboundEnvelope: anyObject,
+    inboundRoutes: { type: 'array', items: anyObject },
+    ...tail,
+  },
+} as const;
+
+const adapterWritable = { inboundEnvelope, inboundRoutes: { type: 'array', items: inboundRoute, maxItems: 1000 }, ...named } as const;
+
+export const createAdapterBody = {
+  type: 'object',
+  required: ['iotDomainId'],
+  properties: {
+    iotDomainId: { type: 'string', minLength: 1 },
+    digitalTwinModelId: { type: 'string', minLength: 1 },
+    digitalTwinModelSpecUri: { type: 'string', minLength: 1 },
+    ...adapterWritable,
+  },
+} as const;
+
+export const updateAdapterBody = { type: 'object', properties: adapterWritable } as const;
+
+export const digitalTwinRelationship = {
+  type: 'object',
+  properties: {
+    id: str,
+    iotDomainId: str,
+    displayName: str,
+    description: nullableStr,
+    contentPath: str,
+    sourceDigitalTwinInstanceId: str,
+    targetDigitalTwinInstanceId: str,
+    content: { type: ['object', 'null'], additionalProperties: true },
+    ...tail,
+  },
+} as const;
+
+export const createRelationshipBody = {
+  type: 'object',
+  required: ['iotDomainId', 'contentPath', 'sourceDigitalTwinInstanceId', 'targetDigitalTwinInstanceId'],
+  properties: {
+    iotDomainId: { type: 'string', minLength: 1 },
+    contentPath: { type: 'string', minLength: 1, maxLength: 512 },
+    sourceDigitalTwinInstanceId: { type: 'string', minLength: 1 },
+    targetDigitalTwinInstanceId: { type: 'string', minLength: 1 },
+    content: anyObject,
+    ...named,
+  },
+} as const;
+
+export const updateRelationshipBody = { type: 'object', properties: { content: anyObject, ...named } } as const;
+
+/** A reply that is a list: `{ items: [...] }`. */
+export const itemsOf = <T>(schema: T) => ({ type: 'object', properties: { items: { type: 'array', items: schema } } }) as const;
+
+/**
+ * An OCI list's query string: what it lists within (`scope`, required), OCI's common
+ * filters, paging and sorting, then the list's own filters.
+ */
+export const listQuerySchema = (scope: string, lifecycleStates: readonly string[], extra: Record<string, unknown> = {}) => ({
+  type: 'object',
+  required: [scope],
+  properties: {
+    [scope]: { type: 'string', minLength: 1 },
+    id: { type: 'string' },
+    displayName: { type: 'string' },
+    lifecycleState: { type: 'string', enum: lifecycleStates },
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    page: { type: 'string' },
+    sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
+    sortBy: { type: 'string', enum: ['timeCreated', 'displayName'] },
+    ...extra,
+  },
+});

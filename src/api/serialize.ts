@@ -1,7 +1,7 @@
-import type { WorkRequestRow } from '../store/control-plane.js';
-import type { DomainGroupRow, DomainRow } from '../store/domains.js';
+import type { DomainGroupRow, DomainRow, WorkRequestRow } from '../store/control-plane.js';
 import type { InstanceRow } from '../store/instances.js';
 import type { SecretRow } from '../store/secrets.js';
+import type { AdapterRow, ModelRow, RelationshipRow } from '../store/twin-resources.js';
 
 const json = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
 
@@ -18,12 +18,7 @@ export function instanceBody(row: InstanceRow) {
     digitalTwinModelSpecUri: row.digital_twin_model_spec_uri,
     digitalTwinAdapterId: row.digital_twin_adapter_id,
     gateways: json<string[] | null>(row.gateways, null),
-    lifecycleState: row.lifecycle_state,
-    freeformTags: json(row.freeform_tags, {}),
-    definedTags: json(row.defined_tags, {}),
-    systemTags: json(row.system_tags, {}),
-    timeCreated: row.time_created,
-    timeUpdated: row.time_updated,
+    ...tailBody(row),
   };
 }
 
@@ -118,3 +113,43 @@ export function secretBundleBody(secret: SecretRow, version: { version_number: n
     timeCreated: version.time_created,
   };
 }
+
+// ---- digital twin models, adapters and relationships ---------------------------------
+
+/** Lifecycle, tags and times of a digital twin resource, whose rows keep system tags too. */
+function tailBody(row: InstanceRow | ModelRow | AdapterRow | RelationshipRow) {
+  return { ...lifecycleTagsAndTimes(row), systemTags: json(row.system_tags, {}) };
+}
+
+export const modelBody = (row: ModelRow) => ({
+  id: row.id,
+  iotDomainId: row.iot_domain_id,
+  specUri: row.spec_uri,
+  displayName: row.display_name,
+  description: row.description,
+  ...tailBody(row),
+});
+
+export const adapterBody = (row: AdapterRow) => ({
+  id: row.id,
+  iotDomainId: row.iot_domain_id,
+  digitalTwinModelId: row.digital_twin_model_id,
+  digitalTwinModelSpecUri: row.digital_twin_model_spec_uri,
+  displayName: row.display_name,
+  description: row.description,
+  inboundEnvelope: json(row.inbound_envelope, {}),
+  inboundRoutes: json(row.inbound_routes, []),
+  ...tailBody(row),
+});
+
+export const relationshipBody = (row: RelationshipRow) => ({
+  id: row.id,
+  iotDomainId: row.iot_domain_id,
+  displayName: row.display_name,
+  description: row.description,
+  contentPath: row.content_path,
+  sourceDigitalTwinInstanceId: row.source_digital_twin_instance_id,
+  targetDigitalTwinInstanceId: row.target_digital_twin_instance_id,
+  content: json(row.content, null),
+  ...tailBody(row),
+});

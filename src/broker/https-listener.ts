@@ -1,13 +1,14 @@
 import type { Connection } from 'aedes';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { TlsMaterial } from '../pki/certificates.js';
 import { deviceTlsOptions } from '../pki/tls-policy.js';
 import { GuardedConnection } from './guarded-connection.js';
 import type { BrokerLimits } from './limits.js';
+import { dropFailedHandshakes, guardOptions, listenOn } from './listener.js';
 import type { BrokerLog } from './log.js';
 
 /** Where MQTT over secure WebSockets is served, as on OCI's device host. */
@@ -47,36 +48,14 @@ export function createHttpsListener(deps: {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const tlsSocket = req.socket as TLSSocket;
       deps.handle(
-        new GuardedConnection(
-          tlsSocket,
-          {
-            maxPacketSize: limits.maxPacketSize,
-            maxConnectSize: limits.maxConnectSize,
-            drainTimeoutMs: limits.drainTimeoutMs,
-            onRefused: (reason) => log('info', 'device connection closed', { reason, address: tlsSocket.remoteAddress, transport: 'wss' }),
-          },
-          createWebSocketStream(ws),
-          'wss',
-        ),
+        new GuardedConnection(tlsSocket, guardOptions(limits, log, tlsSocket, 'wss'), createWebSocketStream(ws), 'wss'),
       );
     });
   });
-  server.on('tlsClientError', (err, socket) => {
-    log('debug', 'TLS handshake failed', { err: err.message, transport: 'https' });
-    socket.destroy();
-  });
+  dropFailedHandshakes(server, log, 'https');
 
   return {
-    async listen(port: number, host: string): Promise<number> {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      return (server.address() as AddressInfo).port;
-    },
+    listen: (port: number, host: string) => listenOn(server, port, host),
     /** Stops accepting; resolves once open connections have ended (closing Aedes ends the WebSockets). */
     close(): Promise<void> {
       if (!server.listening) return Promise.resolve();

@@ -1,5 +1,6 @@
 import { createServer as createTlsServer } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Connection } from 'aedes';
 import type { TlsMaterial } from '../pki/certificates.js';
 import { deviceTlsOptions } from '../pki/tls-policy.js';
@@ -19,37 +20,50 @@ export function createTlsListener(deps: {
 }) {
   const { limits, log } = deps;
   const server = createTlsServer(deviceTlsOptions(deps.tls, limits.connectTimeoutMs), (socket) =>
-    deps.handle(
-      new GuardedConnection(socket, {
-        maxPacketSize: limits.maxPacketSize,
-        maxConnectSize: limits.maxConnectSize,
-        drainTimeoutMs: limits.drainTimeoutMs,
-        onRefused: (reason) => log('info', 'device connection closed', { reason, address: socket.remoteAddress }),
-      }),
-    ),
+    deps.handle(new GuardedConnection(socket, guardOptions(limits, log, socket))),
   );
-  // A client that is not speaking TLS never reaches MQTT; there is nothing to answer. With a
-  // listener attached Node leaves the socket open, so a silent TCP peer would stay forever.
-  server.on('tlsClientError', (err, socket) => {
-    log('debug', 'TLS handshake failed', { err: err.message });
-    socket.destroy();
-  });
+  dropFailedHandshakes(server, log);
 
   return {
     /** Binds; resolves with the port (useful when asked for port 0). */
-    async listen(port: number, host: string): Promise<number> {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      return (server.address() as AddressInfo).port;
-    },
+    listen: (port: number, host: string) => listenOn(server, port, host),
     /** Stops accepting; resolves once every open connection has ended (closing Aedes ends them). */
     close(): Promise<void> {
       return server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     },
   };
+}
+
+/** A device connection's guard, the same on every transport; `transport` tags its log lines. */
+export function guardOptions(limits: BrokerLimits, log: BrokerLog, socket: TLSSocket, transport?: string) {
+  return {
+    maxPacketSize: limits.maxPacketSize,
+    maxConnectSize: limits.maxConnectSize,
+    drainTimeoutMs: limits.drainTimeoutMs,
+    onRefused: (reason: string) =>
+      log('info', 'device connection closed', { reason, address: socket.remoteAddress, ...(transport !== undefined && { transport }) }),
+  };
+}
+
+/**
+ * A client that is not speaking TLS never reaches MQTT; there is nothing to answer. With a
+ * listener attached Node leaves the socket open, so a silent TCP peer would stay forever.
+ */
+export function dropFailedHandshakes(server: Pick<Server, 'on'>, log: BrokerLog, transport?: string): void {
+  server.on('tlsClientError', (err: Error, socket: { destroy(): void }) => {
+    log('debug', 'TLS handshake failed', { err: err.message, ...(transport !== undefined && { transport }) });
+    socket.destroy();
+  });
+}
+
+/** Binds; resolves with the port (useful when asked for port 0). */
+export async function listenOn(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }

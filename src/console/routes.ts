@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
-/** The console is three static files: no build step, no CDN, nothing fetched from outside. */
+/** The console is a few static files: no build step, no CDN, nothing fetched from outside. */
 const ASSETS = {
   'index.html': 'text/html; charset=utf-8',
   'console.js': 'text/javascript; charset=utf-8',
   'control.js': 'text/javascript; charset=utf-8',
+  'dom.js': 'text/javascript; charset=utf-8',
   'console.css': 'text/css; charset=utf-8',
 } as const;
 
@@ -40,5 +41,6 @@ export const consoleRoutes: FastifyPluginAsync = async (app) => {
   app.get('/console/', { schema: { hide: true } }, serve('index.html'));
   app.get('/console/console.js', { schema: { hide: true } }, serve('console.js'));
   app.get('/console/control.js', { schema: { hide: true } }, serve('control.js'));
+  app.get('/console/dom.js', { schema: { hide: true } }, serve('dom.js'));
   app.get('/console/console.css', { schema: { hide: true } }, serve('console.css'));
 };

@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
-import type { ControlPlaneStore } from '../store/control-plane.js';
-import type { DomainRow } from '../store/domains.js';
+import type { ControlPlaneStore, DomainRow } from '../store/control-plane.js';
 
 /**
  * Host names of the domains the API creates, shaped like OCI's

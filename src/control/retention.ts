@@ -1,5 +1,5 @@
 import { iso, type Clock } from '../clock.js';
-import type { DomainRow } from '../store/domains.js';
+import type { DomainRow } from '../store/control-plane.js';
 import type { RetentionDataType, RetentionStore } from '../store/retention.js';
 
 const DAY_MS = 86_400_000;

@@ -79,7 +79,7 @@ function checkExternalKeyFree(store: Store, domainId: string, externalKey: strin
 
 export function createInstance(store: Store, clock: Clock, region: string, d: CreateInstanceDetails): InstanceRow {
   return store.atomically(() => {
-    const domain = store.domains.get(d.iotDomainId);
+    const domain = store.controlPlane.domain(d.iotDomainId);
     if (!domain || domain.lifecycle_state === 'DELETED') throw related('iotDomainId: IoT domain', d.iotDomainId);
     if (domain.lifecycle_state !== 'ACTIVE' && domain.lifecycle_state !== 'UPDATING') {
       throw incorrectState(`IoT domain ${domain.id} is ${domain.lifecycle_state}; instances can be created once it is ACTIVE`);

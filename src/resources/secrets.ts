@@ -1,7 +1,7 @@
 import { iso, type Clock } from '../clock.js';
 import { invalid, notFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
-import { EMULATOR_COMPARTMENT } from '../store/domains.js';
+import { EMULATOR_COMPARTMENT } from '../store/control-plane.js';
 import type { Store } from '../store/index.js';
 import type { VersionedSecretRow } from '../store/secret-versions.js';
 import type { SecretRow } from '../store/secrets.js';

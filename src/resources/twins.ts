@@ -45,7 +45,7 @@ const related = (what: string, id: string) =>
   new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
 
 function checkDomain(store: Store, id: string): void {
-  if (!store.domains.get(id)) throw related('iotDomainId: IoT domain', id);
+  if (!store.controlPlane.domain(id)) throw related('iotDomainId: IoT domain', id);
 }
 
 export function checkEtag(row: { id: string; revision: number }, ifMatch: string | undefined): void {

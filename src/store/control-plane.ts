@@ -1,6 +1,54 @@
 import { clientCertificateStore } from './client-certificates.js';
 import type { Db } from './database.js';
-import type { DomainGroupRow, DomainRow } from './domains.js';
+import { base32, ocid } from '../ids.js';
+
+export interface DomainGroupRow {
+  id: string;
+  compartment_id: string;
+  display_name: string;
+  description: string | null;
+  type: string;
+  data_host: string;
+  db_connection_string: string | null;
+  db_token_scope: string | null;
+  lifecycle_state: string;
+  time_created: string;
+  time_updated: string;
+  /** JSON array of VCN OCIDs (configureDataAccess of the group). */
+  db_allow_listed_vcn_ids: string;
+  freeform_tags: string;
+  defined_tags: string;
+  /** Bumped by every change, so it makes the etag. */
+  revision: number;
+}
+
+export interface DomainRow {
+  id: string;
+  iot_domain_group_id: string;
+  compartment_id: string;
+  display_name: string;
+  description: string | null;
+  short_id: string;
+  device_host: string;
+  lifecycle_state: string;
+  time_created: string;
+  time_updated: string;
+  /** JSON array of IAM group names (DIRECT data access). */
+  db_allow_listed_identity_group_names: string;
+  /** ORDS data access: the identity domain host tokens come from. */
+  db_allowed_identity_domain_host: string | null;
+  /** 1 once APEX data access was configured (its password is not kept). */
+  apex_workspace_configured: number;
+  retention_raw_data: number;
+  retention_rejected_data: number;
+  retention_historized_data: number;
+  retention_raw_command_data: number;
+  freeform_tags: string;
+  defined_tags: string;
+  revision: number;
+}
+
+export const EMULATOR_COMPARTMENT = 'ocid1.compartment.oc1..emulator';
 
 /** OCI's work request statuses (oci-iot `OperationStatus`). */
 export type WorkRequestStatus = 'ACCEPTED' | 'IN_PROGRESS' | 'WAITING' | 'NEEDS_ATTENTION' | 'FAILED' | 'SUCCEEDED';
@@ -151,6 +199,55 @@ export function controlPlaneStore(db: Db) {
   const deleteInstancesOfDomain = db.prepare(
     "UPDATE digital_twin_instances SET lifecycle_state = 'DELETED', time_updated = ?, revision = revision + 1 WHERE iot_domain_id = ? AND lifecycle_state = 'ACTIVE'",
   );
+  // The first domain still alive: a deleted default domain is replaced rather than revived.
+  const firstLiveDomain = db.prepare("SELECT * FROM iot_domains WHERE lifecycle_state NOT IN ('DELETED', 'DELETING', 'FAILED') ORDER BY time_created, rowid LIMIT 1");
+  const insertDefaultGroup = db.prepare(
+    `INSERT INTO iot_domain_groups (id, compartment_id, display_name, description, type, data_host,
+       db_connection_string, db_token_scope, lifecycle_state, time_created, time_updated)
+     VALUES (?, ?, 'emulator-domain-group', 'Created by oci-iot-emulator', 'DEVELOPMENT', ?, ?, ?, 'ACTIVE', ?, ?)`,
+  );
+  const insertDefaultDomain = db.prepare(
+    `INSERT INTO iot_domains (id, iot_domain_group_id, compartment_id, display_name, description,
+       short_id, device_host, lifecycle_state, time_created, time_updated)
+     VALUES (?, ?, ?, 'emulator-domain', 'Created by oci-iot-emulator', ?, ?, 'ACTIVE', ?, ?)`,
+  );
+  const setDeviceHost = db.prepare('UPDATE iot_domains SET device_host = ?, time_updated = ? WHERE id = ?');
+  const setDataHost = db.prepare('UPDATE iot_domain_groups SET data_host = ?, time_updated = ? WHERE id = ?');
+  const domainByShortId = db.prepare('SELECT * FROM iot_domains WHERE short_id = ?');
+
+  /**
+   * The first domain group and domain are made on the first start and kept, so their ids
+   * stay valid across restarts; a changed device host is written back so `deviceHost`
+   * always tells devices where to connect. More domains are made through the API
+   * (control/); this one is where devices that send no TLS SNI land.
+   */
+  const ensureDefault = db.transaction(
+    (opts: { region: string; deviceHost: string; now: string }): { group: DomainGroupRow; domain: DomainRow } => {
+      let domain = firstLiveDomain.get() as DomainRow | undefined;
+      if (!domain) {
+        const groupShort = base32(12);
+        const groupId = ocid('iotdomaingroup', opts.region);
+        insertDefaultGroup.run(
+          groupId,
+          EMULATOR_COMPARTMENT,
+          opts.deviceHost,
+          `sqlite:${groupShort}`,
+          `urn:oracle:db::id::${groupShort}`,
+          opts.now,
+          opts.now,
+        );
+        insertDefaultDomain.run(ocid('iotdomain', opts.region), groupId, EMULATOR_COMPARTMENT, base32(12), opts.deviceHost, opts.now, opts.now);
+        domain = firstLiveDomain.get() as DomainRow;
+      } else if (domain.device_host !== opts.deviceHost) {
+        setDeviceHost.run(opts.deviceHost, opts.now, domain.id);
+        setDataHost.run(opts.deviceHost, opts.now, domain.iot_domain_group_id);
+        domain = { ...domain, device_host: opts.deviceHost, time_updated: opts.now };
+      }
+      const group = groupById.get(domain.iot_domain_group_id) as DomainGroupRow;
+      return { group, domain };
+    },
+  );
+
   const listCache = new Map<string, ReturnType<Db['prepare']>>();
   const cachedList = (sql: string) => {
     let statement = listCache.get(sql);
@@ -167,9 +264,15 @@ export function controlPlaneStore(db: Db) {
     return instances.map((i) => i.id);
   };
 
+  const domain = (id: string) => domainById.get(id) as DomainRow | undefined;
+
   return {
+    ensureDefault: (opts: { region: string; deviceHost: string; now: string }) => ensureDefault(opts),
     group: (id: string) => groupById.get(id) as DomainGroupRow | undefined,
-    domain: (id: string) => domainById.get(id) as DomainRow | undefined,
+    domain,
+    /** The same as `domain`, by the name the command path (src/api/routes/invoke.ts) reads it with as `store.domains.get`. */
+    get: domain,
+    domainByShortId: (shortId: string) => domainByShortId.get(shortId) as DomainRow | undefined,
     domainsOfGroup: (groupId: string) => domainsOfGroup.all(groupId) as DomainRow[],
     allDomains: () => allDomains.all() as DomainRow[],
     /** Every domain not deleted, oldest first: the first is where SNI-less devices land. */

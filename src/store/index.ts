@@ -3,7 +3,6 @@ import { commandStore } from './commands.js';
 import { controlPlaneStore } from './control-plane.js';
 import type { Db } from './database.js';
 import { deviceSessionStore } from './device-sessions.js';
-import { domainStore } from './domains.js';
 import { faultStore } from './faults.js';
 import { instanceStore } from './instances.js';
 import { ordsStore } from './ords.js';
@@ -29,7 +28,6 @@ export function createStore(db: Db) {
   const instances = once(instanceStore);
   const secrets = once(secretStore);
   const clientCertificates = once(clientCertificateStore);
-  const domains = once(domainStore);
   const deviceSessions = once(deviceSessionStore);
   const ords = once(ordsStore);
   const faults = once(faultStore);
@@ -47,7 +45,11 @@ export function createStore(db: Db) {
     get instances() { return instances(); },
     get secrets() { return secrets(); },
     get clientCertificates() { return clientCertificates(); },
-    get domains() { return domains(); },
+    /**
+     * The same store as `controlPlane` (one store for the domain tables), by the name the
+     * command path (src/api/routes/invoke.ts) still reads.
+     */
+    get domains() { return controlPlane(); },
     get deviceSessions() { return deviceSessions(); },
     get ords() { return ords(); },
     get faults() { return faults(); },

@@ -1,7 +1,7 @@
 import type { Db } from './database.js';
 
 /** What every digital twin resource row ends with (OCI's lifecycle, tags and times, plus our etag revision). */
-interface ResourceTail {
+export interface ResourceTail {
   id: string;
   iot_domain_id: string;
   display_name: string;
@@ -56,10 +56,11 @@ export interface ResourceListFilter {
 }
 
 /**
- * One table of digital twin resources (models, adapters, relationships all have the same
- * life: create, get, update with a new revision, soft delete, list a domain's with paging).
+ * One table of digital twin resources (instances, models, adapters, relationships all have
+ * the same life: create, get, update with a new revision, soft delete, list a domain's with
+ * paging).
  */
-function resourceTable<Row extends ResourceTail>(db: Db, table: string, own: readonly string[]) {
+export function resourceTable<Row extends ResourceTail>(db: Db, table: string, own: readonly string[]) {
   const columns = [...TAIL, ...own];
   const insert = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`);
   const byId = db.prepare(`SELECT * FROM ${table} WHERE id = ?`);

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { iso, type Clock } from '../clock.js';
-import type { ClockQueue } from '../clock-queue.js';
+import type { ClockQueue } from '../test-control/clock-queue.js';
 import { parseDuration } from '../durations.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { base32 } from '../ids.js';
@@ -192,7 +192,7 @@ export function createVirtualDevices(deps: {
       host: broker.host,
       port: broker.port,
       // The TLS SNI host name says which domain a device logs into: its instance's.
-      servername: deps.store.domains.get(instances.get(instanceId)?.iot_domain_id ?? '')?.device_host ?? broker.servername,
+      servername: deps.store.controlPlane.domain(instances.get(instanceId)?.iot_domain_id ?? '')?.device_host ?? broker.servername,
       ca: broker.ca,
       username: externalKey,
       password,

@@ -95,7 +95,7 @@ describe('the CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'oci-iot-admin-'));
     const child = spawn(
       process.execPath,
-      [join(root, 'dist', 'cli.js'), 'start', '--bind', '0.0.0.0', '--rest-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'silent'],
+      [join(root, 'dist', 'cli.js'), 'start', '--bind', '0.0.0.0', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', join(dir, 'data'), '--certs-dir', join(dir, 'certs'), '--log-level', 'silent'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {

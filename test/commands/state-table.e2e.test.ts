@@ -15,12 +15,7 @@ afterEach(async () => {
   await t.close();
 });
 
-const events = (id: number) =>
-  t.emu.db.prepare('SELECT from_status, to_status, cause FROM command_events WHERE command_id = ? ORDER BY id').all(id) as Array<{
-    from_status: string | null;
-    to_status: string | null;
-    cause: string;
-  }>;
+const events = (id: number) => t.events(id);
 
 describe('state table', () => {
   it('REFUSED at once when the device is offline with no persistent session', async () => {

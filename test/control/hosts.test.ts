@@ -1,7 +1,7 @@
 /** Which domain a device means from its TLS SNI host name (src/control/hosts.ts), with no sockets. */
 import { expect, it } from 'vitest';
 import { dataHostOf, deviceHostOf, deviceHostWildcard, domainResolver } from '../../src/control/hosts.js';
-import type { DomainRow } from '../../src/store/domains.js';
+import type { DomainRow } from '../../src/store/control-plane.js';
 
 const domain = (id: string, device_host: string, lifecycle_state = 'ACTIVE') => ({ id, device_host, lifecycle_state }) as DomainRow;
 const first = domain('first', 'localhost');

@@ -6,22 +6,21 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { models } from 'oci-iot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ociOperationTable, operationOf } from '../../src/faults/operations.js';
 import { startTestEmulator, until, type TestEmulator } from '../support/harness.js';
-import { authProvider, commandIdOf, newApiKey, ociError, provisionDevice, retryWithoutWaiting, sdkClients, startProxy, type SdkClients } from '../sdk/support.js';
+import { authProvider, commandIdOf, newApiKey, ociError, provisionDevice, retryWithoutWaiting, sdkClients, sdkSuite, startProxy, type SdkClients } from '../sdk/support.js';
 
 let t: TestEmulator;
 let sdk: SdkClients;
 const key = newApiKey();
-
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(key));
-});
-afterAll(async () => {
-  await t?.close();
-});
+sdkSuite(
+  (started) => {
+    ({ t, sdk } = started);
+  },
+  {},
+  key,
+);
 
 const commandRows = () => (t.emu.db.prepare('SELECT count(*) AS n FROM raw_command_data').get() as { n: number }).n;
 const TEXT = { requestDataFormat: 'TEXT', requestEndpoint: 'cmd/x', requestData: 'once' } as models.InvokeRawTextCommandDetails;

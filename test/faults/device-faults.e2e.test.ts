@@ -19,14 +19,7 @@ afterEach(async () => {
   await t.close();
 });
 
-interface EventRow {
-  from_status: string | null;
-  to_status: string | null;
-  cause: string;
-  detail: string | null;
-}
-const events = (id: number) =>
-  t.emu.db.prepare('SELECT from_status, to_status, cause, detail FROM command_events WHERE command_id = ? ORDER BY id').all(id) as EventRow[];
+const events = (id: number) => t.events(id);
 const causes = (id: number) => events(id).map((e) => e.cause);
 const trail = (id: number) => events(id).map((e) => `${e.from_status ?? '∅'}→${e.to_status}`);
 

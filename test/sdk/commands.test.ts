@@ -4,8 +4,8 @@
  * the data API, a device completing a two-way command, and opc-retry-token idempotency.
  */
 import { models } from 'oci-iot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import type { TestEmulator } from '../support/harness.js';
 import {
   authProvider,
   commandIdOf,
@@ -15,6 +15,7 @@ import {
   provisionDevice,
   retryWithoutWaiting,
   sdkClients,
+  sdkSuite,
   startProxy,
   type SdkClients,
 } from './support.js';
@@ -22,14 +23,13 @@ import {
 let t: TestEmulator;
 let sdk: SdkClients;
 const key = newApiKey();
-
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(key));
-});
-afterAll(async () => {
-  await t?.close();
-});
+sdkSuite(
+  (started) => {
+    ({ t, sdk } = started);
+  },
+  {},
+  key,
+);
 
 const commandRows = () => (t.emu.db.prepare('SELECT count(*) AS n FROM raw_command_data').get() as { n: number }).n;
 

@@ -5,9 +5,9 @@
  */
 import * as common from 'oci-common';
 import { IotWaiter, models } from 'oci-iot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
-import { authProvider, expectShape, newApiKey, ociError, provisionDevice, sdkClients, type SdkClients, type Shape } from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { TestEmulator } from '../support/harness.js';
+import { domainShape, expectShape, ociError, provisionDevice, type SdkClients, sdkSuite, type Shape } from './support.js';
 
 const COMPARTMENT = 'ocid1.compartment.oc1..aaaaproject';
 const OTHER_COMPARTMENT = 'ocid1.compartment.oc1..aaaaother';
@@ -27,32 +27,11 @@ const workRequestShape: Shape<models.WorkRequest> = {
   timeUpdated: 'optional',
 };
 const workRequestSummaryShape: Shape<models.WorkRequestSummary> = workRequestShape;
-const domainShape: Shape<models.IotDomain> = {
-  id: 'required',
-  iotDomainGroupId: 'required',
-  compartmentId: 'required',
-  displayName: 'required',
-  description: 'optional',
-  deviceHost: 'optional',
-  dbAllowListedIdentityGroupNames: 'optional',
-  dbAllowedIdentityDomainHost: 'optional',
-  dataRetentionPeriodsInDays: 'optional',
-  lifecycleState: 'required',
-  freeformTags: 'optional',
-  definedTags: 'optional',
-  systemTags: 'optional',
-  timeCreated: 'required',
-  timeUpdated: 'optional',
-};
 
 let t: TestEmulator;
 let sdk: SdkClients;
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(newApiKey()));
-});
-afterAll(async () => {
-  await t?.close();
+sdkSuite((started) => {
+  ({ t, sdk } = started);
 });
 
 /**

@@ -7,15 +7,17 @@ import * as common from 'oci-common';
 import { models, requests } from 'oci-iot';
 import { models as secretsModels } from 'oci-secrets';
 import { models as vaultModels } from 'oci-vault';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import type { TestEmulator } from '../support/harness.js';
 import {
   authProvider,
+  domainShape,
   expectShape,
   newApiKey,
   ociError,
   retryWithoutWaiting,
   sdkClients,
+  sdkSuite,
   startProxy,
   type SdkClients,
   type Shape,
@@ -43,23 +45,6 @@ const instanceShape: Shape<models.DigitalTwinInstance> = {
 // The summary declares the same fields; the compiler checks that too.
 const instanceSummaryShape: Shape<models.DigitalTwinInstanceSummary> = instanceShape;
 
-const domainShape: Shape<models.IotDomain> = {
-  id: 'required',
-  iotDomainGroupId: 'required',
-  compartmentId: 'required',
-  displayName: 'required',
-  description: 'optional',
-  deviceHost: 'optional',
-  dbAllowListedIdentityGroupNames: 'optional',
-  dbAllowedIdentityDomainHost: 'optional',
-  dataRetentionPeriodsInDays: 'optional',
-  lifecycleState: 'required',
-  freeformTags: 'optional',
-  definedTags: 'optional',
-  systemTags: 'optional',
-  timeCreated: 'required',
-  timeUpdated: 'optional',
-};
 const domainSummaryShape: Shape<models.IotDomainSummary> = {
   id: 'required',
   iotDomainGroupId: 'required',
@@ -147,12 +132,8 @@ let t: TestEmulator;
 let sdk: SdkClients;
 const compartmentId = 'ocid1.compartment.oc1..aaaaexample';
 
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(newApiKey()));
-});
-afterAll(async () => {
-  await t?.close();
+sdkSuite((started) => {
+  ({ t, sdk } = started);
 });
 
 async function newSecret(password: string, secretName = `device-${Math.random().toString(36).slice(2)}`) {

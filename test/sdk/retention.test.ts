@@ -3,20 +3,16 @@
  * period on the emulator's clock are purged (raw_data; raw_command_data only when the
  * command is finished, never PENDING or SENT), and nothing else.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
-import { authProvider, newApiKey, provisionDevice, sdkClients, type SdkClients } from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { TestEmulator } from '../support/harness.js';
+import { provisionDevice, type SdkClients, sdkSuite } from './support.js';
 
 const DAY = 86_400_000;
 
 let t: TestEmulator;
 let sdk: SdkClients;
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(newApiKey()));
-});
-afterAll(async () => {
-  await t?.close();
+sdkSuite((started) => {
+  ({ t, sdk } = started);
 });
 
 const rawData = () => (t.emu.db.prepare('SELECT id, endpoint FROM raw_data ORDER BY id').all() as Array<{ id: number; endpoint: string }>).map((r) => r.endpoint);

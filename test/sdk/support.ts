@@ -11,9 +11,10 @@ import * as common from 'oci-common';
 import { IotClient, models as iotModels } from 'oci-iot';
 import { SecretsClient } from 'oci-secrets';
 import { VaultsClient } from 'oci-vault';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { keyFingerprint } from '../../src/api/signature-keys.js';
-import type { Device } from '../support/harness.js';
+import type { StartOptions } from '../../src/programmatic.js';
+import { startTestEmulator, type Device, type TestEmulator } from '../support/harness.js';
 
 export interface ApiKey {
   tenancy: string;
@@ -157,6 +158,25 @@ export async function startProxy(target: string): Promise<Proxy> {
  */
 export type Shape<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? 'optional' : 'required' };
 
+/** An IoT domain as oci-iot declares it, for expectShape. */
+export const domainShape: Shape<iotModels.IotDomain> = {
+  id: 'required',
+  iotDomainGroupId: 'required',
+  compartmentId: 'required',
+  displayName: 'required',
+  description: 'optional',
+  deviceHost: 'optional',
+  dbAllowListedIdentityGroupNames: 'optional',
+  dbAllowedIdentityDomainHost: 'optional',
+  dataRetentionPeriodsInDays: 'optional',
+  lifecycleState: 'required',
+  freeformTags: 'optional',
+  definedTags: 'optional',
+  systemTags: 'optional',
+  timeCreated: 'required',
+  timeUpdated: 'optional',
+};
+
 /** RFC 3339 with a time zone, as OCI sends times. */
 export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -237,4 +257,24 @@ export async function fetchRow(location: string | undefined): Promise<Record<str
   const res = await fetch(location!);
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/**
+ * One emulator for a test file and the SDK clients, signing with a fresh API key: started
+ * before the file's tests (then `use` is handed both, and may finish the file's own set-up),
+ * closed after them. The clients sign with `key` when one is given.
+ */
+export function sdkSuite(
+  use: (started: { t: TestEmulator; sdk: SdkClients }) => void | Promise<void>,
+  options: StartOptions = {},
+  key?: ApiKey,
+): void {
+  let t: TestEmulator | undefined;
+  beforeAll(async () => {
+    t = await startTestEmulator(options);
+    await use({ t, sdk: sdkClients(t.emu.restUrl, authProvider(key ?? newApiKey())) });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 }

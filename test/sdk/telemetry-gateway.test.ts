@@ -5,20 +5,16 @@
  * root goes through that device's adapter.
  */
 import { models } from 'oci-iot';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { inboundEnvelope as m5Envelope, model as m5Model, publish, readBack } from '../../examples/telemetry/m5-env.js';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
-import { authProvider, newApiKey, sdkClients, type SdkClients } from './support.js';
+import type { TestEmulator } from '../support/harness.js';
+import { type SdkClients, sdkSuite } from './support.js';
 
 let t: TestEmulator;
 let sdk: SdkClients;
 
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(newApiKey()));
-});
-afterAll(async () => {
-  await t?.close();
+sdkSuite((started) => {
+  ({ t, sdk } = started);
 });
 
 it("a gateway's message for m5/<device>/telemetry lands in that device's twin; its own metrics in the gateway's", async () => {

@@ -5,10 +5,10 @@
  * relationship operations; and bad input refused with OCI's status and code, storing nothing.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSensor, inboundEnvelope, inboundRoutes, model, publish, readBack } from '../../examples/telemetry/m5-env.js';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
-import { authProvider, newApiKey, ociError, sdkClients, type SdkClients } from './support.js';
+import type { TestEmulator } from '../support/harness.js';
+import { ociError, type SdkClients, sdkSuite } from './support.js';
 
 let t: TestEmulator;
 let sdk: SdkClients;
@@ -16,16 +16,15 @@ let domainId: string;
 let dataApi: string;
 let mqttUrl: string;
 
-beforeAll(async () => {
-  t = await startTestEmulator({ adapterTimeLimit: 'PT0.3S' });
-  sdk = sdkClients(t.emu.restUrl, authProvider(newApiKey()));
-  domainId = t.emu.domain.id;
-  dataApi = `${t.emu.restUrl}/ords/${t.emu.domain.shortId}/20250531`;
-  mqttUrl = `mqtts://localhost:${t.emu.mqttPort}`;
-});
-afterAll(async () => {
-  await t?.close();
-});
+sdkSuite(
+  (started) => {
+    ({ t, sdk } = started);
+    domainId = t.emu.domain.id;
+    dataApi = `${t.emu.restUrl}/ords/${t.emu.domain.shortId}/20250531`;
+    mqttUrl = `mqtts://localhost:${t.emu.mqttPort}`;
+  },
+  { adapterTimeLimit: 'PT0.3S' },
+);
 
 const count = (table: string) => (t.emu.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 const micros = (iso: string) => Date.parse(iso) * 1000;

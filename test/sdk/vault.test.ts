@@ -5,9 +5,9 @@
  */
 import mqtt from 'mqtt';
 import { models as vaultModels } from 'oci-vault';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/harness.js';
-import { authProvider, expectShape, newApiKey, ociError, provisionDevice, sdkClients, type SdkClients, type Shape } from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { TestEmulator } from '../support/harness.js';
+import { expectShape, ociError, provisionDevice, type SdkClients, sdkSuite, type Shape } from './support.js';
 
 const COMPARTMENT = 'ocid1.compartment.oc1..aaaavault';
 const VAULT = 'ocid1.vault.oc1..aaaalisted';
@@ -41,12 +41,8 @@ const summaryShape: Shape<vaultModels.SecretSummary> = {
 
 let t: TestEmulator;
 let sdk: SdkClients;
-beforeAll(async () => {
-  t = await startTestEmulator();
-  sdk = sdkClients(t.emu.restUrl, authProvider(newApiKey()));
-});
-afterAll(async () => {
-  await t?.close();
+sdkSuite((started) => {
+  ({ t, sdk } = started);
 });
 
 async function secretNamed(secretName: string, content: string, vaultId = VAULT, compartmentId = COMPARTMENT) {

@@ -48,9 +48,18 @@ export interface TestEmulator {
   invoke(instanceId: string, body: InvokeRawCommandDetails): Promise<number>;
   /** The command's wide row: raw_command_data's columns and what the emulator tracks besides. */
   command(id: number): CommandRow;
+  /** The command's `command_events` rows, oldest first: its transitions, and what faults did to it (their cause names the fault). */
+  events(id: number): CommandEvent[];
   waitFor(id: number, status: DeliveryStatus): Promise<CommandRow>;
   advance(by: string | number): void;
   close(): Promise<void>;
+}
+
+export interface CommandEvent {
+  from_status: string | null;
+  to_status: string | null;
+  cause: string;
+  detail: string | null;
 }
 
 export const SEED_COMMAND = {
@@ -77,6 +86,9 @@ export async function startTestEmulator(options: StartOptions = {}): Promise<Tes
   };
 
   const command = (id: number) => emu.engine.get(id)!;
+  let eventsOf: ReturnType<StartedEmulator['db']['prepare']> | undefined;
+  const events = (id: number) =>
+    (eventsOf ??= emu.db.prepare('SELECT from_status, to_status, cause, detail FROM command_events WHERE command_id = ? ORDER BY id')).all(id) as CommandEvent[];
 
   const t: TestEmulator = {
     emu,
@@ -119,6 +131,7 @@ export async function startTestEmulator(options: StartOptions = {}): Promise<Tes
     },
     invoke: (instanceId, body) => emu.invoke(instanceId, body),
     command,
+    events,
     waitFor: (id, status) => emu.waitForCommand(id, status).then(() => command(id)),
     advance(by) {
       emu.advance(by);
@@ -141,3 +154,4 @@ export function until(predicate: () => boolean): Promise<void> {
     check();
   });
 }
+

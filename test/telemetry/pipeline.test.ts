@@ -21,7 +21,7 @@ const clock = manualClock(Date.parse('2026-03-01T00:00:00Z'));
 beforeAll(() => {
   const db = openDatabase(':memory:');
   store = createStore(db);
-  store.domains.ensureDefault({ region: 'us-ashburn-1', deviceHost: 'localhost', now: iso(clock.now()) });
+  store.controlPlane.ensureDefault({ region: 'us-ashburn-1', deviceHost: 'localhost', now: iso(clock.now()) });
   jq = createJqEngine();
   flushes = [];
   // The test plays the batch: flushes wait until it says the batch ends.
@@ -50,7 +50,7 @@ describe('OCI expressions as jq', () => {
 describe('the pipeline', () => {
   it('maps a whole batch in one jq call, writing historized and snapshot rows for every mapped device', () => {
     const twins = twinResources(store, clock, 'us-ashburn-1', jq);
-    const iotDomainId = store.domains.list()[0].id;
+    const iotDomainId = store.controlPlane.allDomains()[0].id;
     const model = twins.models.create({
       iotDomainId,
       spec: {

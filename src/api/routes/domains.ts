@@ -7,7 +7,7 @@ import type {
   UpdateDetails,
 } from '../../control/control-plane.js';
 import { invalid, missing, notFound } from '../../errors.js';
-import type { WorkRequestRow } from '../../store/control-plane.js';
+import type { DomainGroupRow, DomainRow, WorkRequestRow } from '../../store/control-plane.js';
 import { etagOf } from '../../store/instances.js';
 import {
   changeCompartmentBody,
@@ -22,6 +22,8 @@ import {
   iotDomainGroup,
   iotDomainGroupSummary,
   iotDomainSummary,
+  itemsOf,
+  listQuerySchema,
   updateControlBody,
 } from '../schemas.js';
 import { retryTokens } from '../retry-tokens.js';
@@ -29,22 +31,7 @@ import { domainBody, domainGroupBody } from '../serialize.js';
 
 const lifecycleStates = ['CREATING', 'UPDATING', 'ACTIVE', 'DELETING', 'DELETED', 'FAILED'] as const;
 
-const listQuery = (extra: Record<string, unknown>) =>
-  ({
-    type: 'object',
-    required: ['compartmentId'],
-    properties: {
-      compartmentId: { type: 'string', minLength: 1 },
-      id: { type: 'string' },
-      displayName: { type: 'string' },
-      lifecycleState: { type: 'string', enum: lifecycleStates },
-      limit: { type: 'integer', minimum: 1, maximum: 1000 },
-      page: { type: 'string' },
-      sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
-      sortBy: { type: 'string', enum: ['timeCreated', 'displayName'] },
-      ...extra,
-    },
-  }) as const;
+const listQuery = (extra: Record<string, unknown>) => listQuerySchema('compartmentId', lifecycleStates, extra);
 
 interface ListQuery {
   compartmentId: string;
@@ -102,70 +89,96 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
     } as const;
   };
 
-  // ---- domain groups ----------------------------------------------------------------
+  /**
+   * The routes a domain group and a domain share: create (202 with location, etag and the work
+   * request), get, list, update, delete and changeCompartment. `retryKey` names the body in the
+   * retry token's fingerprint.
+   */
+  const resourceRoutes = <Row extends { id: string; revision: number }, Create>(r: {
+    path: string;
+    param: string;
+    kind: string;
+    retryKey: string;
+    schemas: { create: object; resource: object; summary: object; listExtra: Record<string, unknown> };
+    body: (row: Row) => object;
+    create: (body: Create) => string;
+    get: (id: string) => Row | undefined;
+    list: (args: ReturnType<typeof listArgs>) => { rows: Row[]; more: boolean };
+    update: (id: string, d: UpdateDetails, ifMatch?: string) => WorkRequestRow;
+    delete: (id: string, ifMatch?: string) => WorkRequestRow;
+    changeCompartment: (id: string, compartmentId: string, ifMatch?: string) => WorkRequestRow;
+  }) => {
+    const one = `${r.path}/:${r.param}`;
+    type ById = { Params: Record<string, string>; Headers: Headers };
+    const params = idParam(r.param);
 
-  app.post<{ Body: CreateGroupDetails; Headers: Headers }>(
-    '/20250531/iotDomainGroups',
-    { schema: { body: createIotDomainGroupBody, response: { 202: iotDomainGroup } } },
-    async (req, reply) => {
-      const { id } = creates.once(req.headers['opc-retry-token'], { group: req.body }, () => control.createGroup(req.body).row.id);
-      const row = control.store.group(id)!;
+    app.post<{ Body: Create; Headers: Headers }>(r.path, { schema: { body: r.schemas.create, response: { 202: r.schemas.resource } } }, async (req, reply) => {
+      const { id } = creates.once(req.headers['opc-retry-token'], { [r.retryKey]: req.body }, () => r.create(req.body as Create));
+      const row = r.get(id)!;
       const wr = control.store.firstWorkRequestFor(id)!;
-      const url = `${baseUrl(req)}/20250531/iotDomainGroups/${id}`;
+      const url = `${baseUrl(req)}${r.path}/${id}`;
       return reply
         .status(202)
         .header('location', url)
         .header('content-location', url)
         .header('etag', etagOf(row))
         .header('opc-work-request-id', wr.id)
-        .send(domainGroupBody(row));
-    },
-  );
+        .send(r.body(row));
+    });
 
-  app.get<{ Params: { iotDomainGroupId: string } }>(
-    '/20250531/iotDomainGroups/:iotDomainGroupId',
-    { schema: { params: idParam('iotDomainGroupId'), response: { 200: iotDomainGroup } } },
-    async (req, reply) => {
-      const row = control.store.group(req.params.iotDomainGroupId);
-      if (!row) throw notFound('IoT domain group', req.params.iotDomainGroupId);
+    app.get<ById>(one, { schema: { params, response: { 200: r.schemas.resource } } }, async (req, reply) => {
+      const id = req.params[r.param]!;
+      const row = r.get(id);
+      if (!row) throw notFound(r.kind, id);
       void reply.header('etag', etagOf(row));
-      return domainGroupBody(row);
-    },
-  );
+      return r.body(row);
+    });
 
-  app.get<{ Querystring: ListQuery }>(
-    '/20250531/iotDomainGroups',
-    {
-      schema: {
-        querystring: listQuery({ type: { type: 'string', enum: domainGroupTypes } }),
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomainGroupSummary } } } },
+    app.get<{ Querystring: ListQuery }>(
+      r.path,
+      {
+        schema: {
+          querystring: listQuery(r.schemas.listExtra),
+          response: { 200: itemsOf(r.schemas.summary) },
+        },
       },
-    },
-    async (req, reply) => {
-      const args = listArgs(req.query);
-      const { rows, more } = control.store.listGroups(args);
-      pageHeaders(reply, args.offset, args.limit, more);
-      return { items: rows.map(domainGroupBody) };
-    },
-  );
+      async (req, reply) => {
+        const args = listArgs(req.query);
+        const { rows, more } = r.list(args);
+        pageHeaders(reply, args.offset, args.limit, more);
+        return { items: rows.map(r.body) };
+      },
+    );
 
-  app.put<{ Params: { iotDomainGroupId: string }; Body: UpdateDetails; Headers: Headers }>(
-    '/20250531/iotDomainGroups/:iotDomainGroupId',
-    { schema: { params: idParam('iotDomainGroupId'), body: updateControlBody } },
-    async (req, reply) => accepted(reply, control.updateGroup(req.params.iotDomainGroupId, req.body ?? {}, req.headers['if-match'])),
-  );
+    app.put<ById & { Body: UpdateDetails }>(one, { schema: { params, body: updateControlBody } }, async (req, reply) =>
+      accepted(reply, r.update(req.params[r.param]!, req.body ?? {}, req.headers['if-match'])),
+    );
 
-  app.delete<{ Params: { iotDomainGroupId: string }; Headers: Headers }>(
-    '/20250531/iotDomainGroups/:iotDomainGroupId',
-    { schema: { params: idParam('iotDomainGroupId') } },
-    async (req, reply) => accepted(reply, control.deleteGroup(req.params.iotDomainGroupId, req.headers['if-match'])),
-  );
+    app.delete<ById>(one, { schema: { params } }, async (req, reply) => accepted(reply, r.delete(req.params[r.param]!, req.headers['if-match'])));
 
-  app.post<{ Params: { iotDomainGroupId: string }; Body: { compartmentId: string }; Headers: Headers }>(
-    '/20250531/iotDomainGroups/:iotDomainGroupId/actions/changeCompartment',
-    { schema: { params: idParam('iotDomainGroupId'), body: changeCompartmentBody } },
-    async (req, reply) => accepted(reply, control.changeGroupCompartment(req.params.iotDomainGroupId, req.body.compartmentId, req.headers['if-match'])),
-  );
+    app.post<ById & { Body: { compartmentId: string } }>(
+      `${one}/actions/changeCompartment`,
+      { schema: { params, body: changeCompartmentBody } },
+      async (req, reply) => accepted(reply, r.changeCompartment(req.params[r.param]!, req.body.compartmentId, req.headers['if-match'])),
+    );
+  };
+
+  // ---- domain groups ----------------------------------------------------------------
+
+  resourceRoutes<DomainGroupRow, CreateGroupDetails>({
+    path: '/20250531/iotDomainGroups',
+    param: 'iotDomainGroupId',
+    kind: 'IoT domain group',
+    retryKey: 'group',
+    schemas: { create: createIotDomainGroupBody, resource: iotDomainGroup, summary: iotDomainGroupSummary, listExtra: { type: { type: 'string', enum: domainGroupTypes } } },
+    body: domainGroupBody,
+    create: (body) => control.createGroup(body).row.id,
+    get: control.store.group,
+    list: control.store.listGroups,
+    update: control.updateGroup,
+    delete: control.deleteGroup,
+    changeCompartment: control.changeGroupCompartment,
+  });
 
   app.post<{ Params: { iotDomainGroupId: string }; Body: { dbAllowListedVcnIds: string[] }; Headers: Headers }>(
     '/20250531/iotDomainGroups/:iotDomainGroupId/actions/configureDataAccess',
@@ -176,68 +189,20 @@ export const domainRoutes: FastifyPluginAsync = async (app) => {
 
   // ---- domains ----------------------------------------------------------------------
 
-  app.post<{ Body: CreateDomainDetails; Headers: Headers }>(
-    '/20250531/iotDomains',
-    { schema: { body: createIotDomainBody, response: { 202: iotDomain } } },
-    async (req, reply) => {
-      const { id } = creates.once(req.headers['opc-retry-token'], { domain: req.body }, () => control.createDomain(req.body).row.id);
-      const row = control.store.domain(id)!;
-      const wr = control.store.firstWorkRequestFor(id)!;
-      const url = `${baseUrl(req)}/20250531/iotDomains/${id}`;
-      return reply
-        .status(202)
-        .header('location', url)
-        .header('content-location', url)
-        .header('etag', etagOf(row))
-        .header('opc-work-request-id', wr.id)
-        .send(domainBody(row));
-    },
-  );
-
-  app.get<{ Params: { iotDomainId: string } }>(
-    '/20250531/iotDomains/:iotDomainId',
-    { schema: { params: idParam('iotDomainId'), response: { 200: iotDomain } } },
-    async (req, reply) => {
-      const row = control.store.domain(req.params.iotDomainId);
-      if (!row) throw notFound('IoT domain', req.params.iotDomainId);
-      void reply.header('etag', etagOf(row));
-      return domainBody(row);
-    },
-  );
-
-  app.get<{ Querystring: ListQuery }>(
-    '/20250531/iotDomains',
-    {
-      schema: {
-        querystring: listQuery({ iotDomainGroupId: { type: 'string' } }),
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: iotDomainSummary } } } },
-      },
-    },
-    async (req, reply) => {
-      const args = listArgs(req.query);
-      const { rows, more } = control.store.listDomains(args);
-      pageHeaders(reply, args.offset, args.limit, more);
-      return { items: rows.map(domainBody) };
-    },
-  );
-
-  app.put<{ Params: { iotDomainId: string }; Body: UpdateDetails; Headers: Headers }>(
-    '/20250531/iotDomains/:iotDomainId',
-    { schema: { params: idParam('iotDomainId'), body: updateControlBody } },
-    async (req, reply) => accepted(reply, control.updateDomain(req.params.iotDomainId, req.body ?? {}, req.headers['if-match'])),
-  );
-
-  app.delete<{ Params: { iotDomainId: string }; Headers: Headers }>(
-    '/20250531/iotDomains/:iotDomainId',
-    { schema: { params: idParam('iotDomainId') } },
-    async (req, reply) => accepted(reply, control.deleteDomain(req.params.iotDomainId, req.headers['if-match'])),
-  );
-
-  app.post<{ Params: { iotDomainId: string }; Body: { compartmentId: string }; Headers: Headers }>(
-    '/20250531/iotDomains/:iotDomainId/actions/changeCompartment',
-    { schema: { params: idParam('iotDomainId'), body: changeCompartmentBody } },
-    async (req, reply) => accepted(reply, control.changeDomainCompartment(req.params.iotDomainId, req.body.compartmentId, req.headers['if-match'])),
-  );
+  resourceRoutes<DomainRow, CreateDomainDetails>({
+    path: '/20250531/iotDomains',
+    param: 'iotDomainId',
+    kind: 'IoT domain',
+    retryKey: 'domain',
+    schemas: { create: createIotDomainBody, resource: iotDomain, summary: iotDomainSummary, listExtra: { iotDomainGroupId: { type: 'string' } } },
+    body: domainBody,
+    create: (body) => control.createDomain(body).row.id,
+    get: control.store.domain,
+    list: control.store.listDomains,
+    update: control.updateDomain,
+    delete: control.deleteDomain,
+    changeCompartment: control.changeDomainCompartment,
+  });
 
   app.post<{ Params: { iotDomainId: string }; Body: RetentionDetails; Headers: Headers }>(
     '/20250531/iotDomains/:iotDomainId/actions/changeDataRetentionPeriod',

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { OciError } from '../../errors.js';
 import { commandViews } from '../../views/commands.js';
+import { itemsOf } from '../schemas.js';
 
 const nullable = { type: ['string', 'null'] } as const;
 export const commandViewSchema = {
@@ -41,7 +42,7 @@ export const emulatorCommandRoutes: FastifyPluginAsync = async (app) => {
         tags: ['emulator'],
         summary: 'The most recent commands, newest first, with their state history and timings',
         querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: commandViewSchema } } } },
+        response: { 200: itemsOf(commandViewSchema) },
       },
     },
     async (req) => ({ items: views.recent(req.query.limit ?? 100) }),

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../errors.js';
+import { itemsOf } from '../schemas.js';
 import { createDevice, type NewDevice } from '../../resources/devices.js';
 import { deviceConnection } from '../../views/connection.js';
 import { deviceView, listDeviceViews } from '../../views/devices.js';
@@ -86,7 +87,7 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags: ['emulator'],
         summary: 'Every active digital twin instance with its MQTT presence and subscriptions',
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: deviceViewSchema } } } },
+        response: { 200: itemsOf(deviceViewSchema) },
       },
     },
     async () => ({ items: await listDeviceViews(store, presence, control.store.liveDomains().map((d) => d.id)) }),

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { FaultSpec, FaultView } from '../../faults/faults.js';
+import { itemsOf } from '../schemas.js';
 
 export const faultViewSchema = {
   type: 'object',
@@ -42,7 +43,7 @@ const faultBody = {
   required: ['kind'],
 } as const;
 
-const items = { type: 'object', properties: { items: { type: 'array', items: faultViewSchema } } } as const;
+const items = itemsOf(faultViewSchema);
 const idParam = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
 
 export interface FaultControl {
@@ -60,7 +61,7 @@ export const emulatorFaultRoutes: FastifyPluginAsync<{ faults: FaultControl }> =
     items: faults.list(),
   }));
 
-  app.get('/emulator/faults/operations', { schema: { tags: ['emulator'], summary: 'The OCI operation names an API fault may name', response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'string' } } } } } } }, async () => ({
+  app.get('/emulator/faults/operations', { schema: { tags: ['emulator'], summary: 'The OCI operation names an API fault may name', response: { 200: itemsOf({ type: 'string' }) } } }, async () => ({
     items: faults.operations(),
   }));
 

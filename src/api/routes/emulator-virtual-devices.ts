@@ -1,7 +1,9 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import type { VirtualDeviceConfig, VirtualDevices } from '../../virtual-devices/virtual-devices.js';
+import type { VirtualDeviceConfig, VirtualDevices, VirtualDeviceView } from '../../virtual-devices/virtual-devices.js';
 import type { Webhooks } from '../../webhooks/webhooks.js';
+import { eventStreams } from '../event-streams.js';
+import { itemsOf } from '../schemas.js';
+import { collectionRoutes, stringIdParam } from './emulator-collection.js';
 
 const generator = { type: 'object', additionalProperties: true, properties: { kind: { type: 'string' } }, required: ['kind'] } as const;
 
@@ -69,84 +71,50 @@ const trafficSchema = {
   },
 } as const;
 
-const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
-const KEEPALIVE_MS = 15_000;
 
 /**
  * `/emulator/virtual-devices`: devices the emulator hosts, and `/emulator/control/events`,
  * a server-sent stream of their traffic and of webhook attempts, for the console.
  */
 export const emulatorVirtualDeviceRoutes: FastifyPluginAsync<{ virtualDevices: VirtualDevices; webhooks: Webhooks }> = async (app, { virtualDevices, webhooks }) => {
-  app.get(
-    '/emulator/virtual-devices',
-    { schema: { tags: ['emulator'], summary: 'Virtual devices, running or stopped', response: { 200: { type: 'object', properties: { items: { type: 'array', items: viewSchema } } } } } },
-    async () => ({ items: virtualDevices.list() }),
-  );
-  app.post<{ Body: VirtualDeviceConfig }>(
-    '/emulator/virtual-devices',
-    {
-      schema: {
-        tags: ['emulator'],
-        summary: 'Add a virtual device to an instance and start it: endpoints, response template and delay, telemetry generators',
-        body: configSchema,
-        response: { 200: viewSchema },
-      },
+  collectionRoutes<VirtualDeviceView, VirtualDeviceConfig>(app, {
+    path: '/emulator/virtual-devices',
+    summary: {
+      list: 'Virtual devices, running or stopped',
+      add: 'Add a virtual device to an instance and start it: endpoints, response template and delay, telemetry generators',
+      get: 'One virtual device',
+      remove: 'Stop and remove a virtual device',
     },
-    async (req) => virtualDevices.create(req.body),
-  );
-  app.get<{ Params: { id: string } }>(
-    '/emulator/virtual-devices/:id',
-    { schema: { tags: ['emulator'], summary: 'One virtual device', params: idParam, response: { 200: viewSchema } } },
-    async (req) => virtualDevices.get(req.params.id),
-  );
-  app.delete<{ Params: { id: string } }>(
-    '/emulator/virtual-devices/:id',
-    { schema: { tags: ['emulator'], summary: 'Stop and remove a virtual device', params: idParam } },
-    async (req, reply) => {
-      await virtualDevices.remove(req.params.id);
-      return reply.status(204).send();
-    },
-  );
+    view: viewSchema,
+    body: configSchema,
+    list: virtualDevices.list,
+    add: virtualDevices.create,
+    get: virtualDevices.get,
+    remove: virtualDevices.remove,
+  });
   app.post<{ Params: { id: string } }>(
     '/emulator/virtual-devices/:id/start',
-    { schema: { tags: ['emulator'], summary: 'Start a stopped virtual device', params: idParam, response: { 200: viewSchema } } },
+    { schema: { tags: ['emulator'], summary: 'Start a stopped virtual device', params: stringIdParam, response: { 200: viewSchema } } },
     async (req) => virtualDevices.start(req.params.id),
   );
   app.post<{ Params: { id: string } }>(
     '/emulator/virtual-devices/:id/stop',
-    { schema: { tags: ['emulator'], summary: 'Stop a virtual device (it stays stopped across restarts)', params: idParam, response: { 200: viewSchema } } },
+    { schema: { tags: ['emulator'], summary: 'Stop a virtual device (it stays stopped across restarts)', params: stringIdParam, response: { 200: viewSchema } } },
     async (req) => virtualDevices.stop(req.params.id),
   );
   app.get<{ Params: { id: string } }>(
     '/emulator/virtual-devices/:id/traffic',
-    { schema: { tags: ['emulator'], summary: "A virtual device's recent traffic, oldest first", params: idParam, response: { 200: { type: 'object', properties: { items: { type: 'array', items: trafficSchema } } } } } },
+    { schema: { tags: ['emulator'], summary: "A virtual device's recent traffic, oldest first", params: stringIdParam, response: { 200: itemsOf(trafficSchema) } } },
     async (req) => ({ items: virtualDevices.traffic(req.params.id) }),
   );
 
-  const open = new Set<ServerResponse>();
-  app.addHook('preClose', async () => {
-    for (const res of open) res.end();
-  });
+  const stream = eventStreams(app);
   app.get('/emulator/control/events', { schema: { hide: true } }, (req, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'opc-request-id': String(req.id),
-    });
-    res.write('retry: 1000\n\n');
-    open.add(res);
+    const res = stream(req, reply);
     const send = (event: string, data: unknown) => void res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const stopTraffic = virtualDevices.onTraffic((e) => send('traffic', e));
     const stopAttempts = webhooks.onAttempt((a) => send('webhook-attempt', a));
-    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
-    keepalive.unref();
     res.on('close', () => {
-      open.delete(res);
-      clearInterval(keepalive);
       stopTraffic();
       stopAttempts();
     });

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { NewWebhook, Webhooks } from '../../webhooks/webhooks.js';
+import type { NewWebhook, Webhooks, WebhookView } from '../../webhooks/webhooks.js';
+import { itemsOf } from '../schemas.js';
+import { collectionRoutes, stringIdParam } from './emulator-collection.js';
 
 const webhookSchema = {
   type: 'object',
@@ -45,49 +47,32 @@ const newWebhook = {
   },
 } as const;
 
-const idParam = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
-
 /** `/emulator/webhooks`: URLs that get each command transition (and telemetry) POSTed, signed. */
 export const emulatorWebhookRoutes: FastifyPluginAsync<{ webhooks: Webhooks }> = async (app, { webhooks }) => {
-  app.get(
-    '/emulator/webhooks',
-    { schema: { tags: ['emulator'], summary: 'Registered webhooks with their delivery counts', response: { 200: { type: 'object', properties: { items: { type: 'array', items: webhookSchema } } } } } },
-    async () => ({ items: webhooks.list() }),
-  );
-  app.post<{ Body: NewWebhook }>(
-    '/emulator/webhooks',
-    {
-      schema: {
-        tags: ['emulator'],
-        summary: 'Register a webhook: {url, secret?, events?: [command, telemetry], maxAttempts?}',
-        body: newWebhook,
-        response: { 200: webhookSchema },
-      },
+  collectionRoutes<WebhookView, NewWebhook>(app, {
+    path: '/emulator/webhooks',
+    summary: {
+      list: 'Registered webhooks with their delivery counts',
+      add: 'Register a webhook: {url, secret?, events?: [command, telemetry], maxAttempts?}',
+      get: 'One webhook',
+      remove: 'Remove a webhook and its queue',
     },
-    async (req) => webhooks.add(req.body),
-  );
-  app.get<{ Params: { id: string } }>(
-    '/emulator/webhooks/:id',
-    { schema: { tags: ['emulator'], summary: 'One webhook', params: idParam, response: { 200: webhookSchema } } },
-    async (req) => webhooks.get(req.params.id),
-  );
-  app.delete<{ Params: { id: string } }>(
-    '/emulator/webhooks/:id',
-    { schema: { tags: ['emulator'], summary: 'Remove a webhook and its queue', params: idParam } },
-    async (req, reply) => {
-      webhooks.remove(req.params.id);
-      return reply.status(204).send();
-    },
-  );
+    view: webhookSchema,
+    body: newWebhook,
+    list: webhooks.list,
+    add: webhooks.add,
+    get: webhooks.get,
+    remove: webhooks.remove,
+  });
   app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
     '/emulator/webhooks/:id/deliveries',
     {
       schema: {
         tags: ['emulator'],
         summary: "A webhook's deliveries, newest first, with their attempts",
-        params: idParam,
+        params: stringIdParam,
         querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: deliverySchema } } } },
+        response: { 200: itemsOf(deliverySchema) },
       },
     },
     async (req) => ({ items: webhooks.deliveries(req.params.id, req.query.limit ?? 100) }),

@@ -8,27 +8,15 @@ import {
   type InstanceFields,
 } from '../../resources/instances.js';
 import { etagOf, type InstanceFilter } from '../../store/instances.js';
-import { connectivityTypes, createInstanceBody, digitalTwinInstance, idParam, updateInstanceBody } from '../schemas.js';
+import { connectivityTypes, createInstanceBody, digitalTwinInstance, idParam, itemsOf, listQuerySchema, updateInstanceBody } from '../schemas.js';
 import { retryTokens } from '../retry-tokens.js';
 import { instanceBody } from '../serialize.js';
 
-const listQuery = {
-  type: 'object',
-  required: ['iotDomainId'],
-  properties: {
-    iotDomainId: { type: 'string', minLength: 1 },
-    id: { type: 'string' },
-    displayName: { type: 'string' },
-    lifecycleState: { type: 'string', enum: ['ACTIVE', 'DELETED'] },
-    connectivityType: { type: 'string', enum: connectivityTypes },
-    digitalTwinModelId: { type: 'string' },
-    digitalTwinModelSpecUri: { type: 'string' },
-    limit: { type: 'integer', minimum: 1, maximum: 1000 },
-    page: { type: 'string' },
-    sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
-    sortBy: { type: 'string', enum: ['timeCreated', 'displayName'] },
-  },
-} as const;
+const listQuery = listQuerySchema('iotDomainId', ['ACTIVE', 'DELETED'], {
+  connectivityType: { type: 'string', enum: connectivityTypes },
+  digitalTwinModelId: { type: 'string' },
+  digitalTwinModelSpecUri: { type: 'string' },
+});
 
 type ListQuery = Omit<InstanceFilter, 'sortBy' | 'sortOrder' | 'offset' | 'limit'> &
   Partial<Pick<InstanceFilter, 'sortBy' | 'sortOrder' | 'limit'>> & { page?: string };
@@ -69,7 +57,7 @@ export const instanceRoutes: FastifyPluginAsync = async (app) => {
     {
       schema: {
         querystring: listQuery,
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: digitalTwinInstance } } } },
+        response: { 200: itemsOf(digitalTwinInstance) },
       },
     },
     async (req, reply) => {

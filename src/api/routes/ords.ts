@@ -34,7 +34,7 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
       `/ords/:shortId/20250531/${path}`,
       { schema: { querystring: listQuery } },
       async (req) => {
-        const domain = store.domains.byShortId(req.params.shortId);
+        const domain = store.controlPlane.domainByShortId(req.params.shortId);
         if (!domain) throw notFound('IoT domain', req.params.shortId);
         const limit = req.query.limit ?? 25;
         const offset = req.query.offset ?? 0;
@@ -57,7 +57,7 @@ export const ordsRoutes: FastifyPluginAsync = async (app) => {
 
     if (table.noId) return;
     app.get<{ Params: { shortId: string; id: string } }>(`/ords/:shortId/20250531/${path}/:id`, async (req) => {
-      const domain = store.domains.byShortId(req.params.shortId);
+      const domain = store.controlPlane.domainByShortId(req.params.shortId);
       if (!domain) throw notFound('IoT domain', req.params.shortId);
       if (!/^\d+$/.test(req.params.id)) throw invalid(`${req.params.id} is not a ${path} id`);
       const row = store.ords.row(table, Number(req.params.id), domain.id);

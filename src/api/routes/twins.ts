@@ -3,21 +3,21 @@ import { invalid, notFound } from '../../errors.js';
 import { etagOf } from '../../store/instances.js';
 import type { ResourceListFilter } from '../../store/twin-resources.js';
 import { retryTokens } from '../retry-tokens.js';
-import { idParam } from '../schemas.js';
 import {
-  adapterBody,
   createAdapterBody,
   createModelBody,
   createRelationshipBody,
   digitalTwinAdapter,
   digitalTwinModel,
   digitalTwinRelationship,
-  modelBody,
-  relationshipBody,
+  idParam,
+  itemsOf,
+  listQuerySchema,
   updateAdapterBody,
   updateNamedBody,
   updateRelationshipBody,
-} from '../twin-schemas.js';
+} from '../schemas.js';
+import { adapterBody, modelBody, relationshipBody } from '../serialize.js';
 
 type Row = { id: string; revision: number };
 type Body = Record<string, unknown>;
@@ -64,25 +64,13 @@ function crud<R extends Row, C, U>(
     return spec.body(row);
   });
 
-  const listQuery = {
-    type: 'object',
-    required: ['iotDomainId'],
-    properties: {
-      iotDomainId: { type: 'string', minLength: 1 },
-      id: { type: 'string' },
-      displayName: { type: 'string' },
-      lifecycleState: { type: 'string', enum: ['ACTIVE', 'DELETED'] },
-      limit: { type: 'integer', minimum: 1, maximum: 1000 },
-      page: { type: 'string' },
-      sortOrder: { type: 'string', enum: ['ASC', 'DESC'] },
-      sortBy: { type: 'string', enum: ['timeCreated', 'displayName'] },
-      ...Object.fromEntries(Object.keys(spec.filters).map((k) => [k, { type: 'string' }])),
-      ...(spec.startsWith ? { [spec.startsWith.query]: { type: 'string' } } : {}),
-    },
-  };
+  const listQuery = listQuerySchema('iotDomainId', ['ACTIVE', 'DELETED'], {
+    ...Object.fromEntries(Object.keys(spec.filters).map((k) => [k, { type: 'string' }])),
+    ...(spec.startsWith ? { [spec.startsWith.query]: { type: 'string' } } : {}),
+  });
   app.get<{ Querystring: Record<string, string | number | undefined> }>(
     base,
-    { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: spec.schema } } } } } },
+    { schema: { querystring: listQuery, response: { 200: itemsOf(spec.schema) } } },
     async (req, reply) => {
       const q = req.query;
       const offset = q.page === undefined ? 0 : Number(q.page);

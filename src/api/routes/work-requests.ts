@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { idParam, workRequest, workRequestError, workRequestLogEntry } from '../schemas.js';
+import { idParam, itemsOf, workRequest, workRequestError, workRequestLogEntry } from '../schemas.js';
 import { workRequestBody } from '../serialize.js';
 import { pageHeaders, pageOffset } from './domains.js';
 
@@ -48,7 +48,7 @@ export const workRequestRoutes: FastifyPluginAsync = async (app) => {
 
   app.get<{ Querystring: { compartmentId: string; id?: string; status?: string; resourceId?: string; page?: string; limit?: number; sortOrder?: 'ASC' | 'DESC' } }>(
     '/20250531/workRequests',
-    { schema: { querystring: listQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: workRequest } } } } } },
+    { schema: { querystring: listQuery, response: { 200: itemsOf(workRequest) } } },
     async (req, reply) => {
       const q = req.query;
       const offset = pageOffset(q.page);
@@ -71,7 +71,7 @@ export const workRequestRoutes: FastifyPluginAsync = async (app) => {
   const entries = (kind: 'log' | 'error', path: string, item: object) =>
     app.get<{ Params: { workRequestId: string }; Querystring: EntriesQuery }>(
       `/20250531/workRequests/:workRequestId/${path}`,
-      { schema: { params, querystring: entriesQuery, response: { 200: { type: 'object', properties: { items: { type: 'array', items: item } } } } } },
+      { schema: { params, querystring: entriesQuery, response: { 200: itemsOf(item) } } },
       async (req, reply) => {
         const wr = control.workRequest(req.params.workRequestId);
         const offset = pageOffset(req.query.page);

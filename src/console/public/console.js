@@ -2,6 +2,8 @@
 // from the emulator's own routes; live state arrives as server-sent events, never polled.
 // Values are always set as text, never as HTML: payloads come from devices and callers.
 
+import { $, api, el, errorText, fmtTime } from './dom.js';
+
 const SEED_COMMAND = {
   requestDataFormat: 'JSON',
   requestEndpoint: '/endpoints/1234',
@@ -15,44 +17,6 @@ const VIEWS = ['domain', 'devices', 'commands', 'sql', 'twin', 'control'];
 
 /** @type {{ devices: Map<string, any>, commands: Map<number, any>, info: any }} */
 const state = { devices: new Map(), commands: new Map(), info: null, twin: null, chart: null };
-
-const $ = (selector, root = document) => root.querySelector(selector);
-
-/** Builds an element; string children become text nodes. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'dataset') Object.assign(node.dataset, value);
-    else if (key === 'className') node.className = value;
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  node.append(...children.filter((c) => c !== undefined && c !== null && c !== false));
-  return node;
-}
-
-async function api(method, path, body) {
-  const init = { method, headers: {} };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  const res = await fetch(path, init);
-  const text = await res.text();
-  let data = text;
-  try {
-    data = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { ok: res.ok, status: res.status, headers: res.headers, data };
-}
-
-/** OCI errors are `{code, message}`; show both, as the OCI SDKs do. */
-const errorText = (reply) =>
-  reply.data && typeof reply.data === 'object' && reply.data.code ? `${reply.data.code}: ${reply.data.message}` : `HTTP ${reply.status}`;
-
-const fmtTime = (iso) => (iso ? iso.slice(11, 23) : '');
 
 function fmtDelta(fromIso, toIso) {
   if (!fromIso || !toIso) return '';

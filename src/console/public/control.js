@@ -3,40 +3,8 @@
 // console.js; live traffic and attempts arrive on /emulator/control/events, never polled.
 // Values are always set as text, never as HTML.
 
-const $ = (selector, root = document) => root.querySelector(selector);
+import { $, api, el, errorText, fmtTime } from './dom.js';
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'dataset') Object.assign(node.dataset, value);
-    else if (key === 'className') node.className = value;
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  node.append(...children.filter((c) => c !== undefined && c !== null && c !== false));
-  return node;
-}
-
-async function api(method, path, body) {
-  const init = { method, headers: {} };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(path, init);
-  const text = await res.text();
-  let data;
-  try {
-    data = text ? JSON.parse(text) : undefined;
-  } catch {
-    data = text;
-  }
-  return { ok: res.ok, status: res.status, data };
-}
-
-const errorText = (reply) => (reply.data && reply.data.code ? `${reply.data.code}: ${reply.data.message}` : `HTTP ${reply.status}`);
-const fmtTime = (iso) => (iso ? iso.slice(11, 23) : '');
 const TRAFFIC_SHOWN = 100;
 
 const state = { devices: [], virtualDevices: new Map(), webhooks: [], faults: [] };
