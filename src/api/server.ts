@@ -9,7 +9,7 @@ import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
 import { opsRoutes, registerOpsHooks } from './ops.js';
 import type { OpsContext } from './ops-context.js';
-import type { TestControl } from '../test-control.js';
+import type { TestControl } from '../test-control/test-control.js';
 import { DEFAULT_BODY_LIMIT, registerRequestLimits } from './limits.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { domainRoutes } from './routes/domains.js';
