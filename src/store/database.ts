@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createWith, migratedBytes } from './fresh-database.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type Db = Database.Database;
@@ -36,8 +37,13 @@ export function databasePath(dataDir: string): string {
 /** Opens (creating if needed) the emulator database and brings its schema up to date. */
 export function openDatabase(dataDir: string, durability: 'normal' | 'full' = 'normal'): Db {
   const file = databasePath(dataDir);
-  if (file !== ':memory:') mkdirSync(dataDir, { recursive: true });
-  const db = new Database(file);
+  // A new database starts as a copy of one the migrations made earlier in this process;
+  // an existing one is opened as it is and migrated below.
+  if (file !== ':memory:') {
+    mkdirSync(dataDir, { recursive: true });
+    if (!existsSync(file)) createWith(file, migratedBytes(migrate));
+  }
+  const db = file === ':memory:' ? new Database(migratedBytes(migrate)) : new Database(file);
   try {
     // Checked first, so a newer emulator's database is not even switched to WAL.
     checkVersion(db);

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openDatabase, SchemaVersionError } from '../../src/store/database.js';
+import { migrate, openDatabase, SchemaVersionError } from '../../src/store/database.js';
+import { createWith } from '../../src/store/fresh-database.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 
 let dir: string;
@@ -55,4 +56,30 @@ it('a PUBACK or a device publish finds its command by index, not by scanning the
     'SEARCH commands USING INDEX commands_response_endpoint (digital_twin_instance_id=? AND response_endpoint=?)',
   );
   db.close();
+});
+
+it('a new database starts as a copy of a migrated one: the same schema, rows and version as migrating it in place', () => {
+  const migrated = new Database(join(dir, 'migrated.db'));
+  migrated.pragma('foreign_keys = ON');
+  migrate(migrated);
+  const db = openDatabase(join(dir, 'fresh'));
+  const contents = (d: Database.Database) => ({
+    version: d.pragma('user_version', { simple: true }),
+    schema: d.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all(),
+    rows: tables(d).map((t) => [t, d.prepare(`SELECT * FROM "${t}"`).all()]),
+  });
+  expect(contents(db)).toEqual(contents(migrated));
+  expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  // The copy is written beside the database and linked in; nothing else is left behind.
+  expect(readdirSync(join(dir, 'fresh')).filter((f) => !f.startsWith('emulator.db-'))).toEqual(['emulator.db']);
+  migrated.close();
+  db.close();
+});
+
+it('a copy never replaces a database that appeared in the meantime', () => {
+  const existing = join(dir, 'emulator.db');
+  writeFileSync(existing, 'not ours');
+  expect(createWith(existing, Buffer.from('template'))).toBe(false);
+  expect(readFileSync(existing, 'utf8')).toBe('not ours');
+  expect(readdirSync(dir)).toEqual(['emulator.db']);
 });
