@@ -1,7 +1,7 @@
 import type AjvCompiler from '@fastify/ajv-compiler';
 import type { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { FastifyServerOptions } from 'fastify';
-import { createRequire } from 'node:module';
+import { sourceRequire } from '../lazy-require.js';
 
 type Compile<R, F> = (route: R) => F;
 
@@ -29,17 +29,15 @@ function compileOnFirstUse<R, F extends (...args: never[]) => unknown>(compile: 
 /**
  * Ajv and fast-json-stringify themselves load at the first compile too: evaluating them
  * (about a fifth of importing the package) and making an Ajv instance are start-up costs
- * otherwise. The `require` calls are literal so that esbuild puts both packages in
- * dist's bundle, evaluated only when called; run from source (ESM) there is no `require`.
+ * otherwise.
  */
-const fromSource = typeof require === 'function' ? undefined : createRequire(import.meta.url);
 let validators: ReturnType<typeof AjvCompiler> | undefined;
 let serializers: ReturnType<typeof SerializerSelector> | undefined;
 const loadValidators = (): ReturnType<typeof AjvCompiler> =>
-  (validators ??= ((fromSource ? fromSource('@fastify/ajv-compiler') : require('@fastify/ajv-compiler')) as typeof AjvCompiler)());
+  (validators ??= ((sourceRequire ? sourceRequire('@fastify/ajv-compiler') : require('@fastify/ajv-compiler')) as typeof AjvCompiler)());
 const loadSerializers = (): ReturnType<typeof SerializerSelector> =>
   (serializers ??= (
-    (fromSource ? fromSource('@fastify/fast-json-stringify-compiler') : require('@fastify/fast-json-stringify-compiler')) as { SerializerSelector: typeof SerializerSelector }
+    (sourceRequire ? sourceRequire('@fastify/fast-json-stringify-compiler') : require('@fastify/fast-json-stringify-compiler')) as { SerializerSelector: typeof SerializerSelector }
   ).SerializerSelector());
 
 /** Fastify's own compilers (the same Ajv and fast-json-stringify set-up), compiling on first use. */

@@ -1,5 +1,6 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { iso, type Clock } from '../clock.js';
+import { sourceRequire } from '../lazy-require.js';
 import type { ClockQueue } from '../test-control/clock-queue.js';
 import { parseDuration } from '../durations.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -11,6 +12,13 @@ import type { JqEngine } from '../telemetry/jq.js';
 import { compileGenerator, defaultGenerators, type Generator } from './generators.js';
 import { modelTelemetry } from './model-telemetry.js';
 import { checkTemplate, render, type ResponseTemplate } from './template.js';
+
+/**
+ * MQTT.js, loaded when the first virtual device connects: most runs start none, and the
+ * client with its dependencies is a tenth of the package to load.
+ */
+let mqtt: typeof import('mqtt') | undefined;
+const mqttClient = () => (mqtt ??= (sourceRequire ? sourceRequire('mqtt') : require('mqtt')) as typeof import('mqtt'));
 
 export interface VirtualDeviceConfig {
   instanceId: string;
@@ -187,7 +195,7 @@ export function createVirtualDevices(deps: {
       });
       cancels.add(cancel);
     };
-    const client: MqttClient = mqtt.connect({
+    const client: MqttClient = mqttClient().connect({
       protocol: 'mqtts',
       host: broker.host,
       port: broker.port,
