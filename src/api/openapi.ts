@@ -1,5 +1,5 @@
-import swagger from '@fastify/swagger';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteOptions } from 'fastify';
+import { lazySchemaCompilers } from './lazy-schemas.js';
 
 /** OCI's API families, named as in the OCI API reference, so the description reads like it. */
 const TAGS: Array<{ prefix: string; name: string; description: string }> = [
@@ -10,12 +10,33 @@ const TAGS: Array<{ prefix: string; name: string; description: string }> = [
   { prefix: '/emulator/', name: 'emulator', description: 'The emulator\'s own operations (not part of OCI)' },
 ];
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The OpenAPI description of every route, made at its first call. */
+    openApi(): Promise<unknown>;
+  }
+}
+
 /**
- * Collects every route registered after it into an OpenAPI 3.1 description; the route
+ * Collects every route registered after it for an OpenAPI 3.1 description; the route
  * schemas are the single source, so the description cannot drift from what is validated.
+ * @fastify/swagger (with its YAML and $ref libraries) makes the description at the first
+ * request for it, over a copy of the routes in a Fastify of its own: loading and registering
+ * it at start-up cost a test suite's every emulator, and few read /docs.
  */
 export function registerOpenApi(app: FastifyInstance, version: string): void {
-  void app.register(swagger, {
+  const routes: RouteOptions[] = [];
+  // @fastify/swagger leaves HEAD routes out too.
+  app.addHook('onRoute', (route) => void (route.method !== 'HEAD' && routes.push(route)));
+  let described: Promise<unknown> | undefined;
+  app.decorate('openApi', () => (described ??= describe(routes, version)));
+}
+
+async function describe(routes: RouteOptions[], version: string): Promise<unknown> {
+  const { default: swagger } = await import('@fastify/swagger');
+  // Routes are only listed here: no schema is ever compiled, no request served.
+  const copy = Fastify({ exposeHeadRoutes: false, schemaController: { compilersFactory: lazySchemaCompilers } });
+  await copy.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -31,12 +52,17 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
       return { schema: (given.tags || !tag ? given : { ...given, tags: [tag] }) as never, url };
     },
   });
+  for (const { method, url, schema, config } of routes) copy.route({ method, url, schema, config, handler: async () => null });
+  await copy.ready();
+  const spec = copy.swagger();
+  await copy.close();
+  return spec;
 }
 
 /** `/docs/json` is the description; `/docs` a plain page listing every operation, no scripts. */
 export const docsRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(docsPage(app.swagger() as OpenApi)));
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.openApi());
+  app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(docsPage((await app.openApi()) as OpenApi)));
 };
 
 interface Operation {
