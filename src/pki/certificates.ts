@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { X509Certificate as NodeX509, type webcrypto } from 'node:crypto';
 
@@ -57,11 +57,26 @@ function serverCertCovers(pem: string, names: string[]): boolean {
   const weekAhead = Date.now() + 7 * 24 * 3600 * 1000;
   if (new Date(cert.validTo).getTime() < weekAhead) return false;
   return names.every((name) => {
-    if (isIP(name)) return cert.checkIP(name) !== undefined;
+    if (isAddress(name)) return coversAddress(cert, name);
     // A wildcard is covered when a name it stands for is: checkHost takes names, not patterns.
     const probe = name.startsWith('*.') ? `x${name.slice(1)}` : name;
     return cert.checkHost(probe) !== undefined;
   });
+}
+
+/**
+ * An IPv6 address has a colon and a DNS name never has: `isIP` would compile Node's IPv6
+ * pattern (about 5 ms, once per process) only to say so of `localhost`, at every first start.
+ */
+const isAddress = (name: string) => name.includes(':') || isIPv4(name);
+
+function coversAddress(cert: NodeX509, address: string): boolean {
+  try {
+    return cert.checkIP(address) !== undefined;
+  } catch {
+    // Not an address after all (checkIP refuses it): no certificate covers it.
+    return false;
+  }
 }
 
 interface Issued {
