@@ -6,6 +6,7 @@ import { deviceSessionStore } from './device-sessions.js';
 import { faultStore } from './faults.js';
 import { instanceStore } from './instances.js';
 import { ordsStore } from './ords.js';
+import { prepareOnUse } from './prepare-on-use.js';
 import { retentionStore } from './retention.js';
 import { secretVersionStore } from './secret-versions.js';
 import { secretStore } from './secrets.js';
@@ -16,13 +17,15 @@ import { adapterStore, modelStore, relationshipStore } from './twin-resources.js
 
 /**
  * Every table group's store over one database, made once by the composition root and
- * handed to whoever reads or writes. Each group prepares its statements on first use, so
- * a process that never lists ORDS rows never compiles their SQL.
+ * handed to whoever reads or writes. Each group is made on first use, and each of its
+ * statements compiles at its first run (prepare-on-use.ts), so a process that never lists
+ * ORDS rows never compiles their SQL.
  */
 export function createStore(db: Db) {
+  const stores = prepareOnUse(db);
   const once = <T>(make: (db: Db) => T) => {
     let made: T | undefined;
-    return () => (made ??= make(db));
+    return () => (made ??= make(stores));
   };
   const commands = once(commandStore);
   const instances = once(instanceStore);
