@@ -41,9 +41,9 @@ export function openDatabase(dataDir: string, durability: 'normal' | 'full' = 'n
   // an existing one is opened as it is and migrated below.
   if (file !== ':memory:') {
     mkdirSync(dataDir, { recursive: true });
-    if (!existsSync(file)) createWith(file, migratedBytes(migrate));
+    if (!existsSync(file)) createWith(file, migratedBytes(migrate).wal);
   }
-  const db = file === ':memory:' ? new Database(migratedBytes(migrate)) : new Database(file);
+  const db = file === ':memory:' ? new Database(migratedBytes(migrate).memory) : new Database(file);
   try {
     // Checked first, so a newer emulator's database is not even switched to WAL.
     checkVersion(db);
