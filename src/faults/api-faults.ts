@@ -22,16 +22,13 @@ const SUCCESS_HEADERS = ['location', 'etag', 'opc-next-page', 'content-location'
  */
 export function registerApiFaults(app: FastifyInstance, deps: { book: FaultBook; clock: Clock; queue: ClockQueue }): void {
   const { book, clock, queue } = deps;
-  const operations = new Set<string>();
+  const routes: Array<{ method: string | string[]; url: string }> = [];
   const after = new WeakMap<FastifyRequest, { fault: ActiveFault; operation: string }>();
 
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) {
-      const op = operationOf(method, route.url);
-      if (op) operations.add(op);
-    }
-  });
-  app.addHook('onReady', async () => book.setOperations(operations));
+  app.addHook('onRoute', ({ method, url }) => void routes.push({ method, url }));
+  app.addHook('onReady', async () =>
+    book.setOperations(() => routes.flatMap(({ method, url }) => [method].flat().flatMap((m) => operationOf(m, url) ?? []))),
+  );
 
   // Calls held on a manual clock would otherwise keep the server from closing.
   const held = new Set<() => void>();

@@ -110,7 +110,7 @@ export function createFaultBook(deps: { store: Store; clock: Clock; onApplied?: 
   const store = deps.store.faults;
   const device = new Map<string, ActiveFault[]>();
   let api: ActiveFault[] = [];
-  let operations: ReadonlySet<string> = new Set();
+  let operations: () => ReadonlySet<string> = () => new Set();
 
   function index(row: FaultRow): void {
     if (!isActive(row)) return;
@@ -192,8 +192,8 @@ export function createFaultBook(deps: { store: Store; clock: Clock; onApplied?: 
   function validateApi(spec: ApiFaultSpec): { params: Params; remaining: number | null } {
     const raw = spec as unknown as Record<string, unknown>;
     if (typeof spec.operation !== 'string' || !spec.operation) throw invalid('operation is required for an API fault (an OCI operation name such as InvokeRawCommand, or *)');
-    if (spec.operation !== '*' && !operations.has(spec.operation)) {
-      throw invalid(`operation "${spec.operation}" is not an operation of this emulator; use * or one of ${[...operations].sort().join(', ')}`);
+    if (spec.operation !== '*' && !operations().has(spec.operation)) {
+      throw invalid(`operation "${spec.operation}" is not an operation of this emulator; use * or one of ${[...operations()].sort().join(', ')}`);
     }
     if (!API_FAULT_KINDS.includes(spec.kind)) throw invalid(`kind "${String(spec.kind)}" is not an API fault: use one of ${API_FAULT_KINDS.join(', ')}`);
     const when = spec.when ?? 'before';
@@ -252,10 +252,12 @@ export function createFaultBook(deps: { store: Store; clock: Clock; onApplied?: 
       for (const r of cleared) unindex(r.id);
       return cleared.map((r) => faultView(store.get(r.id)!));
     },
-    setOperations(names: Iterable<string>): void {
-      operations = new Set(names);
+    /** The OCI operations there are, named when first asked for (most runs set no fault). */
+    setOperations(names: () => Iterable<string>): void {
+      let named: ReadonlySet<string> | undefined;
+      operations = () => (named ??= new Set(names()));
     },
-    operations: () => operations,
+    operations: () => operations(),
     /** Whether any fault is in force for a device: the cheap test on every command. */
     hasDeviceFaults: (instanceId: string) => device.has(instanceId),
     deviceFault: (instanceId: string, kind: DeviceFaultKind): ActiveFault | undefined => device.get(instanceId)?.find((f) => f.row.kind === kind),
