@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqlError, type SqlResult } from './query.js';
@@ -17,7 +16,10 @@ type Reply = { ok: true; result: Result } | { ok: false; error: string };
  * Runs one read-only statement (see runReadOnlySql) with a time limit: in a child process
  * that is killed when the statement runs longer than `timeoutMs`.
  */
-export function runReadOnlySqlWithin(dataDir: string, sql: string, timeoutMs: number, maxRows = Infinity): Promise<Result> {
+export async function runReadOnlySqlWithin(dataDir: string, sql: string, timeoutMs: number, maxRows = Infinity): Promise<Result> {
+  // Loaded here, not with the package: most runs never query, and node:child_process is a
+  // millisecond of every import.
+  const { fork } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const worker = fork(child, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     let timer = setTimeout(() => stop(new SqlError('the sql command could not start its query process')), STARTUP_LIMIT_MS);
