@@ -97,6 +97,8 @@ export function createCheckpointer(db: Db, options: CheckpointerOptions = {}): C
     async close() {
       closed = true;
       if (!running) return;
+      // Held until it has exited: with nothing else left, the process would end mid-close.
+      running.worker.ref();
       running.worker.postMessage('close');
       await running.gone;
     },
