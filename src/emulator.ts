@@ -15,6 +15,7 @@ import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { createStore, type Store } from './store/index.js';
 import { createWriteBatch } from './store/write-batch.js';
+import { createCheckpointer } from './store/checkpointer.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 import { twinResources, type TwinResources } from './resources/twins.js';
@@ -117,7 +118,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
-    const batch = createWriteBatch(db);
+    const checkpointer = createCheckpointer(db);
+    const batch = createWriteBatch(db, { onCommit: checkpointer.noteCommit });
+    // Run in reverse: what is still queued commits, then the worker lets go, then the database closes.
+    closers.push(() => checkpointer.close(), () => batch.drain());
     const metrics = createMetrics(store);
     // One jq engine for adapters and virtual devices' templates.
     const jq = createJqEngine();

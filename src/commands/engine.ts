@@ -106,14 +106,13 @@ export function createCommandEngine(deps: {
     return id;
   }
 
-  /** Whether every QoS 1 connection among `targets` may take one more command before it acknowledges earlier ones. */
   /** The in-flight packet ids of each QoS 1 connection among `targets` (null for QoS 0): their windows. */
   const windowsOf = (targets: DeliveryTarget[]) => targets.map((t) => (t.qos === 0 ? null : store.inFlightMessageIds(t)));
   const windowsOpen = (windows: Array<Set<number> | null>) => windows.every((w) => w === null || w.size < maxInFlight);
 
   /** A QoS 1 command left flight (acknowledged or finished): commands waiting for room may go. */
   function windowMoved(instanceId: string): void {
-    if (Number.isFinite(maxInFlight) && store.pendingFor(instanceId).length > 0) void serialFlush(instanceId).catch(() => {});
+    if (Number.isFinite(maxInFlight) && store.hasPending(instanceId)) void serialFlush(instanceId).catch(() => {});
   }
 
   /**

@@ -116,6 +116,9 @@ export function commandStore(db: Db) {
   const pendingFor = db.prepare(
     "SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING' ORDER BY id",
   );
+  const anyPending = db.prepare(
+    "SELECT 1 FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING' LIMIT 1",
+  );
   const countPending = db.prepare(
     "SELECT count(*) AS n FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING'",
   );
@@ -249,6 +252,8 @@ export function commandStore(db: Db) {
     nextDue: (now: number) => nextDue.get(now) as CommandRow | undefined,
     nextDeadline: () => (nextDeadline.get() as { at: number | null }).at,
     pendingFor: (instanceId: string) => pendingFor.all(instanceId) as CommandRow[],
+    /** Whether the device has a PENDING command (asked after every acknowledgement: no rows are read). */
+    hasPending: (instanceId: string) => anyPending.get(instanceId) !== undefined,
     countPending: (instanceId: string) => (countPending.get(instanceId) as { n: number }).n,
     /** A connection's QoS 1 deliveries still unacknowledged, oldest command first (to resend on reconnect). */
     unackedFor: (c: ConnectionKey): UnackedDelivery[] =>

@@ -1,5 +1,6 @@
 import { clientCertificateStore } from './client-certificates.js';
 import type { Db } from './database.js';
+import { cachedById } from './row-cache.js';
 import { base32, ocid } from '../ids.js';
 
 export interface DomainGroupRow {
@@ -264,7 +265,8 @@ export function controlPlaneStore(db: Db) {
     return instances.map((i) => i.id);
   };
 
-  const domain = (id: string) => domainById.get(id) as DomainRow | undefined;
+  // Read for every invoke (its data API address).
+  const domain = cachedById(db, 'iot_domains', (id) => domainById.get(id) as DomainRow | undefined);
 
   return {
     ensureDefault: (opts: { region: string; deviceHost: string; now: string }) => ensureDefault(opts),

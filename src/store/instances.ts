@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './database.js';
+import { cachedById } from './row-cache.js';
 import { resourceTable, type ResourceTail } from './twin-resources.js';
 
 export interface InstanceRow extends ResourceTail {
@@ -46,7 +47,8 @@ export function instanceStore(db: Db) {
 
   return {
     insert: table.insert,
-    get: table.get,
+    // Read for every invoke and every device message.
+    get: cachedById(db, 'digital_twin_instances', table.get),
     activeByExternalKey: (domainId: string, externalKey: string) =>
       activeByExternalKey.get(domainId, externalKey) as InstanceRow | undefined,
     /** The ACTIVE INDIRECT instances that name this gateway in their `gateways`. */

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/store/database.js';
 import { createWriteBatch } from '../../src/store/write-batch.js';
 
@@ -84,4 +84,41 @@ it('run resolves with what the write returned once committed; a write that fails
   expect(seen).toEqual(['ok effect: 1 rows']);
   expect(count(db)).toBe(1);
   db.close();
+});
+
+it('paces commits: a write soon after a commit waits out the interval and shares the next one; after a quiet spell it commits at once', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+  try {
+    const db = openDatabase(':memory:');
+    let commits = 0;
+    const batch = createWriteBatch(db, { commitIntervalMs: 2, onCommit: () => commits++ });
+    const done: string[] = [];
+    const write = (key: string) => batch.add(() => insert(db, key), () => done.push(key));
+
+    write('a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect({ commits, done }).toEqual({ commits: 1, done: ['a'] });
+
+    // Within 2 ms of that commit: b and c wait for the same next one.
+    write('b');
+    await vi.advanceTimersByTimeAsync(1);
+    write('c');
+    expect({ commits, done }).toEqual({ commits: 1, done: ['a'] });
+    await vi.advanceTimersByTimeAsync(1);
+    expect({ commits, done, rows: count(db) }).toEqual({ commits: 2, done: ['a', 'b', 'c'], rows: 3 });
+
+    // Quiet for longer than the interval: d commits in its own turn, without waiting.
+    await vi.advanceTimersByTimeAsync(10);
+    write('d');
+    await vi.advanceTimersByTimeAsync(0);
+    expect({ commits, done }).toEqual({ commits: 3, done: ['a', 'b', 'c', 'd'] });
+
+    // drain (closing) applies what waits for its turn now.
+    write('e');
+    batch.drain();
+    expect({ commits, done, rows: count(db) }).toEqual({ commits: 4, done: ['a', 'b', 'c', 'd', 'e'], rows: 5 });
+    db.close();
+  } finally {
+    vi.useRealTimers();
+  }
 });
