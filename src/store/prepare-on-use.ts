@@ -3,6 +3,7 @@ import type { Db } from './database.js';
 
 /** Every statement made through `prepareOnUse(db)` that has not compiled yet, per database. */
 const deferred = new WeakMap<Db, Set<DeferredStatement>>();
+const views = new WeakMap<Db, Db>();
 
 /**
  * A statement that compiles its SQL at its first use. Methods that switch a mode (pluck,
@@ -52,13 +53,19 @@ class DeferredStatement {
  * compile throws at its first run; `prepareDeferred` compiles them all, for the test.
  */
 export function prepareOnUse(db: Db): Db {
-  return new Proxy(db, {
-    get(target, property) {
-      if (property === 'prepare') return (source: string) => new DeferredStatement(target, source);
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  // One view per connection: what store modules keep per connection (row-cache.ts) stays one.
+  let view = views.get(db);
+  if (!view) {
+    view = new Proxy(db, {
+      get(target, property) {
+        if (property === 'prepare') return (source: string) => new DeferredStatement(target, source);
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    views.set(db, view);
+  }
+  return view;
 }
 
 /** Compiles every statement still waiting for its first use on `db`; returns how many. */

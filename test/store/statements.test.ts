@@ -25,3 +25,9 @@ it('a statement compiles at its first run, and a broken one fails there with SQL
   expect(view.transaction(() => insert.run('k2', 'v2').changes)()).toBe(1);
   db.close();
 });
+
+it('one view per connection, so what stores keep per connection (the row cache and its SQL function) stays one', () => {
+  const db = openDatabase(':memory:');
+  expect(prepareOnUse(db)).toBe(prepareOnUse(db));
+  db.close();
+});
