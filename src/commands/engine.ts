@@ -60,6 +60,10 @@ export function createCommandEngine(deps: {
   const maxPending = deps.maxPendingPerDevice ?? 1000;
   const store = commandStore(db);
   const listeners: Array<(t: Transition) => void> = [];
+  /** Observers that write what they make of a change (webhook deliveries) in the change's own transaction. */
+  const recorders: Array<{ record: (t: Transition) => void; active: () => boolean }> = [];
+  const recording = () => recorders.some((r) => r.active());
+  const record = (t: Transition) => recorders.forEach((r) => r.active() && r.record(t));
   const lastMessageId = new Map<string, number>();
 
   const scheduler = createScheduler(clock, { nextDeadline: store.nextDeadline, fireDue });
@@ -76,15 +80,24 @@ export function createCommandEngine(deps: {
   ): CommandRow | null {
     const time = iso(at);
     const values = { ...set, delivery_status: to, time_updated: time };
-    const moved = store.change(cmd.id, cmd.delivery_status, values, { time, cause, detail }, effects);
-    if (!moved) return null;
     // No read-back: every caller read `cmd` in this synchronous turn, and the change held
     // only while it was still in its state, so the row is `cmd` with `values` laid over it.
     const updated: CommandRow = { ...cmd, ...values };
+    const t: Transition = { command: updated, from: cmd.delivery_status, to, cause };
+    const change = () => store.change(cmd.id, cmd.delivery_status, values, { time, cause, detail }, effects);
+    // Nobody records: no transaction beyond the store's own.
+    const moved = recording() ? changeAndRecord(change, t) : change();
+    if (!moved) return null;
     // Inside the broker's batch of device writes, listeners hear of it once that commits.
-    batch.afterCommit(() => announce({ command: updated, from: cmd.delivery_status, to, cause }));
+    batch.afterCommit(() => announce(t));
     return updated;
   }
+
+  const changeAndRecord = db.transaction((change: () => boolean, t: Transition): boolean => {
+    if (!change()) return false;
+    record(t);
+    return true;
+  });
 
   function announce(t: Transition): void {
     for (const listener of listeners) listener(t);
@@ -246,17 +259,22 @@ export function createCommandEngine(deps: {
       dispatch({ id: 0, ...row }, targets, windows, (set, note, deliveries) => {
         const sent = store.create({ ...row, ...set, delivery_status: 'SENT', time_updated: note.time }, accepted, { note, deliveries });
         const pending: CommandRow = { ...row, id: sent.id };
-        batch.afterCommit(() => {
-          announce({ command: pending, from: null, to: 'PENDING', cause: 'accepted' });
-          announce({ command: sent, from: 'PENDING', to: 'SENT', cause: note.cause });
-        });
+        const moves: Transition[] = [
+          { command: pending, from: null, to: 'PENDING', cause: 'accepted' },
+          { command: sent, from: 'PENDING', to: 'SENT', cause: note.cause },
+        ];
+        // accept() runs inside the batch: what recorders write commits with the row.
+        moves.forEach(record);
+        batch.afterCommit(() => moves.forEach(announce));
         created = sent;
         return sent;
       });
     }
     if (!created) {
       const pending = store.create(row, accepted);
-      batch.afterCommit(() => announce({ command: pending, from: null, to: pending.delivery_status, cause: refusal ?? 'accepted' }));
+      const move: Transition = { command: pending, from: null, to: pending.delivery_status, cause: refusal ?? 'accepted' };
+      record(move);
+      batch.afterCommit(() => announce(move));
       scheduler.consider(pending.next_deadline_ms);
       created = pending;
     }
@@ -417,6 +435,14 @@ export function createCommandEngine(deps: {
     signals,
     /** Runs once at start: commands whose deadline passed while the emulator was down. */
     recover: () => fireDue(clock.now()),
+    /**
+     * Hears every state change inside the transaction that writes it, while `active()`:
+     * what `record` writes commits, or rolls back, with the change, so a crash right after
+     * the commit cannot lose it. It must not throw (the change would be undone with it).
+     */
+    recordTransitions(record: (t: Transition) => void, active: () => boolean): void {
+      recorders.push({ record, active });
+    },
     /** Listens to every state change; returns a function that stops listening. */
     onTransition(listener: (t: Transition) => void): () => void {
       listeners.push(listener);

@@ -74,7 +74,7 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
       broker = b;
     },
     attachEngine(engine: CommandEngine): void {
-      engine.onTransition(webhooks.transition);
+      engine.recordTransitions(webhooks.transition, webhooks.wantsTransitions);
     },
     /** Once the MQTT listener accepts devices: the stored virtual devices connect to it. */
     attachListener(target: { port: number; ca: string; host: string; servername: string }): void {

@@ -260,7 +260,12 @@ export function createWebhooks(deps: { store: Store; clock: Clock; onAttempt?: (
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    /** Feeds command transitions in (engine.onTransition). */
+    /** Whether a webhook takes command transitions: the engine records them only then. */
+    wantsTransitions: (): boolean => commandHooks.length > 0,
+    /**
+     * Queues a command transition for the command webhooks (engine.recordTransitions): in
+     * the transaction of the change itself, so a delivery is never lost between the two.
+     */
     transition(t: Transition): void {
       if (commandHooks.length === 0) return;
       const c = t.command;

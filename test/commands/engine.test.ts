@@ -171,3 +171,29 @@ describe('restart and retry tokens', () => {
     expect(db.prepare('SELECT count(*) AS n FROM commands').get()).toEqual({ n: 1 });
   });
 });
+
+describe('recorders', () => {
+  it('hear every transition inside the transaction that writes it, and only while active', async () => {
+    const seen: Array<{ from: string | null; to: string; inTransaction: boolean }> = [];
+    let active = false;
+    engine.recordTransitions((t) => seen.push({ from: t.from, to: t.to, inTransaction: db.inTransaction }), () => active);
+    devices.set(DEV, { online: true, subscriptions: [{ topic: 'cmd', qos: 1 }] });
+
+    await invoke({ responseEndpoint: 'other-rsp' });
+    expect(seen).toEqual([]);
+
+    active = true;
+    const id = await invoke({ responseEndpoint: 'rsp' });
+    const { messageId } = devices.sent.at(-1)!.message;
+    await engine.signals.puback(DEV, 'c1', messageId!);
+    await engine.signals.published(DEV, 'rsp', Buffer.from('{"ok":true}'));
+    expect(status(id)).toBe('COMPLETED');
+    // A two-way command's changes of state, each while its row was being written (its
+    // PUBACK is in its history, but changes no state, so webhooks are not told of it).
+    expect(seen).toEqual([
+      { from: null, to: 'PENDING', inTransaction: true },
+      { from: 'PENDING', to: 'SENT', inTransaction: true },
+      { from: 'SENT', to: 'COMPLETED', inTransaction: true },
+    ]);
+  });
+});
