@@ -40,12 +40,22 @@ export function jsonDepth(text: string, limit = Infinity): number {
  * coerces the query string "Infinity" to a number that passes integer, minimum and
  * maximum). Returns where it is, or null. `value` is already depth-limited.
  */
-export function nonFinite(value: unknown, path = ''): string | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? null : path || 'value';
+export function nonFinite(value: unknown): string | null {
+  const path = nonFinitePath(value);
+  return path === null ? null : path.length === 0 ? 'value' : path.join('.');
+}
+
+/** The keys down to a non-finite number, built only once one is found (every request body is walked). */
+function nonFinitePath(value: unknown): string[] | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : [];
   if (typeof value !== 'object' || value === null) return null;
-  for (const [key, child] of Object.entries(value)) {
-    const found = nonFinite(child, path ? `${path}.${key}` : key);
-    if (found) return found;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const found = nonFinitePath((value as Record<string, unknown>)[key]);
+    if (found) {
+      found.unshift(key);
+      return found;
+    }
   }
   return null;
 }
@@ -63,8 +73,9 @@ export function registerRequestLimits(app: FastifyInstance): void {
     }
   });
 
-  app.addHook('preHandler', async (req) => {
+  // Callback style: an async hook costs a promise on every request.
+  app.addHook('preHandler', (req, _reply, done) => {
     const where = nonFinite(req.query) ?? nonFinite(req.params);
-    if (where) throw new OciError(400, 'InvalidParameter', `${where} must be a finite number`);
+    done(where ? new OciError(400, 'InvalidParameter', `${where} must be a finite number`) : undefined);
   });
 }

@@ -26,11 +26,12 @@ export function registerOpsHooks(app: FastifyInstance, ops: OpsContext): void {
   const stopPresence = ops.presence.onPresence(() => feed.notify());
   app.addHook('onClose', async () => stopPresence());
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url;
     // Unmatched paths share one label, so scanners cannot grow the series without bound.
     ops.metrics.httpRequest(req.method, route ?? 'unmatched', reply.statusCode);
     if (route && req.method !== 'GET' && reply.statusCode < 300 && DEVICE_WRITES.test(route)) feed.notify();
+    done();
   });
   registerOpenApi(app, VERSION);
 }

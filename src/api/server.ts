@@ -38,8 +38,10 @@ export function buildApi(
     schemaController: { compilersFactory: lazySchemaCompilers },
   });
   app.decorate('emu', ctx);
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback style: an async hook costs a promise on every request.
+  app.addHook('onRequest', (req, reply, done) => {
     void reply.header('opc-request-id', req.id);
+    done();
   });
   registerErrorHandling(app);
   registerAdminAuth(app, opts.adminToken ?? null);

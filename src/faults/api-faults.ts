@@ -57,36 +57,36 @@ export function registerApiFaults(app: FastifyInstance, deps: { book: FaultBook;
     return { status, body: { code, message } };
   };
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!book.hasApiFaults() || !req.routeOptions.url) return;
+  // Callback style: the hooks run on every request, and an async one costs a promise each
+  // time even while no fault is set.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!book.hasApiFaults() || !req.routeOptions.url) return done();
     const operation = operationOf(req.method, req.routeOptions.url);
     const fault = operation && book.apiFault(operation);
-    if (!operation || !fault) return;
+    if (!operation || !fault) return done();
     // An API call is no command: the fault's own counters (and the HTTP metrics) record it.
     book.consult(fault, { commandIds: [], time: '', cause: '', detail: {} });
     if (fault.params.when === 'after') {
       after.set(req, { fault, operation });
-      return;
+      return done();
     }
-    if (fault.row.kind === 'delay') return hold(fault.params.delayMs!);
+    if (fault.row.kind === 'delay') return void hold(fault.params.delayMs!).then(() => done(), done);
     const { status, body } = answer(fault, operation);
     if (fault.row.kind === 'throttle') void reply.header('retry-after', String(fault.params.retryAfter ?? 1));
-    return reply.code(status).send(body);
+    // Answered here: the route never runs (Fastify's early response from a callback hook).
+    void reply.code(status).send(body);
   });
 
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     const faulted = after.get(req);
-    if (!faulted) return payload;
+    if (!faulted) return done(null, payload);
     after.delete(req);
     const { fault, operation } = faulted;
-    if (fault.row.kind === 'delay') {
-      await hold(fault.params.delayMs!);
-      return payload;
-    }
+    if (fault.row.kind === 'delay') return void hold(fault.params.delayMs!).then(() => done(null, payload), done);
     const { status, body } = answer(fault, operation);
     for (const name of SUCCESS_HEADERS) reply.removeHeader(name);
     if (fault.row.kind === 'throttle') void reply.header('retry-after', String(fault.params.retryAfter ?? 1));
     void reply.code(status).header('content-type', 'application/json; charset=utf-8');
-    return JSON.stringify(body);
+    done(null, JSON.stringify(body));
   });
 }
