@@ -195,7 +195,7 @@ export function createCommandEngine(deps: {
     // Group commit: the command is written in the batch of this event-loop turn, with the
     // other invokes and the device writes of the turn, and the caller hears of it (the 202)
     // only once that batch has committed.
-    return batch.run(() => accept(input, route));
+    return batch.run(() => accept(input, route), 'next-turn');
   }
 
   /** The synchronous part of invoke, inside the batch: the row, and its SENT at once when the device is online. */

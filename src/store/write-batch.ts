@@ -3,7 +3,8 @@ import type { Db } from './database.js';
 /**
  * The batch of writes: what devices send that changes the database (publishes, and
  * PUBACKs of commands) and the commands invoked over HTTP are applied in arrival order, in
- * one SQLite transaction per turn of the event loop (group commit). A commit per message
+ * one SQLite transaction per turn of the event loop, or, for device writes, per commit
+ * interval (group commit; see WriteTiming). A commit per message
  * was the largest cost under load (bench/results/fix-3-batch-device-publishes.md,
  * bench/results/hot-1-group-commit.md); each caller answers (PUBACK, 202) only after the
  * commit. Each write is a savepoint, so one that fails undoes
@@ -14,14 +15,23 @@ import type { Db } from './database.js';
  * creates one per database and hands it to the broker (which adds device writes and defers
  * command bytes) and to the command engine (which defers its announcements).
  */
+/**
+ * When a write commits. `paced`: within the commit interval of the last commit, it waits
+ * for the rest of it (a device's PUBACK or publish: sharing a commit costs the device a
+ * fraction of a millisecond). `next-turn`: at the next turn of the event loop, with
+ * whatever is queued (an invoke: a caller waits for its 202, and a caller that sends its
+ * commands one after another would wait on every one).
+ */
+export type WriteTiming = 'paced' | 'next-turn';
+
 export interface WriteBatch {
   /**
-   * Queues `apply` for this turn's transaction. `done` runs after the commit with null, or
+   * Queues `apply` for the next transaction. `done` runs after the commit with null, or
    * with the error that undid this write (or the whole batch).
    */
-  add(apply: () => void, done: (err: Error | null) => void): void;
+  add(apply: () => void, done: (err: Error | null) => void, timing?: WriteTiming): void;
   /** `add` for a write with a result: resolves with what `apply` returned once it is committed. */
-  run<T>(apply: () => T): Promise<T>;
+  run<T>(apply: () => T, timing?: WriteTiming): Promise<T>;
   /** Runs `effect` now, or, while a batch is being applied, once it commits; a rollback drops it. */
   afterCommit(effect: () => void): void;
   /**
@@ -37,12 +47,13 @@ export interface WriteBatch {
 
 export interface WriteBatchOptions {
   /**
-   * The least time between two commits, in ms. A write that arrives within it of the last
-   * commit waits for the rest of it, so the writes of a moderate load share commits: a
-   * commit costs about as much as the rows in it (each writes its dirty pages to the WAL),
-   * and one command per commit cost twice what three per commit do
-   * (bench/results/hot-6-commit-pacing.md). A write after a quiet spell commits in the same
-   * turn of the event loop, as before. 0 commits every turn.
+   * The least time between two commits of paced writes, in ms. A paced write that arrives
+   * within it of the last commit waits for the rest of it, so the device writes of a
+   * moderate load share commits: a commit costs about as much as the rows in it (each writes
+   * its dirty pages to the WAL), and one command per commit cost the store twice what three
+   * per commit do (bench/results/hot-6-commit-pacing.md). After a quiet spell a write
+   * commits in the next turn of the event loop, as do `next-turn` writes always. 0 commits
+   * every turn.
    */
   commitIntervalMs?: number;
   /** Called after each commit of a batch (the WAL checkpointer counts them). */
@@ -98,15 +109,18 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
     writes.forEach((write, i) => write.done(errors[i]));
   }
 
-  function add(apply: () => void, done: (err: Error | null) => void): void {
-    if (pending.push({ apply, done }) !== 1) return;
-    const wait = lastCommit + interval - performance.now();
+  function add(apply: () => void, done: (err: Error | null) => void, timing: WriteTiming = 'paced'): void {
+    pending.push({ apply, done });
+    if (scheduled && !(timing === 'next-turn' && 'timer' in scheduled)) return;
+    // A next-turn write takes the paced ones waiting with it.
+    if (scheduled) clearTimeout((scheduled as { timer: ReturnType<typeof setTimeout> }).timer);
+    const wait = timing === 'paced' ? lastCommit + interval - performance.now() : 0;
     scheduled = wait > 0 ? { timer: setTimeout(flush, wait) } : { immediate: setImmediate(flush) };
   }
 
   return {
     add,
-    run<T>(apply: () => T): Promise<T> {
+    run<T>(apply: () => T, timing?: WriteTiming): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         let result: T;
         add(
@@ -114,6 +128,7 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
             result = apply();
           },
           (err) => (err ? reject(err) : resolve(result)),
+          timing,
         );
       });
     },

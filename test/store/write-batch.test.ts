@@ -86,7 +86,7 @@ it('run resolves with what the write returned once committed; a write that fails
   db.close();
 });
 
-it('paces commits: a write soon after a commit waits out the interval and shares the next one; after a quiet spell it commits at once', async () => {
+it('paces commits: a device write soon after a commit waits out the interval and shares the next one; after a quiet spell, or for an invoke, it commits at the next turn', async () => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
   try {
     const db = openDatabase(':memory:');
@@ -113,10 +113,16 @@ it('paces commits: a write soon after a commit waits out the interval and shares
     await vi.advanceTimersByTimeAsync(0);
     expect({ commits, done }).toEqual({ commits: 3, done: ['a', 'b', 'c', 'd'] });
 
+    // A next-turn write (an invoke) does not wait out the interval, and takes the paced ones with it.
+    write('x');
+    batch.add(() => insert(db, 'invoke'), () => done.push('invoke'), 'next-turn');
+    await vi.advanceTimersByTimeAsync(0);
+    expect({ commits, done: done.slice(-2) }).toEqual({ commits: 4, done: ['x', 'invoke'] });
+
     // drain (closing) applies what waits for its turn now.
     write('e');
     batch.drain();
-    expect({ commits, done, rows: count(db) }).toEqual({ commits: 4, done: ['a', 'b', 'c', 'd', 'e'], rows: 5 });
+    expect({ commits, done: done.slice(-1), rows: count(db) }).toEqual({ commits: 5, done: ['e'], rows: 7 });
     db.close();
   } finally {
     vi.useRealTimers();
