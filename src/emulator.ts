@@ -119,7 +119,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
     const checkpointer = createCheckpointer(db);
-    const batch = createWriteBatch(db, { onCommit: checkpointer.noteCommit });
+    let commandsInFlight = () => 0;
+    // Device writes wait for a shared commit only while two or more commands are under way.
+    const batch = createWriteBatch(db, { onCommit: checkpointer.noteCommit, paceWhen: () => commandsInFlight() >= 2 });
     // Run in reverse: what is still queued commits, then the worker lets go, then the database closes.
     closers.push(() => checkpointer.close(), () => batch.drain());
     const metrics = createMetrics(store);
@@ -169,6 +171,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       maxInFlight: config.mqttMaxInflight,
       batch,
     });
+    commandsInFlight = engine.commandsInFlight;
     engine.onTransition(metrics.transition);
     testControl.attachEngine(engine);
     closers.push(() => engine.stop());

@@ -65,6 +65,12 @@ export function createCommandEngine(deps: {
   const recording = () => recorders.some((r) => r.active());
   const record = (t: Transition) => recorders.forEach((r) => r.active() && r.record(t));
   const lastMessageId = new Map<string, number>();
+  /**
+   * Commands SENT and not yet finished, counted from this start (a hint for the write
+   * batch's pacing, which helps only when several commands are under way at once; commands
+   * SENT before a restart are not counted).
+   */
+  let inFlight = 0;
 
   const scheduler = createScheduler(clock, { nextDeadline: store.nextDeadline, fireDue });
 
@@ -88,6 +94,7 @@ export function createCommandEngine(deps: {
     // Nobody records: no transaction beyond the store's own.
     const moved = recording() ? changeAndRecord(change, t) : change();
     if (!moved) return null;
+    if (cmd.delivery_status === 'SENT' && to !== 'SENT' && inFlight > 0) inFlight--;
     // Inside the broker's batch of device writes, listeners hear of it once that commits.
     batch.afterCommit(() => announce(t));
     return updated;
@@ -170,6 +177,7 @@ export function createCommandEngine(deps: {
         : { deliveries: deliveries.map(({ clientId, qos, messageId }) => ({ clientId, qos, messageId })), ...(gateway ? { gateway } : {}) };
     const sent = write ? write(set, { time, cause, detail }, deliveries) : transition(cmd, 'SENT', set, cause, now, detail, { deliveries });
     if (!sent) return;
+    inFlight++;
     const id = sent.id;
     for (const d of deliveries) {
       const message = { topic: cmd.request_endpoint, payload, qos: d.qos, messageId: d.messageId ?? undefined, dup: false, commandId: id };
@@ -452,6 +460,8 @@ export function createCommandEngine(deps: {
       };
     },
     get: store.get,
+    /** Commands SENT since this start and not finished yet. */
+    commandsInFlight: () => inFlight,
     stop: () => scheduler.stop(),
   };
 }

@@ -58,6 +58,13 @@ export interface WriteBatchOptions {
   commitIntervalMs?: number;
   /** Called after each commit of a batch (the WAL checkpointer counts them). */
   onCommit?: () => void;
+  /**
+   * Whether paced writes wait at all just now. Waiting pays only while several commands
+   * are under way: for one caller sending commands one after another, every wait is
+   * added to every command (a two-way command's response waited a full interval after its
+   * PUBACK's commit). Always, when not given.
+   */
+  paceWhen?: () => boolean;
 }
 
 export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): WriteBatch {
@@ -114,7 +121,7 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
     if (scheduled && !(timing === 'next-turn' && 'timer' in scheduled)) return;
     // A next-turn write takes the paced ones waiting with it.
     if (scheduled) clearTimeout((scheduled as { timer: ReturnType<typeof setTimeout> }).timer);
-    const wait = timing === 'paced' ? lastCommit + interval - performance.now() : 0;
+    const wait = timing === 'paced' && (options.paceWhen?.() ?? true) ? lastCommit + interval - performance.now() : 0;
     scheduled = wait > 0 ? { timer: setTimeout(flush, wait) } : { immediate: setImmediate(flush) };
   }
 

@@ -128,3 +128,28 @@ it('paces commits: a device write soon after a commit waits out the interval and
     vi.useRealTimers();
   }
 });
+
+it('does not pace while paceWhen says waiting would not pay (one caller, one command at a time)', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+  try {
+    const db = openDatabase(':memory:');
+    let commits = 0;
+    let concurrent = false;
+    const batch = createWriteBatch(db, { commitIntervalMs: 2, onCommit: () => commits++, paceWhen: () => concurrent });
+    batch.add(() => insert(db, 'a'), () => {});
+    await vi.advanceTimersByTimeAsync(0);
+    // Right after a commit, but nothing else under way: the next turn, not 2 ms later.
+    batch.add(() => insert(db, 'b'), () => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(commits).toBe(2);
+    concurrent = true;
+    batch.add(() => insert(db, 'c'), () => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(commits).toBe(2);
+    await vi.advanceTimersByTimeAsync(2);
+    expect({ commits, rows: count(db) }).toEqual({ commits: 3, rows: 3 });
+    db.close();
+  } finally {
+    vi.useRealTimers();
+  }
+});
