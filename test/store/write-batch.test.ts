@@ -5,6 +5,18 @@ import { createWriteBatch } from '../../src/store/write-batch.js';
 const count = (db: ReturnType<typeof openDatabase>) => (db.prepare('SELECT count(*) AS n FROM emulator_meta').get() as { n: number }).n;
 const insert = (db: ReturnType<typeof openDatabase>, key: string) => db.prepare('INSERT INTO emulator_meta (key, value) VALUES (?, ?)').run(key, '1');
 
+/** A test on fake timers (the batch's pacing reads performance.now and sets timers), restored after. */
+function onFakeTimers(name: string, body: () => Promise<void>): void {
+  it(name, async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+    try {
+      await body();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+}
+
 it('applies one turn of writes in one transaction; effects run after the commit, in order, then each write is done', async () => {
   const db = openDatabase(':memory:');
   const batch = createWriteBatch(db);
@@ -86,70 +98,60 @@ it('run resolves with what the write returned once committed; a write that fails
   db.close();
 });
 
-it('paces commits: a device write soon after a commit waits out the interval and shares the next one; after a quiet spell, or for an invoke, it commits at the next turn', async () => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
-  try {
-    const db = openDatabase(':memory:');
-    let commits = 0;
-    const batch = createWriteBatch(db, { commitIntervalMs: 2, onCommit: () => commits++ });
-    const done: string[] = [];
-    const write = (key: string) => batch.add(() => insert(db, key), () => done.push(key));
+onFakeTimers('paces commits: a device write soon after a commit waits out the interval and shares the next one; after a quiet spell, or for an invoke, it commits at the next turn', async () => {
+  const db = openDatabase(':memory:');
+  let commits = 0;
+  const batch = createWriteBatch(db, { commitIntervalMs: 2, onCommit: () => commits++ });
+  const done: string[] = [];
+  const write = (key: string) => batch.add(() => insert(db, key), () => done.push(key));
 
-    write('a');
-    await vi.advanceTimersByTimeAsync(0);
-    expect({ commits, done }).toEqual({ commits: 1, done: ['a'] });
+  write('a');
+  await vi.advanceTimersByTimeAsync(0);
+  expect({ commits, done }).toEqual({ commits: 1, done: ['a'] });
 
-    // Within 2 ms of that commit: b and c wait for the same next one.
-    write('b');
-    await vi.advanceTimersByTimeAsync(1);
-    write('c');
-    expect({ commits, done }).toEqual({ commits: 1, done: ['a'] });
-    await vi.advanceTimersByTimeAsync(1);
-    expect({ commits, done, rows: count(db) }).toEqual({ commits: 2, done: ['a', 'b', 'c'], rows: 3 });
+  // Within 2 ms of that commit: b and c wait for the same next one.
+  write('b');
+  await vi.advanceTimersByTimeAsync(1);
+  write('c');
+  expect({ commits, done }).toEqual({ commits: 1, done: ['a'] });
+  await vi.advanceTimersByTimeAsync(1);
+  expect({ commits, done, rows: count(db) }).toEqual({ commits: 2, done: ['a', 'b', 'c'], rows: 3 });
 
-    // Quiet for longer than the interval: d commits in its own turn, without waiting.
-    await vi.advanceTimersByTimeAsync(10);
-    write('d');
-    await vi.advanceTimersByTimeAsync(0);
-    expect({ commits, done }).toEqual({ commits: 3, done: ['a', 'b', 'c', 'd'] });
+  // Quiet for longer than the interval: d commits in its own turn, without waiting.
+  await vi.advanceTimersByTimeAsync(10);
+  write('d');
+  await vi.advanceTimersByTimeAsync(0);
+  expect({ commits, done }).toEqual({ commits: 3, done: ['a', 'b', 'c', 'd'] });
 
-    // A next-turn write (an invoke) does not wait out the interval, and takes the paced ones with it.
-    write('x');
-    batch.add(() => insert(db, 'invoke'), () => done.push('invoke'), 'next-turn');
-    await vi.advanceTimersByTimeAsync(0);
-    expect({ commits, done: done.slice(-2) }).toEqual({ commits: 4, done: ['x', 'invoke'] });
+  // A next-turn write (an invoke) does not wait out the interval, and takes the paced ones with it.
+  write('x');
+  batch.add(() => insert(db, 'invoke'), () => done.push('invoke'), 'next-turn');
+  await vi.advanceTimersByTimeAsync(0);
+  expect({ commits, done: done.slice(-2) }).toEqual({ commits: 4, done: ['x', 'invoke'] });
 
-    // drain (closing) applies what waits for its turn now.
-    write('e');
-    batch.drain();
-    expect({ commits, done: done.slice(-1), rows: count(db) }).toEqual({ commits: 5, done: ['e'], rows: 7 });
-    db.close();
-  } finally {
-    vi.useRealTimers();
-  }
+  // drain (closing) applies what waits for its turn now.
+  write('e');
+  batch.drain();
+  expect({ commits, done: done.slice(-1), rows: count(db) }).toEqual({ commits: 5, done: ['e'], rows: 7 });
+  db.close();
 });
 
-it('does not pace while paceWhen says waiting would not pay (one caller, one command at a time)', async () => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
-  try {
-    const db = openDatabase(':memory:');
-    let commits = 0;
-    let concurrent = false;
-    const batch = createWriteBatch(db, { commitIntervalMs: 2, onCommit: () => commits++, paceWhen: () => concurrent });
-    batch.add(() => insert(db, 'a'), () => {});
-    await vi.advanceTimersByTimeAsync(0);
-    // Right after a commit, but nothing else under way: the next turn, not 2 ms later.
-    batch.add(() => insert(db, 'b'), () => {});
-    await vi.advanceTimersByTimeAsync(0);
-    expect(commits).toBe(2);
-    concurrent = true;
-    batch.add(() => insert(db, 'c'), () => {});
-    await vi.advanceTimersByTimeAsync(0);
-    expect(commits).toBe(2);
-    await vi.advanceTimersByTimeAsync(2);
-    expect({ commits, rows: count(db) }).toEqual({ commits: 3, rows: 3 });
-    db.close();
-  } finally {
-    vi.useRealTimers();
-  }
+onFakeTimers('does not pace while paceWhen says waiting would not pay (one caller, one command at a time)', async () => {
+  const db = openDatabase(':memory:');
+  let commits = 0;
+  let concurrent = false;
+  const batch = createWriteBatch(db, { commitIntervalMs: 2, onCommit: () => commits++, paceWhen: () => concurrent });
+  batch.add(() => insert(db, 'a'), () => {});
+  await vi.advanceTimersByTimeAsync(0);
+  // Right after a commit, but nothing else under way: the next turn, not 2 ms later.
+  batch.add(() => insert(db, 'b'), () => {});
+  await vi.advanceTimersByTimeAsync(0);
+  expect(commits).toBe(2);
+  concurrent = true;
+  batch.add(() => insert(db, 'c'), () => {});
+  await vi.advanceTimersByTimeAsync(0);
+  expect(commits).toBe(2);
+  await vi.advanceTimersByTimeAsync(2);
+  expect({ commits, rows: count(db) }).toEqual({ commits: 3, rows: 3 });
+  db.close();
 });
