@@ -118,9 +118,11 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
 
   function add(apply: () => void, done: (err: Error | null) => void, timing: WriteTiming = 'paced'): void {
     pending.push({ apply, done });
-    if (scheduled && !(timing === 'next-turn' && 'timer' in scheduled)) return;
-    // A next-turn write takes the paced ones waiting with it.
-    if (scheduled) clearTimeout((scheduled as { timer: ReturnType<typeof setTimeout> }).timer);
+    if (scheduled) {
+      if (timing !== 'next-turn' || !('timer' in scheduled)) return;
+      // A next-turn write takes the paced ones waiting with it.
+      clearTimeout(scheduled.timer);
+    }
     const wait = timing === 'paced' && (options.paceWhen?.() ?? true) ? lastCommit + interval - performance.now() : 0;
     scheduled = wait > 0 ? { timer: setTimeout(flush, wait) } : { immediate: setImmediate(flush) };
   }

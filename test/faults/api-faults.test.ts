@@ -9,7 +9,7 @@ import { models } from 'oci-iot';
 import { describe, expect, it } from 'vitest';
 import { ociOperationTable, operationOf } from '../../src/faults/operations.js';
 import { startTestEmulator, until, type TestEmulator } from '../support/harness.js';
-import { authProvider, commandIdOf, newApiKey, ociError, provisionDevice, retryWithoutWaiting, sdkClients, sdkSuite, startProxy, type SdkClients } from '../sdk/support.js';
+import { authProvider, commandIdOf, commandRows, newApiKey, ociError, provisionDevice, retryWithoutWaiting, sdkClients, sdkSuite, startProxy, type SdkClients } from '../sdk/support.js';
 
 let t: TestEmulator;
 let sdk: SdkClients;
@@ -22,7 +22,6 @@ sdkSuite(
   key,
 );
 
-const commandRows = () => (t.emu.db.prepare('SELECT count(*) AS n FROM raw_command_data').get() as { n: number }).n;
 const TEXT = { requestDataFormat: 'TEXT', requestEndpoint: 'cmd/x', requestData: 'once' } as models.InvokeRawTextCommandDetails;
 
 describe('the OCI SDK over injected API faults', () => {
@@ -33,13 +32,13 @@ describe('the OCI SDK over injected API faults', () => {
     const proxy = await startProxy(t.emu.restUrl);
     try {
       const viaProxy = sdkClients(proxy.url, authProvider(key));
-      const rows = commandRows();
+      const rows = commandRows(t);
       const res = await viaProxy.iot.invokeRawCommand({ digitalTwinInstanceId: device.instanceId, invokeRawCommandDetails: TEXT, retryConfiguration: retryWithoutWaiting });
       const invokes = proxy.requests.filter((r) => r.url.endsWith('/actions/invokeRawCommand'));
       expect(invokes).toHaveLength(2);
       expect(invokes[0].headers['opc-retry-token']).toBeTruthy();
       expect(invokes[1].headers['opc-retry-token']).toBe(invokes[0].headers['opc-retry-token']);
-      expect(commandRows()).toBe(rows + 1);
+      expect(commandRows(t)).toBe(rows + 1);
       await t.waitFor(commandIdOf(res.location), 'COMPLETED');
       expect((await d.next('cmd/x')).payload.toString()).toBe('once');
       expect(t.emu.faults.get(fault.id)).toMatchObject({ considered: 1, applied: 1, remaining: 0, active: false });
@@ -52,9 +51,9 @@ describe('the OCI SDK over injected API faults', () => {
     const device = await provisionDevice(sdk, t.emu.domain.id);
     const d = await t.connect(device, { subscribe: [['cmd/x', 1]] });
     t.emu.faults.set({ operation: 'InvokeRawCommand', kind: 'unavailable', count: 1, when: 'after' });
-    const rows = commandRows();
+    const rows = commandRows(t);
     const res = await sdk.iot.invokeRawCommand({ digitalTwinInstanceId: device.instanceId, invokeRawCommandDetails: TEXT, retryConfiguration: retryWithoutWaiting });
-    expect(commandRows()).toBe(rows + 1);
+    expect(commandRows(t)).toBe(rows + 1);
     await t.waitFor(commandIdOf(res.location), 'COMPLETED');
     await d.next('cmd/x');
     expect(d.received).toEqual([]);

@@ -9,6 +9,7 @@ import type { TestEmulator } from '../support/harness.js';
 import {
   authProvider,
   commandIdOf,
+  commandRows,
   fetchRow,
   newApiKey,
   ociError,
@@ -31,7 +32,6 @@ sdkSuite(
   key,
 );
 
-const commandRows = () => (t.emu.db.prepare('SELECT count(*) AS n FROM raw_command_data').get() as { n: number }).n;
 
 describe('invokeRawCommand with each data format', () => {
   it('JSON: 202 with a Location whose last segment is the row id; the device gets compact JSON', async () => {
@@ -150,11 +150,11 @@ describe('opc-retry-token', () => {
     const details = { requestDataFormat: 'TEXT', requestEndpoint: 'cmd/once', requestData: 'unlock' } as models.InvokeRawTextCommandDetails;
     const first = await sdk.iot.invokeRawCommand({ digitalTwinInstanceId: device.instanceId, invokeRawCommandDetails: details, opcRetryToken: 'unlock-door-4711' });
     await t.waitFor(commandIdOf(first.location), 'COMPLETED');
-    const rows = commandRows();
+    const rows = commandRows(t);
 
     const again = await sdk.iot.invokeRawCommand({ digitalTwinInstanceId: device.instanceId, invokeRawCommandDetails: details, opcRetryToken: 'unlock-door-4711' });
     expect(again.location).toBe(first.location);
-    expect(commandRows()).toBe(rows);
+    expect(commandRows(t)).toBe(rows);
 
     const other = await ociError(
       sdk.iot.invokeRawCommand({
@@ -164,7 +164,7 @@ describe('opc-retry-token', () => {
       }),
     );
     expect(other).toMatchObject({ statusCode: 409, serviceCode: 'InvalidatedRetryToken' });
-    expect(commandRows()).toBe(rows);
+    expect(commandRows(t)).toBe(rows);
 
     // A later command arrives next: the replay put nothing on the wire before it.
     await sdk.iot.invokeRawCommand({
@@ -183,7 +183,7 @@ describe('opc-retry-token', () => {
     try {
       const viaProxy = sdkClients(proxy.url, authProvider(key));
       proxy.dropResponses(1);
-      const rows = commandRows();
+      const rows = commandRows(t);
       const res = await viaProxy.iot.invokeRawCommand({
         digitalTwinInstanceId: device.instanceId,
         invokeRawCommandDetails: { requestDataFormat: 'TEXT', requestEndpoint: 'cmd/lossy', requestData: 'only once' } as models.InvokeRawTextCommandDetails,
@@ -193,7 +193,7 @@ describe('opc-retry-token', () => {
       expect(invokes).toHaveLength(2);
       expect(invokes[0].headers['opc-retry-token']).toBeTruthy();
       expect(invokes[1].headers['opc-retry-token']).toBe(invokes[0].headers['opc-retry-token']);
-      expect(commandRows()).toBe(rows + 1);
+      expect(commandRows(t)).toBe(rows + 1);
       await t.waitFor(commandIdOf(res.location), 'COMPLETED');
 
       await sdk.iot.invokeRawCommand({

@@ -278,3 +278,7 @@ export function sdkSuite(
     await t?.close();
   });
 }
+
+/** How many rows `raw_command_data` holds: what a refused or faulted call must not have added. */
+export const commandRows = (t: TestEmulator): number =>
+  (t.emu.db.prepare('SELECT count(*) AS n FROM raw_command_data').get() as { n: number }).n;
