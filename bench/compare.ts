@@ -15,9 +15,12 @@
  * - startup: `cli.js start` on an existing data and certs dir, timed from spawn to both
  *   listeners accepting (--starts per round, 4 unless given), with the CPU it used by then
  *   and its idle RSS; CPU per start is the figure to compare.
+ * - in-process: bench/servers/in-process.mjs with the index.js beside each cli.js (import,
+ *   first `startEmulator()`, a later one), --starts processes per build per round, pinned
+ *   like the process under test in `npm run bench`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createContext, RESULTS_DIR } from './lib/context.js';
 import { startEmulatorProcess, type EmulatorProcess } from './lib/emulator.js';
 import { fixed, int, markdownTable, pct } from './lib/format.js';
@@ -30,7 +33,7 @@ import { COMMAND_TOPIC } from './load/protocol.js';
 import { emulatorArgs } from './lib/emulator.js';
 import { freePort } from './lib/net.js';
 import { spawnWrapped, stopChild } from './lib/proc.js';
-import { timeStart, type StartRun } from './scenarios/startup.js';
+import { timeInProcess, timeStart, type InProcessRun, type StartRun } from './scenarios/startup.js';
 import { REPO_ROOT } from './lib/context.js';
 
 const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
@@ -38,7 +41,7 @@ if (!opts.before || !opts.after || !opts.name) {
   process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--rate=200] [--concurrency=16] [--devices=100] [--starts=4] [--profile]\n');
   process.exit(2);
 }
-const workload = opts.workload === 'telemetry' || opts.workload === 'startup' ? opts.workload : 'commands';
+const workload = opts.workload === 'telemetry' || opts.workload === 'startup' || opts.workload === 'in-process' ? opts.workload : 'commands';
 const rounds = Number(opts.rounds ?? 3);
 const fixedRate = Number(opts.rate ?? 200);
 // The closed loop's concurrency: higher shows what is shared between requests in flight (group commit).
@@ -106,6 +109,10 @@ const busy = await machineBusy(2000);
 pinSelf(ctx.placement);
 if (workload === 'startup') {
   await compareStartup();
+  process.exit(0);
+}
+if (workload === 'in-process') {
+  await compareInProcess();
   process.exit(0);
 }
 const w = WORKLOADS[workload];
@@ -227,6 +234,59 @@ async function compareStartup(): Promise<void> {
     markdownTable(
       ['build', 'round', 'ready', 'CPU', 'idle RSS'],
       results.map((r) => [r.variant, String(r.round), `${int(r.run.readyMs)} ms`, `${int(r.run.cpuMs)} ms`, `${fixed((r.run.idleRssKiB * 1024) / 1e6)} MB`]),
+    ),
+    '',
+  ].join('\n');
+  writeFileSync(join(RESULTS_DIR, `${opts.name}.md`), text);
+  process.stdout.write(text);
+}
+
+async function compareInProcess(): Promise<void> {
+  const starts = Number(opts.starts ?? 4);
+  const results: Array<{ variant: Variant; round: number; run: InProcessRun }> = [];
+  try {
+    // One CLI start makes the CA and server certificate the in-process starts use.
+    const certs = join(ctx.tempDir('compare-in-process'), 'certs');
+    const [rest, mqtt] = [await freePort(), await freePort()];
+    const cli = resolve(opts.before);
+    await timeStart(() => {
+      const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, { cli, dataDir: join(certs, '..', 'data'), certsDir: certs, restPort: rest, mqttPort: mqtt }), { cwd: REPO_ROOT });
+      proc.child.stdout?.resume();
+      return { pid: proc.pid, stop: () => stopChild(proc.child) };
+    }, [rest, mqtt], 0);
+    for (let round = 1; round <= rounds; round++) {
+      const order: Variant[] = round % 2 ? ['before', 'after'] : ['after', 'before'];
+      for (const variant of order) {
+        const index = join(dirname(resolve(opts[variant])), 'index.js');
+        for (let i = 0; i < starts; i++) results.push({ variant, round, run: await timeInProcess(ctx, certs, index) });
+        const mine = results.filter((r) => r.variant === variant && r.round === round).map((r) => r.run);
+        ctx.log(`round ${round} ${variant}: import ${int(median(mine.map((r) => r.importMs)))} ms, first start ${int(median(mine.map((r) => r.firstStartMs)))} ms, later start ${int(median(mine.map((r) => r.laterStartMs)))} ms`);
+      }
+    }
+  } finally {
+    ctx.cleanup();
+  }
+  const of = (v: Variant) => results.filter((r) => r.variant === v).map((r) => r.run);
+  const med = (v: Variant, f: (r: InProcessRun) => number) => `${int(median(of(v).map(f)))} ms`;
+  const machine = describeMachine();
+  const text = [
+    `# ${opts.name}: before / after (in-process start-up)`,
+    '',
+    `${new Date().toISOString()} · ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, Node ${machine.node} · other work: ${(busy * 100).toFixed(0)} % of all cores busy before the run.`,
+    `before: \`${opts.before}\`, after: \`${opts.after}\` (the index.js beside each); bench/servers/in-process.mjs, ${starts} processes per build per round, ${rounds} rounds, alternating order, ${ctx.placement.pin ? 'pinned to one core as in `npm run bench`' : 'not pinned'}.`,
+    '',
+    `Medians of ${of('before').length} processes each:`,
+    '',
+    markdownTable(
+      ['build', 'import', 'first start', 'import + first start', 'later start'],
+      (['before', 'after'] as const).map((v) => [v, med(v, (r) => r.importMs), med(v, (r) => r.firstStartMs), med(v, (r) => r.importMs + r.firstStartMs), med(v, (r) => r.laterStartMs)]),
+    ),
+    '',
+    'Processes:',
+    '',
+    markdownTable(
+      ['build', 'round', 'import', 'first start', 'later start'],
+      results.map((r) => [r.variant, String(r.round), `${int(r.run.importMs)} ms`, `${int(r.run.firstStartMs)} ms`, `${int(r.run.laterStartMs)} ms`]),
     ),
     '',
   ].join('\n');

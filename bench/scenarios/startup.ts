@@ -22,16 +22,19 @@ const TARGET_IDLE_RATIO = 1.3;
 const TARGET_IN_PROCESS_FIRST_MS = 250;
 const TARGET_IN_PROCESS_LATER_MS = 50;
 
-interface InProcessRun {
+export interface InProcessRun {
   importMs: number;
   firstStartMs: number;
   laterStartMs: number;
 }
 
-/** `import('oci-iot-emulator')` and two `startEmulator()` in one fresh process (bench/servers/in-process.mjs). */
-async function timeInProcess(ctx: BenchContext, certsDir: string): Promise<InProcessRun> {
+/**
+ * `import('oci-iot-emulator')` and two `startEmulator()` in one fresh process
+ * (bench/servers/in-process.mjs), of dist/index.js or the `index` given.
+ */
+export async function timeInProcess(ctx: BenchContext, certsDir: string, index?: string): Promise<InProcessRun> {
   const script = join(REPO_ROOT, 'bench', 'servers', 'in-process.mjs');
-  const proc = spawnWrapped(ctx.placement, 'server', process.execPath, [script, certsDir], { cwd: REPO_ROOT });
+  const proc = spawnWrapped(ctx.placement, 'server', process.execPath, [script, certsDir, ...(index ? [index] : [])], { cwd: REPO_ROOT });
   let out = '';
   proc.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { OciError } from '../errors.js';
+import { requestMethod } from './head-requests.js';
 
 interface ValidationIssue {
   keyword: string;
@@ -16,7 +17,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     void reply.status(status).send({ code, message });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ code: 'NotFound', message: `No such operation: ${request.method} ${request.url.split('?')[0]}` });
+    void reply.status(404).send({ code: 'NotFound', message: `No such operation: ${requestMethod(request.raw)} ${request.url.split('?')[0]}` });
   });
 }
 

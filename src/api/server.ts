@@ -4,6 +4,7 @@ import { registerAdminAuth } from './admin-auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
+import { headAsGetServer } from './head-requests.js';
 import { lazySchemaCompilers } from './lazy-schemas.js';
 import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
@@ -21,6 +22,7 @@ import { ordsRoutes } from './routes/ords.js';
 import { twinRoutes } from './routes/twins.js';
 import { vaultRoutes } from './routes/vault.js';
 import { workRequestRoutes } from './routes/work-requests.js';
+import { named } from './named-plugin.js';
 
 export function buildApi(
   ctx: ApiContext,
@@ -36,6 +38,11 @@ export function buildApi(
     genReqId: () => requestId(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     schemaController: { compilersFactory: lazySchemaCompilers },
+    // HEAD is routed as GET by the server itself (head-requests.ts), not by a copy of every GET route.
+    exposeHeadRoutes: false,
+    serverFactory: headAsGetServer,
+    // Every plugin is ours and finishes; the check costs a timer per plugin and route.
+    pluginTimeout: 0,
   });
   app.decorate('emu', ctx);
   // Callback style: an async hook costs a promise on every request.
@@ -52,17 +59,17 @@ export function buildApi(
   opts.testControl?.registerHooks(app);
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
   if (opts.ops) registerOpsHooks(app, opts.ops);
-  void app.register(domainRoutes);
-  void app.register(workRequestRoutes);
-  void app.register(instanceRoutes);
-  void app.register(instanceContentRoutes);
-  void app.register(twinRoutes);
-  void app.register(invokeRoutes);
-  void app.register(vaultRoutes);
-  void app.register(ordsRoutes);
-  void app.register(emulatorRoutes);
-  void app.register(certificateRoutes);
-  if (opts.ops) void app.register(opsRoutes);
-  if (opts.testControl) void app.register(opts.testControl.routes);
+  void app.register(named(domainRoutes));
+  void app.register(named(workRequestRoutes));
+  void app.register(named(instanceRoutes));
+  void app.register(named(instanceContentRoutes));
+  void app.register(named(twinRoutes));
+  void app.register(named(invokeRoutes));
+  void app.register(named(vaultRoutes));
+  void app.register(named(ordsRoutes));
+  void app.register(named(emulatorRoutes));
+  void app.register(named(certificateRoutes));
+  if (opts.ops) void app.register(named(opsRoutes));
+  if (opts.testControl) void app.register(named(opts.testControl.routes));
   return app;
 }

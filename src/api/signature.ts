@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { OciError } from '../errors.js';
 import { rawBodyOf } from './json-body.js';
 import type { SignatureKeys } from './signature-keys.js';
+import { requestMethod } from './head-requests.js';
 
 /** OCI refuses a request whose date is more than 5 minutes off ("Client Clock Skew", Request Signatures). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -93,7 +94,7 @@ export function checkBodyHash(headers: IncomingHttpHeaders, body: Buffer): void 
 export function registerSignatureCheck(app: FastifyInstance, keys: SignatureKeys, now: () => number = Date.now): void {
   app.addHook('onRequest', async (req) => {
     if (!SIGNED_PATHS.test(req.url)) return;
-    checkSignature({ method: req.method, url: req.url, headers: req.headers }, keys, now());
+    checkSignature({ method: requestMethod(req.raw), url: req.url, headers: req.headers }, keys, now());
   });
   app.addHook('preValidation', async (req) => {
     if (!SIGNED_PATHS.test(req.url) || !BODY_METHODS.has(req.method)) return;

@@ -14,6 +14,7 @@ import type { Store } from '../store/index.js';
 import type { JqEngine } from '../telemetry/jq.js';
 import { createVirtualDevices } from '../virtual-devices/virtual-devices.js';
 import { createWebhooks } from '../webhooks/webhooks.js';
+import { named } from '../api/named-plugin.js';
 
 /**
  * What a test suite or a demo steers the emulator with, besides the clock: device and API
@@ -56,9 +57,9 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
   };
 
   const routes: FastifyPluginAsync = async (app) => {
-    await app.register(emulatorFaultRoutes, { faults });
-    await app.register(emulatorWebhookRoutes, { webhooks });
-    await app.register(emulatorVirtualDeviceRoutes, { virtualDevices, webhooks });
+    await app.register(named(emulatorFaultRoutes), { faults });
+    await app.register(named(emulatorWebhookRoutes), { webhooks });
+    await app.register(named(emulatorVirtualDeviceRoutes), { virtualDevices, webhooks });
   };
 
   return {
