@@ -2,6 +2,7 @@
 // bundled files, and an executable CLI for npx and bin links.
 import { build } from 'esbuild';
 import { chmodSync, cpSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 
@@ -43,6 +44,39 @@ const lazyHttp2 = {
 };
 
 /**
+ * Packages only some uses of the emulator load, at their first use (src/lazy-require.ts,
+ * `import()`): MQTT.js for virtual devices, @fastify/swagger (with its YAML library) at
+ * the first /docs. Inside the main bundle they never ran at start-up, but V8 parsed their
+ * ~0.7 MB on every start. Each is one CommonJS file of its own in dist/on-demand/, which the
+ * bundles require (or import) by relative path. The route schema compilers (Ajv,
+ * fast-json-stringify) stay inside: every emulator compiles schemas at its first requests,
+ * and as files of their own they moved ~25 ms from the start to the first request
+ * (bench/results/startup-on-demand-bundles.md).
+ */
+const ON_DEMAND = { mqtt: 'mqtt', '@fastify/swagger': 'swagger' };
+const packageRequire = createRequire(import.meta.url);
+await Promise.all(
+  Object.entries(ON_DEMAND).map(([pkg, name]) =>
+    build({
+      entryPoints: [packageRequire.resolve(pkg)],
+      outfile: `dist/on-demand/${name}.cjs`,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      logLevel: 'warning',
+    }),
+  ),
+);
+const onDemand = {
+  name: 'on-demand',
+  setup(b) {
+    const names = Object.keys(ON_DEMAND).map((n) => n.replace(/[/.]/g, '\\$&'));
+    b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: `./on-demand/${ON_DEMAND[args.path]}.cjs`, external: true }));
+  },
+};
+
+/**
  * One file instead of ~400 modules: `node dist/cli.js start` uses about 40 % less CPU to
  * start and 13 MB less memory (bench/results/startup-bundle.md). Left outside: the native
  * SQLite binding, and what is only loaded on demand (pretty logs for a terminal, the
@@ -59,7 +93,7 @@ const bundle = (entry, outfile) =>
     external: ['better-sqlite3', 'pino-pretty', 'prom-client', '@peculiar/x509', 'reflect-metadata'],
     // The CommonJS packages inside the bundle call require(); ESM has none of its own.
     banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
-    plugins: [keepModuleUrls, lazyHttp2],
+    plugins: [keepModuleUrls, lazyHttp2, onDemand],
     logLevel: 'warning',
   });
 
