@@ -5,6 +5,8 @@
  */
 export class Completions {
   readonly #waiting = new Map<number, { resolve: (at: number | null) => void; timer: NodeJS.Timeout }>();
+  /** When each awaited command reached its device, until the invoker takes it. */
+  readonly #arrivals = new Map<number, number>();
 
   /** Resolves with performance.now() at completion, or null after `timeoutMs`. */
   expect(seq: number, timeoutMs: number): Promise<number | null> {
@@ -15,6 +17,18 @@ export class Completions {
       }, timeoutMs);
       this.#waiting.set(seq, { resolve, timer });
     });
+  }
+
+  /** The device received the command (for a two-way command, before it answers). */
+  arrived(seq: number): void {
+    if (this.#waiting.has(seq)) this.#arrivals.set(seq, performance.now());
+  }
+
+  /** When the command reached its device (NaN if unknown), forgotten once taken. */
+  takeArrival(seq: number): number {
+    const at = this.#arrivals.get(seq) ?? NaN;
+    this.#arrivals.delete(seq);
+    return at;
   }
 
   done(seq: number): void {
@@ -28,6 +42,7 @@ export class Completions {
 
   /** Gives up on a command whose invoke failed. */
   cancel(seq: number): void {
+    this.#arrivals.delete(seq);
     const entry = this.#waiting.get(seq);
     if (!entry) return;
     this.#waiting.delete(seq);

@@ -75,6 +75,7 @@ export class Fleet {
     if (topic !== COMMAND_TOPIC) return;
     const data = parseCommandData(payload);
     if (!data) return;
+    this.completions.arrived(data.s);
     if (data.w === 0) {
       this.completions.done(data.s);
       return;

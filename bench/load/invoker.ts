@@ -7,6 +7,7 @@ import {
   RESPONSE_TOPIC,
   type ClosedLoopRequest,
   type InvokeResult,
+  type LatencySegments,
   type OpenLoopRequest,
 } from './protocol.js';
 
@@ -16,6 +17,10 @@ const COMPLETION_TIMEOUT_MS = 30_000;
 interface Sample {
   /** When the command counts as started (sent, or scheduled in an open loop). */
   start: number;
+  /** When the invoke was sent; its 202 came back; the command reached the device. */
+  sent: number;
+  accepted: number;
+  arrived: number;
   done: number;
   commandId: number;
 }
@@ -44,9 +49,12 @@ export class Invoker {
     const seq = this.#seq++;
     this.issued++;
     const completion = this.completions.expect(seq, COMPLETION_TIMEOUT_MS);
+    const sent = performance.now();
     let commandId: number;
+    let accepted: number;
     try {
       commandId = await this.#post(instanceId, seq);
+      accepted = performance.now();
       this.accepted++;
     } catch (err) {
       this.httpErrors++;
@@ -56,11 +64,12 @@ export class Invoker {
       return null;
     }
     const done = await completion;
+    const arrived = this.completions.takeArrival(seq);
     if (done === null) {
       this.lost++;
       return null;
     }
-    return { start, done, commandId };
+    return { start, sent, accepted, arrived, done, commandId };
   }
 
   #post(instanceId: string, seq: number): Promise<number> {
@@ -106,8 +115,28 @@ function targetsOf(fleet: Fleet, count: number): string[] {
   return ids;
 }
 
+/** Where the client's latency went, for each command and for the slowest 1 % on average. */
+function segmentsOf(samples: Sample[]): LatencySegments {
+  const parts = {
+    scheduledToSent: (s: Sample) => s.sent - s.start,
+    sentToAccepted: (s: Sample) => s.accepted - s.sent,
+    sentToDevice: (s: Sample) => s.arrived - s.sent,
+    deviceToDone: (s: Sample) => s.done - s.arrived,
+  };
+  const slowest = [...samples].sort((a, b) => b.done - b.start - (a.done - a.start)).slice(0, Math.ceil(samples.length / 100));
+  const mean = (f: (s: Sample) => number) => slowest.reduce((sum, s) => sum + f(s), 0) / Math.max(1, slowest.length);
+  const each = {} as LatencySegments['each'];
+  const slowest1pct = { total: mean((s) => s.done - s.start) } as LatencySegments['slowest1pct'];
+  for (const [name, f] of Object.entries(parts) as Array<[keyof typeof parts, (s: Sample) => number]>) {
+    each[name] = percentiles(samples.map(f).filter(Number.isFinite));
+    slowest1pct[name] = mean(f);
+  }
+  return { each, slowest1pct };
+}
+
 function summarize(invoker: Invoker, samples: Sample[], windowMs: number, cpu: NodeJS.CpuUsage): InvokeResult {
   return {
+    segments: segmentsOf(samples),
     issued: invoker.issued,
     accepted: invoker.accepted,
     httpErrors: invoker.httpErrors,

@@ -55,6 +55,17 @@ export interface OpenLoopRequest extends InvokeLoad {
   rate: number;
 }
 
+/**
+ * A command's client latency in parts: the load's own lag (open loop: scheduled → sent),
+ * sent → its 202, sent → the command at the device, the command at the device → complete
+ * (two-way: the PUBACK of the response; one-way: 0). Per part over all commands, and the
+ * mean of each part over the slowest 1 % (by total), which says where a tail comes from.
+ */
+export interface LatencySegments {
+  each: Record<'scheduledToSent' | 'sentToAccepted' | 'sentToDevice' | 'deviceToDone', Percentiles>;
+  slowest1pct: Record<'scheduledToSent' | 'sentToAccepted' | 'sentToDevice' | 'deviceToDone' | 'total', number>;
+}
+
 export interface InvokeResult {
   issued: number;
   accepted: number;
@@ -66,6 +77,8 @@ export interface InvokeResult {
   perSecond: number;
   /** Client clock: invoke sent (open loop: its scheduled time) → completion seen by the device. */
   latency: Percentiles;
+  /** The same latency in parts, on the client clock. */
+  segments: LatencySegments;
   /** Command ids of the window's commands, for the database's own timestamps. */
   windowIds: number[];
   /** CPU used by the load process over the window, as a fraction of one core. */

@@ -311,11 +311,15 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
     '',
     `Two-way at half load, open loop ${rate(two.halfRate)} for ${s.halfMeasureMs / 1000} s: client ${pct(two.half.latency)} (max ${ms(two.half.latency.max)}), DB ${pct(two.halfDb)}, ${int(two.half.completedInWindow)} commands, emulator CPU ${fixed(two.halfEmulatorCpu * 100, 0)} % (${int(cpuPerCommand(two.halfEmulatorCpu, two.half.perSecond))} µs per command).`,
     '',
+    segmentsText(two.half),
+    '',
     'One-way, closed loop (each slot waits for delivery):',
     '',
     levelTable(one),
     '',
     `One-way at half load, open loop ${rate(one.halfRate)}: client ${pct(one.half.latency)}, DB ${pct(one.halfDb)}, emulator CPU ${fixed(one.halfEmulatorCpu * 100, 0)} % (${int(cpuPerCommand(one.halfEmulatorCpu, one.half.perSecond))} µs per command).`,
+    '',
+    segmentsText(one.half),
     '',
     `No-op Fastify ceiling: ${rate(ceiling.perSecond)} (autocannon, ${s.autocannonConnections} connections, ${s.autocannonSec} s, latency p50 ${ceiling.latencyP50} ms / p99 ${ceiling.latencyP99} ms), server CPU ${fixed(ceilingCpu * 100, 0)} % (${int(noopCpuPerRequest)} µs per request).`,
     '',
@@ -328,4 +332,14 @@ export async function commandsScenario(ctx: BenchContext): Promise<Section> {
     checks: checkList,
     details,
   };
+}
+
+/** Where an open loop's client latency went: each part's p50 / p99, and the slowest 1 % averaged. */
+function segmentsText(r: InvokeResult): string {
+  const { each, slowest1pct: w } = r.segments;
+  const p = (x: { p50: number; p99: number }) => `${ms(x.p50)} / ${ms(x.p99)}`;
+  return [
+    `Its client latency in parts, p50 / p99: the load's lag (scheduled → sent) ${p(each.scheduledToSent)}; sent → 202 ${p(each.sentToAccepted)}; sent → command at the device ${p(each.sentToDevice)}; command at the device → complete ${p(each.deviceToDone)}.`,
+    `The slowest 1 % (${int(Math.ceil(r.completedInWindow / 100))} commands, ${ms(w.total)} on average): lag ${ms(w.scheduledToSent)}, sent → 202 ${ms(w.sentToAccepted)}, sent → at the device ${ms(w.sentToDevice)}, at the device → complete ${ms(w.deviceToDone)}.`,
+  ].join(' ');
 }
