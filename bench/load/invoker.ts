@@ -134,9 +134,17 @@ function segmentsOf(samples: Sample[]): LatencySegments {
   return { each, slowest1pct };
 }
 
-function summarize(invoker: Invoker, samples: Sample[], windowMs: number, cpu: NodeJS.CpuUsage): InvokeResult {
+/** The p99 of the commands started in each second of the window (open loop: by scheduled time). */
+function p99BySecond(samples: Sample[], windowStart: number, windowMs: number): number[] {
+  const seconds = Array.from({ length: Math.ceil(windowMs / 1000) }, (): number[] => []);
+  for (const s of samples) seconds[Math.floor((s.start - windowStart) / 1000)]?.push(s.done - s.start);
+  return seconds.map((l) => percentiles(l).p99);
+}
+
+function summarize(invoker: Invoker, samples: Sample[], windowStart: number, windowMs: number, cpu: NodeJS.CpuUsage): InvokeResult {
   return {
     segments: segmentsOf(samples),
+    p99BySecond: p99BySecond(samples, windowStart, windowMs),
     issued: invoker.issued,
     accepted: invoker.accepted,
     httpErrors: invoker.httpErrors,
@@ -175,7 +183,7 @@ export async function closedLoop(fleet: Fleet, completions: Completions, req: Cl
   clearTimeout(cpuTimer);
   const cpu = process.cpuUsage(cpu0 ?? undefined);
   invoker.close();
-  return summarize(invoker, samples, req.measureMs, cpu);
+  return summarize(invoker, samples, windowStart, req.measureMs, cpu);
 }
 
 /**
@@ -219,5 +227,5 @@ export async function openLoop(fleet: Fleet, completions: Completions, req: Open
   clearTimeout(cpuTimer);
   await Promise.all(running);
   invoker.close();
-  return summarize(invoker, samples, req.measureMs, cpu);
+  return summarize(invoker, samples, windowStart, req.measureMs, cpu);
 }

@@ -79,6 +79,8 @@ export interface InvokeResult {
   latency: Percentiles;
   /** The same latency in parts, on the client clock. */
   segments: LatencySegments;
+  /** The p99 of the commands started in each second of the window: a tail spread evenly, or one spell. */
+  p99BySecond: number[];
   /** Command ids of the window's commands, for the database's own timestamps. */
   windowIds: number[];
   /** CPU used by the load process over the window, as a fraction of one core. */

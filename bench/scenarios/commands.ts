@@ -341,5 +341,6 @@ function segmentsText(r: InvokeResult): string {
   return [
     `Its client latency in parts, p50 / p99: the load's lag (scheduled → sent) ${p(each.scheduledToSent)}; sent → 202 ${p(each.sentToAccepted)}; sent → command at the device ${p(each.sentToDevice)}; command at the device → complete ${p(each.deviceToDone)}.`,
     `The slowest 1 % (${int(Math.ceil(r.completedInWindow / 100))} commands, ${ms(w.total)} on average): lag ${ms(w.scheduledToSent)}, sent → 202 ${ms(w.sentToAccepted)}, sent → at the device ${ms(w.sentToDevice)}, at the device → complete ${ms(w.deviceToDone)}.`,
+    `p99 of each second of the window: ${r.p99BySecond.map((v) => ms(v)).join(', ')}.`,
   ].join(' ');
 }
