@@ -26,8 +26,8 @@ declare module 'fastify' {
  */
 export function registerOpenApi(app: FastifyInstance, version: string): void {
   const routes: RouteOptions[] = [];
-  // @fastify/swagger leaves HEAD routes out too.
-  app.addHook('onRoute', (route) => void (route.method !== 'HEAD' && routes.push(route)));
+  // The API has no HEAD routes to leave out: HEAD is answered as GET (head-requests.ts).
+  app.addHook('onRoute', (route) => void routes.push(route));
   let described: Promise<unknown> | undefined;
   app.decorate('openApi', () => (described ??= describe(routes, version)));
 }
