@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--profile]`
+ * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup|in-process] [--rounds=3] [--profile]`
  *
  * A/B of two emulator builds, for before/after records of a fix. Rounds alternate the
  * order of the builds so drift on a shared machine hits both. `--profile` also writes a CPU
@@ -38,7 +38,7 @@ import { REPO_ROOT } from './lib/context.js';
 
 const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
 if (!opts.before || !opts.after || !opts.name) {
-  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup] [--rounds=3] [--rate=200] [--concurrency=16] [--devices=100] [--starts=4] [--profile]\n');
+  process.stderr.write('usage: tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup|in-process] [--rounds=3] [--rate=200] [--concurrency=16] [--devices=100] [--starts=4] [--profile]\n');
   process.exit(2);
 }
 const workload = opts.workload === 'telemetry' || opts.workload === 'startup' || opts.workload === 'in-process' ? opts.workload : 'commands';
@@ -178,15 +178,19 @@ writeFileSync(join(RESULTS_DIR, `${opts.name}.md`), text);
 process.stdout.write(text);
 
 /** Start-up A/B: each round starts each build `starts` times on its own existing data dir. */
-async function compareStartup(): Promise<void> {
-  const starts = Number(opts.starts ?? 4);
-  const idleMs = 1000;
-  const results: Array<{ variant: Variant; round: number; run: StartRun }> = [];
-  const launch = (cli: string, dataDir: string, certsDir: string, restPort: number, mqttPort: number) => () => {
+/** What timeStart runs: `cli.js start` on the given data and certs dir, pinned like the process under test. */
+function launch(cli: string, dataDir: string, certsDir: string, restPort: number, mqttPort: number) {
+  return () => {
     const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, { cli, dataDir, certsDir, restPort, mqttPort }), { cwd: REPO_ROOT });
     proc.child.stdout?.resume();
     return { pid: proc.pid, stop: () => stopChild(proc.child) };
   };
+}
+
+async function compareStartup(): Promise<void> {
+  const starts = Number(opts.starts ?? 4);
+  const idleMs = 1000;
+  const results: Array<{ variant: Variant; round: number; run: StartRun }> = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       const order: Variant[] = round % 2 ? ['before', 'after'] : ['after', 'before'];
@@ -248,12 +252,7 @@ async function compareInProcess(): Promise<void> {
     // One CLI start makes the CA and server certificate the in-process starts use.
     const certs = join(ctx.tempDir('compare-in-process'), 'certs');
     const [rest, mqtt] = [await freePort(), await freePort()];
-    const cli = resolve(opts.before);
-    await timeStart(() => {
-      const proc = spawnWrapped(ctx.placement, 'server', process.execPath, emulatorArgs(ctx, { cli, dataDir: join(certs, '..', 'data'), certsDir: certs, restPort: rest, mqttPort: mqtt }), { cwd: REPO_ROOT });
-      proc.child.stdout?.resume();
-      return { pid: proc.pid, stop: () => stopChild(proc.child) };
-    }, [rest, mqtt], 0);
+    await timeStart(launch(resolve(opts.before), join(certs, '..', 'data'), certs, rest, mqtt), [rest, mqtt], 0);
     for (let round = 1; round <= rounds; round++) {
       const order: Variant[] = round % 2 ? ['before', 'after'] : ['after', 'before'];
       for (const variant of order) {

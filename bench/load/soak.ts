@@ -5,10 +5,9 @@ import { Invoker } from './invoker.js';
 import { TELEMETRY_PREFIX, type SoakRequest, type SoakSample, type SoakTotals } from './protocol.js';
 
 // Telemetry catches up in steps of at most this many ms, so a rate of hundreds per second
-// costs a few timers per second, not one per message. Commands are sent at their own
-// scheduled times, from which their latency runs: sent in 20 ms steps, and each one
-// interval late (the count of due commands was one short), they carried 10-30 ms of the
-// load's own lag (the soak's p50 was 25 ms at 19 % emulator CPU).
+// costs a few timers per second, not one per message. Commands go out at their own
+// scheduled times: their latency runs from then, so any lag of the load's would count as
+// the emulator's.
 const TICK_MS = 20;
 
 /**
