@@ -6,7 +6,7 @@ import { iotCommand } from './cli/iot.js';
 import { DEFAULT_URL, ServiceError } from './cli/rest.js';
 import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
 import { OciError } from './errors.js';
-import { issueCertificateFiles } from './pki/cert-command.js';
+import { issueCertificateFiles } from './cli/cert-command.js';
 import { formatTable, toJson } from './sql/format.js';
 import { SqlError } from './sql/query.js';
 import { runReadOnlySqlWithin } from './sql/runner.js';

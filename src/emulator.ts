@@ -5,7 +5,7 @@ import { adminTokenFor } from './api/admin-auth.js';
 import { buildApi } from './api/server.js';
 import { startBroker, type Broker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
-import { iso, manualClock, systemClock, type Clock } from './clock.js';
+import { iso, manualClock, systemClock, type Clock } from './clock/clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
 import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';

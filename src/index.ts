@@ -8,8 +8,8 @@ export {
 } from './programmatic.js';
 export { type Emulator, type EmulatorOptions } from './emulator.js';
 export { type EmulatorConfig, DEFAULTS } from './config.js';
-export { type Clock, type ManualClock, isManual } from './clock.js';
-export { type DeliveryStatus } from './commands/states.js';
+export { type Clock, type ManualClock, isManual } from './clock/clock.js';
+export { type DeliveryStatus } from './store/delivery-states.js';
 export { type InvokeRawCommandDetails } from './commands/request.js';
 export { type NewDevice } from './resources/devices.js';
 export { type DeviceConnection } from './views/connection.js';

@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isManual, iso } from './clock.js';
+import { isManual, iso } from './clock/clock.js';
 import { parseDuration } from './durations.js';
 import type { InvokeRawCommandDetails } from './commands/request.js';
 import { createDevice as createDeviceRows, type NewDevice } from './resources/devices.js';
 import { deviceConnection, type DeviceConnection } from './views/connection.js';
 import { startEmulator as startCore, type Emulator, type EmulatorOptions } from './emulator.js';
 import { readOnlyConnection, runOn, type SqlResult } from './sql/query.js';
-import { TERMINAL, type DeliveryStatus } from './commands/states.js';
+import { TERMINAL, type DeliveryStatus } from './store/delivery-states.js';
 import type { RawCommandData } from './store/commands.js';
 
 export type { RawCommandData };

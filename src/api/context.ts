@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../clock/clock.js';
 import type { CommandEngine } from '../commands/engine.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import type { EmulatorConfig } from '../config.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../clock/clock.js';
 import { conflict } from '../errors.js';
 
 /** OCI keeps an opc-retry-token for 24 hours. */

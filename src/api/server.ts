@@ -15,6 +15,9 @@ import { DEFAULT_BODY_LIMIT, registerRequestLimits } from './limits.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { domainRoutes } from './routes/domains.js';
 import { emulatorRoutes } from './routes/emulator.js';
+import { emulatorFaultRoutes } from './routes/emulator-faults.js';
+import { emulatorVirtualDeviceRoutes } from './routes/emulator-virtual-devices.js';
+import { emulatorWebhookRoutes } from './routes/emulator-webhooks.js';
 import { instanceContentRoutes } from './routes/instance-content.js';
 import { instanceRoutes } from './routes/instances.js';
 import { invokeRoutes } from './routes/invoke.js';
@@ -70,6 +73,14 @@ export function buildApi(
   void app.register(named(emulatorRoutes));
   void app.register(named(certificateRoutes));
   if (opts.ops) void app.register(named(opsRoutes));
-  if (opts.testControl) void app.register(named(opts.testControl.routes));
+  // /emulator/faults, /emulator/webhooks, /emulator/virtual-devices over the test-control facade.
+  const testControl = opts.testControl;
+  if (testControl) {
+    void app.register(named(async function emulatorTestControlRoutes(scope: FastifyInstance) {
+      await scope.register(named(emulatorFaultRoutes), { faults: testControl.faults });
+      await scope.register(named(emulatorWebhookRoutes), { webhooks: testControl.webhooks });
+      await scope.register(named(emulatorVirtualDeviceRoutes), { virtualDevices: testControl.virtualDevices, webhooks: testControl.webhooks });
+    }));
+  }
   return app;
 }

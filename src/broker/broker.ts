@@ -1,6 +1,6 @@
 import { Aedes } from 'aedes';
 import { X509Certificate } from 'node:crypto';
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import type { DeviceSignals } from '../commands/device-port.js';
 import { DEFAULTS } from '../config.js';
 import type { TlsMaterial } from '../pki/certificates.js';

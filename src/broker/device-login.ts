@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../clock/clock.js';
 import type { Store } from '../store/index.js';
 import type { InstanceRow } from '../store/instances.js';
 import { checkDeviceLogin } from './authenticate.js';

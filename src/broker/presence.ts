@@ -1,5 +1,5 @@
 import type { Client } from 'aedes';
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import type { DeviceSignals } from '../commands/device-port.js';
 import type { DeviceSessionStore } from '../store/device-sessions.js';
 import type { Connections } from './connections.js';

@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import { conflict } from '../errors.js';
 import type { Db } from '../store/database.js';
 import { commandStore, type ChangeEffects, type CommandRow, type ConnectionKey, type Delivery, type EventNote, type NewCommand } from '../store/commands.js';
@@ -6,8 +6,8 @@ import { createWriteBatch, type WriteBatch } from '../store/write-batch.js';
 import type { DeliveryRoute, DeliveryTarget, DevicePort, DeviceSignals } from './device-port.js';
 import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
-import { createScheduler } from './scheduler.js';
-import type { DeliveryStatus } from './states.js';
+import { createScheduler } from '../clock/scheduler.js';
+import type { DeliveryStatus } from '../store/delivery-states.js';
 import type { TelemetryMessage } from '../telemetry/pipeline.js';
 
 export interface Transition {

@@ -1,5 +1,5 @@
-import { iso, type Clock } from '../clock.js';
-import { createScheduler } from '../commands/scheduler.js';
+import { iso, type Clock } from '../clock/clock.js';
+import { createScheduler } from '../clock/scheduler.js';
 import { incorrectState, invalid, notFound, relatedNotFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import { checkEtag } from '../resources/instances.js';

@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import type { DomainRow } from '../store/control-plane.js';
 import type { RetentionDataType, RetentionStore } from '../store/retention.js';
 

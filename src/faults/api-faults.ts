@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Clock } from '../clock.js';
-import type { ClockQueue } from '../test-control/clock-queue.js';
+import type { Clock } from '../clock/clock.js';
+import type { ClockQueue } from '../clock/clock-queue.js';
 import type { ActiveFault, FaultBook } from './faults.js';
 import { operationOf } from './operations.js';
 

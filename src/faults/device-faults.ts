@@ -1,5 +1,5 @@
-import { iso, type Clock } from '../clock.js';
-import type { ClockQueue } from '../test-control/clock-queue.js';
+import { iso, type Clock } from '../clock/clock.js';
+import type { ClockQueue } from '../clock/clock-queue.js';
 import type { DevicePort, DeviceSignals, DeliveryTarget, OutboundCommand } from '../commands/device-port.js';
 import type { FaultEffect } from '../store/faults.js';
 import { faultCause, fractionHits, type ActiveFault, type DeviceFaultKind, type DeviceFaultSpec, type FaultBook, type FaultView } from './faults.js';

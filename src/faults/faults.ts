@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import { parseDuration } from '../durations.js';
 import { invalid, notFound } from '../errors.js';
 import type { FaultEffect, FaultRow } from '../store/faults.js';
@@ -288,3 +288,13 @@ export const faultCause = (row: FaultRow, what: string) => `fault ${row.id} (${r
 
 /** Whether an evenly spread fraction takes the k-th occasion (k from 1): exactly that share, deterministic. */
 export const fractionHits = (fraction: number, k: number) => Math.floor(k * fraction + 1e-9) > Math.floor((k - 1) * fraction + 1e-9);
+
+/** What /emulator/faults and the programmatic API steer faults with. */
+export interface FaultControl {
+  set(spec: FaultSpec): FaultView;
+  list(): FaultView[];
+  get(id: number): FaultView;
+  clear(filter?: { id?: number; instanceId?: string; operation?: string }): FaultView[];
+  /** The OCI operation names an API fault may name (besides `*`). */
+  operations(): string[];
+}

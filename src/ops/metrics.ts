@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Transition } from '../commands/engine.js';
 import type { DevicePort, DeviceSignals } from '../commands/device-port.js';
-import { DELIVERY_STATES, TERMINAL } from '../commands/states.js';
+import { DELIVERY_STATES, TERMINAL } from '../store/delivery-states.js';
 import type { Store } from '../store/index.js';
 
 /**

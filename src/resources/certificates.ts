@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import { parseDuration } from '../durations.js';
 import { invalid } from '../errors.js';
 import { ocid } from '../ids.js';

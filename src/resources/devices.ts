@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../clock/clock.js';
 import type { Store } from '../store/index.js';
 import type { InstanceRow } from '../store/instances.js';
 import { base32 } from '../ids.js';

@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import { conflict, incorrectState, notFound, OciError, relatedNotFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import type { Store } from '../store/index.js';

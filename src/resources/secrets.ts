@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import { invalid, notFound } from '../errors.js';
 import { base32, ocid } from '../ids.js';
 import { EMULATOR_COMPARTMENT } from '../store/control-plane.js';

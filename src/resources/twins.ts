@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import { conflict, invalid, notFound, OciError } from '../errors.js';
 import { ocid } from '../ids.js';
 import { etagOf } from '../store/instances.js';

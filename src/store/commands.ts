@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from '../commands/states.js';
+import type { DeliveryStatus } from './delivery-states.js';
 import { prepared, type Db } from './database.js';
 import { rawDataStore, type RawDataRow } from './raw-data.js';
 

@@ -1,4 +1,4 @@
-import { iso } from '../clock.js';
+import { iso } from '../clock/clock.js';
 import type { Store } from '../store/index.js';
 import type { AdapterRow, ModelRow } from '../store/twin-resources.js';
 import { compileAdapter, JQ_HELPERS, type CompiledAdapter, type InboundEnvelope, type InboundRoute } from './adapter.js';

@@ -1,26 +1,23 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { emulatorFaultRoutes, type FaultControl } from '../api/routes/emulator-faults.js';
-import { emulatorVirtualDeviceRoutes } from '../api/routes/emulator-virtual-devices.js';
-import { emulatorWebhookRoutes } from '../api/routes/emulator-webhooks.js';
-import type { Clock } from '../clock.js';
-import { clockQueue } from './clock-queue.js';
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../clock/clock.js';
+import { clockQueue } from '../clock/clock-queue.js';
 import type { DevicePort, DeviceSignals } from '../commands/device-port.js';
 import type { CommandEngine } from '../commands/engine.js';
 import { registerApiFaults } from '../faults/api-faults.js';
 import { createDeviceFaults } from '../faults/device-faults.js';
-import { createFaultBook, type DeviceFaultSpec } from '../faults/faults.js';
+import { createFaultBook, type DeviceFaultSpec, type FaultControl } from '../faults/faults.js';
 import { counter, family, type Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
 import type { JqEngine } from '../telemetry/jq.js';
 import { createVirtualDevices } from '../virtual-devices/virtual-devices.js';
 import { createWebhooks } from '../webhooks/webhooks.js';
-import { named } from '../api/named-plugin.js';
 
 /**
  * What a test suite or a demo steers the emulator with, besides the clock: device and API
  * faults (faults/), virtual devices (virtual-devices/) and webhooks (webhooks/). The
  * composition root asks it for the decorators it puts between the engine and the broker,
- * and for the Fastify hook and routes; the parts themselves know nothing of each other.
+ * and for the Fastify hook (api/ registers the /emulator routes over `faults`, `webhooks`
+ * and `virtualDevices`); the parts themselves know nothing of each other.
  */
 export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine }) {
   const { store, clock, metrics } = deps;
@@ -56,12 +53,6 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
     operations: () => [...book.operations()].sort(),
   };
 
-  const routes: FastifyPluginAsync = async (app) => {
-    await app.register(named(emulatorFaultRoutes), { faults });
-    await app.register(named(emulatorWebhookRoutes), { webhooks });
-    await app.register(named(emulatorVirtualDeviceRoutes), { virtualDevices, webhooks });
-  };
-
   return {
     faults,
     webhooks,
@@ -85,7 +76,6 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
     registerHooks(app: FastifyInstance): void {
       registerApiFaults(app, { book, clock, queue });
     },
-    routes,
     async stop(): Promise<void> {
       await virtualDevices.close();
       webhooks.stop();

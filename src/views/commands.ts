@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from '../commands/states.js';
+import type { DeliveryStatus } from '../store/delivery-states.js';
 import type { CommandRow } from '../store/commands.js';
 import type { Store } from '../store/index.js';
 

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import { sourceRequire } from '../lazy-require.js';
-import type { ClockQueue } from '../test-control/clock-queue.js';
+import type { ClockQueue } from '../clock/clock-queue.js';
 import { parseDuration } from '../durations.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { base32 } from '../ids.js';

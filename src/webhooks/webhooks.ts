@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { iso, type Clock } from '../clock.js';
+import { iso, type Clock } from '../clock/clock.js';
 import type { Transition } from '../commands/engine.js';
 import type { DeviceSignals } from '../commands/device-port.js';
 import { classifyPayload } from '../commands/payload.js';
-import { createScheduler } from '../commands/scheduler.js';
+import { createScheduler } from '../clock/scheduler.js';
 import { invalid, notFound } from '../errors.js';
 import { base32 } from '../ids.js';
 import type { Store } from '../store/index.js';

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { manualClock } from '../../src/clock.js';
+import { manualClock } from '../../src/clock/clock.js';
 import { connectRefusal } from '../../src/broker/limits.js';
 import { createLoginThrottle, THROTTLE_DEFAULTS } from '../../src/broker/login-throttle.js';
 import { createHeaderScanner } from '../../src/broker/packet-guard.js';

@@ -1,6 +1,6 @@
 /** The state engine alone: a fake broker, a manual clock, an in-memory database. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { manualClock } from '../../src/clock.js';
+import { manualClock } from '../../src/clock/clock.js';
 import { createCommandEngine } from '../../src/commands/engine.js';
 import { OciError } from '../../src/errors.js';
 import { DEV, engineFixture, MIN, type EngineFixture } from '../support/engine-fixture.js';

@@ -3,7 +3,7 @@
  * manual clock at 2030-01-01T00:00:00Z and an in-memory database. Call engineFixture()
  * in beforeEach for a fresh one per test.
  */
-import { manualClock, type ManualClock } from '../../src/clock.js';
+import { manualClock, type ManualClock } from '../../src/clock/clock.js';
 import { createCommandEngine, type CommandEngine } from '../../src/commands/engine.js';
 import { parseCommandRequest } from '../../src/commands/request.js';
 import { openDatabase, type Db } from '../../src/store/database.js';

@@ -7,7 +7,7 @@
  * wide `commands` row (delivery facts beside OCI's columns).
  */
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
-import type { DeliveryStatus } from '../../src/commands/states.js';
+import type { DeliveryStatus } from '../../src/store/delivery-states.js';
 import type { InvokeRawCommandDetails } from '../../src/commands/request.js';
 import { startEmulator, type StartedEmulator, type StartOptions, type TestDevice as CreatedDevice } from '../../src/programmatic.js';
 import type { NewDevice } from '../../src/resources/devices.js';

@@ -4,7 +4,7 @@
  * into jq, and a whole batch mapped in one jq call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { iso, manualClock } from '../../src/clock.js';
+import { iso, manualClock } from '../../src/clock/clock.js';
 import { twinResources } from '../../src/resources/twins.js';
 import { openDatabase } from '../../src/store/database.js';
 import { createStore, type Store } from '../../src/store/index.js';

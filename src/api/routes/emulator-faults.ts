@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { FaultSpec, FaultView } from '../../faults/faults.js';
+import type { FaultControl, FaultSpec } from '../../faults/faults.js';
 import { itemsOf } from '../schemas.js';
 
 export const faultViewSchema = {
@@ -45,15 +45,6 @@ const faultBody = {
 
 const items = itemsOf(faultViewSchema);
 const idParam = { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'] } as const;
-
-export interface FaultControl {
-  set(spec: FaultSpec): FaultView;
-  list(): FaultView[];
-  get(id: number): FaultView;
-  clear(filter?: { id?: number; instanceId?: string; operation?: string }): FaultView[];
-  /** The OCI operation names an API fault may name (besides `*`). */
-  operations(): string[];
-}
 
 /** `/emulator/faults`: device and API faults, set and cleared while the emulator runs. */
 export const emulatorFaultRoutes: FastifyPluginAsync<{ faults: FaultControl }> = async (app, { faults }) => {

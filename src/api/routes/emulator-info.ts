@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { iso } from '../../clock.js';
+import { iso } from '../../clock/clock.js';
 import { deviceUrls } from '../../views/connection.js';
 
 const info = {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { isManual, iso } from '../../clock.js';
+import { isManual, iso } from '../../clock/clock.js';
 import { parseDuration } from '../../durations.js';
 import { conflict, invalid } from '../../errors.js';
 

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.js';
-import { createScheduler } from '../commands/scheduler.js';
+import type { Clock } from './clock.js';
+import { createScheduler } from './scheduler.js';
 
 export interface ClockQueue {
   /** Runs `action` once the clock reaches `at` (epoch ms); returns a function that cancels it. */

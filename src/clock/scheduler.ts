@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from './clock.js';
 
 /**
  * One timer for every command deadline. The earliest deadline is read from the store

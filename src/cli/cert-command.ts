@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { systemClock } from '../clock.js';
+import { systemClock } from '../clock/clock.js';
 import type { EmulatorConfig } from '../config.js';
 import { createClientCertificate } from '../resources/certificates.js';
 import { openDatabase } from '../store/database.js';
 import { createStore } from '../store/index.js';
-import { ensureCertificates } from './certificates.js';
+import { ensureCertificates } from '../pki/certificates.js';
 
 export interface IssuedFiles {
   id: string;

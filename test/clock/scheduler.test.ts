@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import type { Clock } from '../../src/clock.js';
-import { createScheduler } from '../../src/commands/scheduler.js';
+import type { Clock } from '../../src/clock/clock.js';
+import { createScheduler } from '../../src/clock/scheduler.js';
 
 beforeEach(() => vi.useFakeTimers({ now: 0 }));
 afterEach(() => vi.useRealTimers());
