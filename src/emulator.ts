@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { adminTokenFor } from './api/admin-auth.js';
 import { buildApi } from './api/server.js';
 import { startBroker, type Broker } from './broker/broker.js';
+import { createInbound } from './broker/inbound.js';
 import { brokerLimits } from './broker/limits.js';
 import { iso, manualClock, systemClock, type Clock } from './clock/clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
@@ -132,7 +133,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const testControl = createTestControl({ store, clock, metrics, jq });
     closers.push(() => testControl.stop());
     const brokerLog = log.child({ component: 'broker' });
+    // Every device event's way in; its stages are attached once the engine exists (it needs the broker).
+    const inbound = createInbound();
     broker = await startBroker({
+      inbound,
       db,
       store,
       clock,
@@ -162,7 +166,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     metrics.watchAdapters(telemetry.stats);
     const twins = twinResources(store, clock, config.region, jq);
     const engine = createCommandEngine({
-      telemetry,
       db,
       clock,
       // Faults sit between the engine and the broker; the engine never learns of them.
@@ -184,7 +187,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Deadlines that passed while the emulator was down are settled before anyone connects.
     engine.recover();
 
-    const { mqttPort, httpsPort } = await broker.listen(metrics.countReceived(testControl.deviceSignals(engine.signals)));
+    inbound.attach({
+      clock,
+      classify: store.commands.classifyPublish,
+      faults: testControl.deviceFaults,
+      engine: engine.signals,
+      telemetry,
+      webhooks: testControl.webhooks,
+      metrics,
+    });
+    const { mqttPort, httpsPort } = await broker.listen();
     // Virtual devices log in over the listener like any device, on loopback.
     closers.push(() => testControl.virtualDevices.close());
     testControl.attachListener({ port: mqttPort, ca: tls.ca, host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, servername: domain.device_host });

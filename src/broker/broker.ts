@@ -1,7 +1,6 @@
 import { Aedes } from 'aedes';
 import { X509Certificate } from 'node:crypto';
 import { iso, type Clock } from '../clock/clock.js';
-import type { DeviceSignals } from '../commands/device-port.js';
 import { DEFAULTS } from '../config.js';
 import type { TlsMaterial } from '../pki/certificates.js';
 import type { Db } from '../store/database.js';
@@ -9,6 +8,7 @@ import type { Store } from '../store/index.js';
 import { createSqlitePersistence } from '../store/mqtt-persistence.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { acknowledgementHandler } from './acknowledgement.js';
+import type { Inbound } from './inbound.js';
 import { createConnections } from './connections.js';
 import { createGateways } from './gateways.js';
 import { createDelivery } from './delivery.js';
@@ -22,7 +22,6 @@ import type { BrokerLog } from './log.js';
 import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
 import { loginHooks } from './login.js';
 import { createPresence } from './presence.js';
-import { relaySignals } from './signals.js';
 import { authorizeSubscribe, subscriptionHandlers } from './subscribe.js';
 
 export type { DeviceIdentity } from './connections.js';
@@ -47,6 +46,8 @@ export interface BrokerOptions {
   /** What Aedes 1.2 does not enforce itself; the configuration's defaults when omitted. */
   limits?: BrokerLimits;
   log?: BrokerLog;
+  /** Where every device event goes (inbound.ts); its stages are attached before listen(). */
+  inbound: Inbound;
   /** Asked once a device's credentials are accepted, on every transport: a refusal to impose instead (faults/), or null. */
   loginGate?: (instanceId: string) => { returnCode: 3 | 5; reason: string } | null;
 }
@@ -62,8 +63,7 @@ export async function startBroker(opts: BrokerOptions) {
   const limits = opts.limits ?? brokerLimits(DEFAULTS);
   const sessions = opts.store.deviceSessions;
   const connections = createConnections();
-  const engine = relaySignals();
-  const signals = engine.signals;
+  const signals = opts.inbound;
   // One login for every transport, so failures on any of them count towards one backoff.
   const credentials = createDeviceLogin({
     store: opts.store,
@@ -80,10 +80,7 @@ export async function startBroker(opts: BrokerOptions) {
     return refusal ? { ok: false, returnCode: refusal.returnCode, reason: refusal.reason, key: attempt.username ?? '' } : outcome;
   };
 
-  const persistence = createSqlitePersistence(db, {
-    maxQueuedPerClient: opts.maxQueuedPerClient,
-    onAcknowledged: acknowledgementHandler({ batch, signals, log }),
-  });
+  const persistence = createSqlitePersistence(db, { maxQueuedPerClient: opts.maxQueuedPerClient });
   const gateways = createGateways(opts.store.instances);
   const presence = createPresence({ sessions, clock, connections, gateways, signals, log });
   const subscriptions = subscriptionHandlers({ connections, gateways, signals, presence, log });
@@ -99,6 +96,8 @@ export async function startBroker(opts: BrokerOptions) {
     authorizeSubscribe,
     ...devicePublishHooks({ connections, batch, signals }),
   });
+  // A device's PUBACK: Aedes clears the packet id in the persistence, then emits `ack`.
+  aedes.on('ack', acknowledgementHandler({ batch, signals, log }));
   aedes.on('clientReady', presence.clientReady);
   aedes.on('clientDisconnect', presence.clientDisconnect);
   aedes.on('subscribe', subscriptions.subscribed);
@@ -116,9 +115,8 @@ export async function startBroker(opts: BrokerOptions) {
   return {
     aedes,
     devices: delivery.devices,
-    /** Starts accepting devices; signals must be attached first so no event is missed. */
-    async listen(s: DeviceSignals): Promise<{ mqttPort: number; httpsPort: number }> {
-      engine.attach(s);
+    /** Starts accepting devices; the inbound stages must be attached first so no event is missed. */
+    async listen(): Promise<{ mqttPort: number; httpsPort: number }> {
       const mqttPort = await mqtts.listen(opts.port, opts.host);
       const httpsPort = await https.listen(opts.httpsPort, opts.host);
       return { mqttPort, httpsPort };

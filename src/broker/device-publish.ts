@@ -1,5 +1,5 @@
 import type { AedesOptions } from 'aedes';
-import type { DeviceSignals } from '../commands/device-port.js';
+import type { Inbound } from './inbound.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { parseSessionId, type Connections } from './connections.js';
 
@@ -18,7 +18,7 @@ export const INGESTED_TOPIC = '$SYS/oci-iot-emulator/device-publish';
 export function devicePublishHooks(deps: {
   connections: Connections;
   batch: WriteBatch;
-  signals: DeviceSignals;
+  signals: Inbound;
 }): Required<Pick<AedesOptions, 'authorizePublish' | 'authorizeForward'>> {
   const { connections, batch, signals } = deps;
   return {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { DeviceSignals } from '../commands/device-port.js';
+import type { Inbound } from './inbound.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import type { DeviceLogin } from './device-login.js';
 import { pathOf } from './https-listener.js';
@@ -16,7 +16,7 @@ import { normalizeAddress } from './login.js';
 export function httpsPublishHandler(deps: {
   login: DeviceLogin;
   batch: WriteBatch;
-  signals: DeviceSignals;
+  signals: Inbound;
   /** The largest body taken, in bytes: the same as the largest MQTT packet. */
   maxBodySize: number;
   log: BrokerLog;

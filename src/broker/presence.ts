@@ -1,6 +1,6 @@
 import type { Client } from 'aedes';
 import { iso, type Clock } from '../clock/clock.js';
-import type { DeviceSignals } from '../commands/device-port.js';
+import type { Inbound } from './inbound.js';
 import type { DeviceSessionStore } from '../store/device-sessions.js';
 import type { Connections } from './connections.js';
 import type { Gateways } from './gateways.js';
@@ -22,7 +22,7 @@ export function createPresence(deps: {
   clock: Clock;
   connections: Connections;
   gateways: Gateways;
-  signals: DeviceSignals;
+  signals: Inbound;
   log: BrokerLog;
 }) {
   const { sessions, clock, connections, gateways, signals, log } = deps;

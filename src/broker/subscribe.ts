@@ -1,5 +1,5 @@
 import type { AedesOptions, Client, Subscription } from 'aedes';
-import type { DeviceSignals } from '../commands/device-port.js';
+import type { Inbound } from './inbound.js';
 import type { Connections } from './connections.js';
 import type { Gateways } from './gateways.js';
 import type { BrokerLog } from './log.js';
@@ -15,7 +15,7 @@ export const authorizeSubscribe: Required<AedesOptions>['authorizeSubscribe'] = 
  * INDIRECT instances'), and the console shows the device's new subscriptions. An
  * UNSUBSCRIBE changes only what the console shows.
  */
-export function subscriptionHandlers(deps: { connections: Connections; gateways: Gateways; signals: DeviceSignals; presence: Presence; log: BrokerLog }) {
+export function subscriptionHandlers(deps: { connections: Connections; gateways: Gateways; signals: Inbound; presence: Presence; log: BrokerLog }) {
   const { connections, gateways, signals, presence, log } = deps;
   return {
     subscribed(_subs: Subscription[], client: Client): void {

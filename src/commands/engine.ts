@@ -3,12 +3,11 @@ import { conflict } from '../errors.js';
 import type { Db } from '../store/database.js';
 import { commandStore, type ChangeEffects, type CommandRow, type ConnectionKey, type Delivery, type EventNote, type NewCommand } from '../store/commands.js';
 import { createWriteBatch, type WriteBatch } from '../store/write-batch.js';
-import type { DeliveryRoute, DeliveryTarget, DevicePort, DeviceSignals } from './device-port.js';
+import type { DeliveryRoute, DeliveryTarget, DevicePort } from './device-port.js';
 import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
 import { createScheduler } from '../clock/scheduler.js';
 import type { DeliveryStatus } from '../store/delivery-states.js';
-import type { TelemetryMessage } from '../telemetry/pipeline.js';
 
 export interface Transition {
   command: CommandRow;
@@ -51,8 +50,6 @@ export function createCommandEngine(deps: {
    * a broker (unit tests) has its own.
    */
   batch?: WriteBatch;
-  /** Where a publish kept in raw_data goes next (the adapter pipeline), in the same transaction. */
-  telemetry?: { receive(msg: TelemetryMessage): void };
 }) {
   const { db, clock, devices } = deps;
   const batch = deps.batch ?? createWriteBatch(db);
@@ -363,8 +360,9 @@ export function createCommandEngine(deps: {
     return next;
   }
 
-  const signals: DeviceSignals = {
-    deviceReady(instanceId, session) {
+  /** What the inbound pipeline (broker/inbound.ts) hands the engine, once faults let it through. */
+  const signals = {
+    deviceReady(instanceId: string, session: { clientId: string; clean: boolean }): Promise<void> {
       return serialFlush(instanceId, () => {
         if (session.clean) return;
         // A persistent session gets its unacknowledged QoS 1 commands again, flagged DUP,
@@ -387,11 +385,11 @@ export function createCommandEngine(deps: {
       });
     },
 
-    subscribed(instanceId) {
+    subscribed(instanceId: string): Promise<void> {
       return serialFlush(instanceId);
     },
 
-    puback(instanceId, clientId, messageId) {
+    puback(instanceId: string, clientId: string, messageId: number): void {
       const connection: ConnectionKey = { sessionInstanceId: instanceId, clientId };
       const cmd = store.byMessageId(connection, messageId);
       if (!cmd) return;
@@ -413,28 +411,20 @@ export function createCommandEngine(deps: {
       windowMoved(cmd.digital_twin_instance_id);
     },
 
-    published(instanceId, topic, payload) {
-      const now = clock.now();
-      // The device's own command, or one its gateway carried for an INDIRECT instance.
-      const cmd = store.awaitingResponse(instanceId, topic) ?? store.awaitingResponseViaGateway(instanceId, topic);
+    /**
+     * A device publish the inbound pipeline classified as the response to `command` (read in
+     * this same turn): the command is COMPLETED with it. False when it had moved on; the
+     * publish is then the telemetry pipeline's.
+     */
+    response(command: CommandRow, topic: string, payload: Buffer): boolean {
       const body = classifyPayload(payload);
-      if (cmd) {
-        const done = finish(cmd, 'COMPLETED', `response received on ${topic}`, now, {
-          response_data_format: body.format,
-          response_data: body.text,
-          response_content_type: body.contentType,
-        });
-        if (done) {
-          windowMoved(cmd.digital_twin_instance_id);
-          return;
-        }
-      }
-      // A response after the command finished is kept, and the command's history says so.
-      store.keepPublish(
-        { digital_twin_instance_id: instanceId, endpoint: topic, content_type: body.contentType, content: payload, time_received: iso(now) },
-        (rawId) => ({ cause: `late response on ${topic} kept as raw_data ${rawId}`, detail: { rawDataId: rawId } }),
-      );
-      deps.telemetry?.receive({ instanceId, endpoint: topic, payload, contentType: body.contentType, timeReceived: now });
+      const done = finish(command, 'COMPLETED', `response received on ${topic}`, clock.now(), {
+        response_data_format: body.format,
+        response_data: body.text,
+        response_content_type: body.contentType,
+      });
+      if (done) windowMoved(command.digital_twin_instance_id);
+      return done !== null;
     },
   };
 

@@ -1,6 +1,6 @@
 import { iso, type Clock } from '../clock/clock.js';
 import type { ClockQueue } from '../clock/clock-queue.js';
-import type { DevicePort, DeviceSignals, DeliveryTarget, OutboundCommand } from '../commands/device-port.js';
+import type { DevicePort, DeliveryTarget, OutboundCommand } from '../commands/device-port.js';
 import type { FaultEffect } from '../store/faults.js';
 import { faultCause, fractionHits, type ActiveFault, type DeviceFaultKind, type DeviceFaultSpec, type FaultBook, type FaultView } from './faults.js';
 
@@ -13,8 +13,8 @@ export interface LoginRefusal {
 
 /**
  * Device faults sit between the command engine and the broker: a DevicePort decorator on
- * the way out (drop, delay, duplicate, disconnect after N), a DeviceSignals filter on the
- * way in (withhold PUBACKs or responses), and a login gate (refuse the next N logins). The
+ * the way out (drop, delay, duplicate, disconnect after N), a stage of the inbound pipeline
+ * on the way in (withhold PUBACKs or responses, broker/inbound.ts), and a login gate (refuse the next N logins). The
  * engine is not told: it sees a lost message, a silent device or a closed connection, as
  * it would on a network, and every effect is a `command_events` row naming the fault.
  */
@@ -144,39 +144,37 @@ export function createDeviceFaults(deps: {
     };
   }
 
-  function signals(inner: DeviceSignals): DeviceSignals {
-    return {
-      ...inner,
-      puback(instanceId, clientId, messageId) {
-        const fault = book.hasDeviceFaults(instanceId) ? book.deviceFault(instanceId, 'withholdPuback') : undefined;
-        const commandId = fault ? book.commandAwaitingPuback(instanceId, clientId, messageId) : undefined;
-        if (fault && commandId !== undefined) {
-          book.consult(fault, {
-            commandIds: [commandId],
-            time: now(),
-            cause: faultCause(fault.row, 'the device\'s PUBACK was withheld (never reached the platform)'),
-            detail: { faultId: fault.row.id, fault: 'withholdPuback', messageId },
-          });
-          return;
-        }
-        inner.puback(instanceId, clientId, messageId);
-      },
-      published(instanceId, topic, payload) {
-        const fault = book.hasDeviceFaults(instanceId) ? book.deviceFault(instanceId, 'withholdResponse') : undefined;
-        const commandId = fault ? book.commandAwaitingResponse(instanceId, topic) : undefined;
-        if (fault && commandId !== undefined) {
-          book.consult(fault, {
-            commandIds: [commandId],
-            time: now(),
-            cause: faultCause(fault.row, `the device's response on ${topic} was withheld (never reached the platform)`),
-            detail: { faultId: fault.row.id, fault: 'withholdResponse', topic, bytes: payload.length },
-          });
-          return;
-        }
-        inner.published(instanceId, topic, payload);
-      },
-    };
+  /** withholdPuback: true when the device's PUBACK is withheld (it never reaches the platform). */
+  function withholdsPuback(instanceId: string, clientId: string, messageId: number): boolean {
+    const fault = book.hasDeviceFaults(instanceId) ? book.deviceFault(instanceId, 'withholdPuback') : undefined;
+    const commandId = fault ? book.commandAwaitingPuback(instanceId, clientId, messageId) : undefined;
+    if (!fault || commandId === undefined) return false;
+    book.consult(fault, {
+      commandIds: [commandId],
+      time: now(),
+      cause: faultCause(fault.row, 'the device\'s PUBACK was withheld (never reached the platform)'),
+      detail: { faultId: fault.row.id, fault: 'withholdPuback', messageId },
+    });
+    return true;
   }
+
+  /**
+   * withholdResponse: true when the publisher's response to `command` is withheld (it never
+   * reaches the platform). The publisher is the device, or the gateway that carries the
+   * answer of its INDIRECT instance: a fault on the gateway withholds both.
+   */
+  function withholdsResponse(publisherId: string, topic: string, command: { id: number }, payload: Buffer): boolean {
+    const fault = book.hasDeviceFaults(publisherId) ? book.deviceFault(publisherId, 'withholdResponse') : undefined;
+    if (!fault) return false;
+    book.consult(fault, {
+      commandIds: [command.id],
+      time: now(),
+      cause: faultCause(fault.row, `the device's response on ${topic} was withheld (never reached the platform)`),
+      detail: { faultId: fault.row.id, fault: 'withholdResponse', topic, bytes: payload.length },
+    });
+    return true;
+  }
+
 
   /** Asked after a device's credentials were accepted: a refusal the fault imposes, or null. */
   function loginGate(instanceId: string): LoginRefusal | null {
@@ -212,7 +210,7 @@ export function createDeviceFaults(deps: {
     return view;
   }
 
-  return { port, signals, loginGate, add };
+  return { port, withholdsPuback, withholdsResponse, loginGate, add };
 }
 
 export type DeviceFaults = ReturnType<typeof createDeviceFaults>;

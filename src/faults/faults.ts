@@ -277,7 +277,6 @@ export function createFaultBook(deps: { store: Store; clock: Clock; onApplied?: 
     record: (effect: FaultEffect) => store.record(effect),
     unfinishedCommands: store.unfinishedCommands,
     commandAwaitingPuback: store.commandAwaitingPuback,
-    commandAwaitingResponse: store.commandAwaitingResponse,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Transition } from '../commands/engine.js';
-import type { DevicePort, DeviceSignals } from '../commands/device-port.js';
+import type { DevicePort } from '../commands/device-port.js';
 import { DELIVERY_STATES, TERMINAL } from '../store/delivery-states.js';
 import type { Store } from '../store/index.js';
 
@@ -26,8 +26,8 @@ export interface Metrics {
   httpRequest(method: string, route: string, status: number): void;
   /** Wraps the engine's view of the broker so every command PUBLISH written is counted. */
   countSent(port: DevicePort): DevicePort;
-  /** Wraps the broker's signals so every device PUBLISH taken is counted. */
-  countReceived(signals: DeviceSignals): DeviceSignals;
+  /** Counts a device PUBLISH taken (the last stage of broker/inbound.ts). */
+  received(): void;
   /** Reports the adapter pipeline's work: messages mapped, and time in jq and in the whole pipeline. */
   watchAdapters(stats: () => { messages: number; jqMs: number; totalMs: number }): void;
   /** Adds metric families other parts keep (faults/, webhooks/), rendered with `family` at each scrape. */
@@ -152,14 +152,8 @@ export function createMetrics(store: Pick<Store, 'commands' | 'deviceSessions'>)
         },
       };
     },
-    countReceived(signals) {
-      return {
-        ...signals,
-        published(instanceId, topic, payload) {
-          signals.published(instanceId, topic, payload);
-          mqtt.inc({ direction: 'in' });
-        },
-      };
+    received() {
+      mqtt.inc({ direction: 'in' });
     },
     contentType: CONTENT_TYPE,
     async render() {

@@ -71,6 +71,10 @@ export interface EventNote {
   detail?: Record<string, unknown>;
 }
 
+/** A device publish, as every inbound stage sees it: a command's response, or telemetry. */
+export type PublishClass = { kind: 'response'; command: CommandRow } | { kind: 'telemetry' };
+const TELEMETRY: PublishClass = { kind: 'telemetry' };
+
 /** What a command change writes besides the command row and its event, in the same transaction. */
 export interface ChangeEffects {
   /** The connections the command was just written to. */
@@ -147,16 +151,15 @@ export function commandStore(db: Db) {
     `UPDATE command_deliveries SET time_acknowledged = ?
      WHERE command_id = ? AND session_instance_id = ? AND client_id = ? AND time_acknowledged IS NULL`,
   );
-  const awaitingViaGateway = db.prepare(
-    `SELECT * FROM commands INDEXED BY commands_via_gateway
-     WHERE gateway_instance_id = ? AND delivery_status = 'SENT' AND response_endpoint = ? ORDER BY id LIMIT 1`,
-  );
   // Few of a device's commands are SENT at once, while its history on one endpoint grows
-  // without bound: the status index is the one to walk, oldest first.
-  const awaitingResponse = db.prepare(
-    `SELECT * FROM commands INDEXED BY commands_instance_status
-     WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT'
-       AND response_endpoint = ? ORDER BY id LIMIT 1`,
+  // without bound: the status indexes are the ones to walk, oldest first. The publisher's own
+  // command comes first; else one its gateway connection carried for an INDIRECT instance.
+  const awaitedBy = db.prepare(
+    `SELECT * FROM commands WHERE id = coalesce(
+       (SELECT id FROM commands INDEXED BY commands_instance_status
+          WHERE digital_twin_instance_id = @publisher AND delivery_status = 'SENT' AND response_endpoint = @endpoint ORDER BY id LIMIT 1),
+       (SELECT id FROM commands INDEXED BY commands_via_gateway
+          WHERE gateway_instance_id = @publisher AND delivery_status = 'SENT' AND response_endpoint = @endpoint ORDER BY id LIMIT 1))`,
   );
   const lastFinishedFor = db.prepare(
     `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ?
@@ -266,11 +269,15 @@ export function commandStore(db: Db) {
     /** The command a connection's PUBACK of `messageId` acknowledges. */
     byMessageId: (c: ConnectionKey, messageId: number) =>
       byMessageId.get(c.sessionInstanceId, c.clientId, messageId) as CommandRow | undefined,
-    /** The oldest command sent through this gateway that awaits a response on `endpoint`. */
-    awaitingResponseViaGateway: (gatewayId: string, endpoint: string) =>
-      awaitingViaGateway.get(gatewayId, endpoint) as CommandRow | undefined,
-    awaitingResponse: (instanceId: string, endpoint: string) =>
-      awaitingResponse.get(instanceId, endpoint) as CommandRow | undefined,
+    /**
+     * What a device publish is, decided once for every stage that handles it: the response to
+     * the oldest SENT command awaiting one on `endpoint` (the publisher's own, or one it
+     * carried as a gateway for an INDIRECT instance), or telemetry.
+     */
+    classifyPublish: (publisherId: string, endpoint: string): PublishClass => {
+      const command = awaitedBy.get({ publisher: publisherId, endpoint }) as CommandRow | undefined;
+      return command ? { kind: 'response', command } : TELEMETRY;
+    },
     /** A command's history, oldest first. */
     events: (id: number) => eventsOf.all(id) as CommandEventRow[],
     /** The newest commands first. */

@@ -56,10 +56,6 @@ export function faultStore(db: Db) {
      WHERE d.session_instance_id = ? AND d.client_id = ? AND d.message_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
        AND c.delivery_status = 'SENT' ORDER BY d.command_id DESC LIMIT 1`,
   );
-  const awaitingResponse = db.prepare(
-    `SELECT id FROM commands INDEXED BY commands_instance_status
-     WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT' AND response_endpoint = ? ORDER BY id LIMIT 1`,
-  );
 
   const record = (effect: FaultEffect) => {
     const detail = JSON.stringify(effect.detail);
@@ -95,9 +91,6 @@ export function faultStore(db: Db) {
     /** The SENT QoS 1 command a PUBACK with this packet id, on this connection, acknowledges. */
     commandAwaitingPuback: (instanceId: string, clientId: string, messageId: number) =>
       (unackedByMessageId.get(instanceId, clientId, messageId) as { id: number } | undefined)?.id,
-    /** The oldest command a publish on `topic` would complete. */
-    commandAwaitingResponse: (instanceId: string, topic: string) =>
-      (awaitingResponse.get(instanceId, topic) as { id: number } | undefined)?.id,
   };
 }
 

@@ -72,12 +72,6 @@ export interface BrokerRef {
 export interface SqlitePersistenceOptions {
   /** Outgoing packets kept per client; newer ones are dropped once full. Default 1000. */
   maxQueuedPerClient?: number;
-  /**
-   * Told of every acknowledgement Aedes records (a PUBACK, or the PUBCOMP of QoS 2) with
-   * the session's client id and the packet id. Commands are written to devices by the
-   * emulator rather than queued here, so this is where their acknowledgement shows.
-   */
-  onAcknowledged?: (client: ClientRef, messageId: number) => void;
 }
 
 // ---------------------------------------------------------------------------
@@ -428,7 +422,6 @@ export class SqlitePersistence {
   readonly #db: Database.Database;
   readonly #stmt: Statements;
   readonly #maxQueuedPerClient: number;
-  readonly #onAcknowledged: SqlitePersistenceOptions['onAcknowledged'];
   #trie: QlobberSub;
   #broker: BrokerRef | undefined;
   #dropped = 0;
@@ -441,7 +434,6 @@ export class SqlitePersistence {
     }
     this.#db = db;
     this.#stmt = prepareMigrated(db);
-    this.#onAcknowledged = opts.onAcknowledged;
     this.#maxQueuedPerClient = max;
     this.#trie = new QlobberSubCtor(QLOBBER_OPTIONS);
     for (const row of this.#stmt.subscriptionsForTrie.all()) {
@@ -668,11 +660,16 @@ export class SqlitePersistence {
     })();
   }
 
+  /**
+   * The queued packet `packet` acknowledges, removed. Commands are written to devices by the
+   * emulator rather than queued here: a PUBACK for a packet id nothing is queued under is
+   * answered with the PUBACK itself, so Aedes' `ack` event (which carries what this returns)
+   * still names the packet id the device acknowledged.
+   */
   async outgoingClearMessageId(client: ClientRef, packet: MqttPacket): Promise<MqttPacket | undefined> {
-    const messageId = packet?.messageId;
-    if (this.#onAcknowledged && typeof messageId === 'number') this.#onAcknowledged(client, messageId);
     const row = this.#stmt.outgoingClear.get(client.id, packet?.messageId ?? null);
-    return row ? decodePacket(row, true) : undefined;
+    if (row) return decodePacket(row, true);
+    return packet?.cmd === 'puback' && typeof packet.messageId === 'number' ? packet : undefined;
   }
 
   /**

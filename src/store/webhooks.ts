@@ -61,10 +61,6 @@ export function webhookStore(db: Db) {
      FROM webhook_deliveries WHERE webhook_id = ?`,
   );
   const totals = db.prepare('SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status');
-  const awaitingResponse = db.prepare(
-    `SELECT 1 FROM commands INDEXED BY commands_instance_status
-     WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT' AND response_endpoint = ? LIMIT 1`,
-  );
 
   return {
     insert: (row: WebhookRow) => void insert.run(row),
@@ -90,8 +86,6 @@ export function webhookStore(db: Db) {
       return { pending: row.pending ?? 0, delivered: row.delivered ?? 0, failed: row.failed ?? 0 };
     },
     totals: () => totals.all() as Array<{ status: DeliveryStatus; n: number }>,
-    /** Whether a publish on `topic` answers one of the device's commands (then it is no telemetry). */
-    answersCommand: (instanceId: string, topic: string) => awaitingResponse.get(instanceId, topic) !== undefined,
   };
 }
 

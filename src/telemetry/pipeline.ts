@@ -267,20 +267,34 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
     touched = new Set();
   }
 
-  return {
-    /** Takes a message just stored in raw_data; mapped at the end of the batch, in its transaction. */
-    receive(msg: TelemetryMessage): void {
-      if (!bindingPossible(msg.instanceId)) return;
-      let parsed: unknown;
-      if (msg.contentType === 'application/json') {
-        try {
-          parsed = JSON.parse(msg.payload.toString('utf8'));
-        } catch {
-          parsed = undefined;
-        }
+  /** Takes a message just stored in raw_data; mapped at the end of the batch, in its transaction. */
+  function receive(msg: TelemetryMessage): void {
+    if (!bindingPossible(msg.instanceId)) return;
+    let parsed: unknown;
+    if (msg.contentType === 'application/json') {
+      try {
+        parsed = JSON.parse(msg.payload.toString('utf8'));
+      } catch {
+        parsed = undefined;
       }
-      if (queue.push({ msg, data: parsed }) === 1) opts.atEndOfBatch(flush);
+    }
+    if (queue.push({ msg, data: parsed }) === 1) opts.atEndOfBatch(flush);
+  }
+
+  return {
+    /**
+     * Ingests a device publish that answered no command: kept as a raw_data row (when the last
+     * command that awaited a response on its endpoint finished without one, that command's
+     * history records the late response, in the same transaction), then mapped.
+     */
+    ingest(msg: TelemetryMessage): void {
+      store.commands.keepPublish(
+        { digital_twin_instance_id: msg.instanceId, endpoint: msg.endpoint, content_type: msg.contentType, content: msg.payload, time_received: iso(msg.timeReceived) },
+        (rawId) => ({ cause: `late response on ${msg.endpoint} kept as raw_data ${rawId}`, detail: { rawDataId: rawId } }),
+      );
+      receive(msg);
     },
+    receive,
     /** Hears which instances got new snapshot values, after each batch commits; returns a function that stops it. */
     onMapped(listener: (instanceIds: string[]) => void): () => void {
       listeners.add(listener);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock/clock.js';
 import { clockQueue } from '../clock/clock-queue.js';
-import type { DevicePort, DeviceSignals } from '../commands/device-port.js';
+import type { DevicePort } from '../commands/device-port.js';
 import type { CommandEngine } from '../commands/engine.js';
 import { registerApiFaults } from '../faults/api-faults.js';
 import { createDeviceFaults } from '../faults/device-faults.js';
@@ -59,8 +59,8 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
     virtualDevices,
     /** The engine's view of the broker, with device faults applied. */
     devicePort: (inner: DevicePort): DevicePort => deviceFaults.port(inner),
-    /** The broker's reports to the engine, with device faults applied and telemetry fed to webhooks. */
-    deviceSignals: (inner: DeviceSignals): DeviceSignals => webhooks.signals(deviceFaults.signals(inner)),
+    /** The device-fault stage of the inbound pipeline (broker/inbound.ts): what a fault withholds. */
+    deviceFaults: { withholdsPuback: deviceFaults.withholdsPuback, withholdsResponse: deviceFaults.withholdsResponse },
     loginGate: deviceFaults.loginGate,
     attachBroker(b: { disconnect(instanceId: string): void }): void {
       broker = b;

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { iso, type Clock } from '../clock/clock.js';
 import type { Transition } from '../commands/engine.js';
-import type { DeviceSignals } from '../commands/device-port.js';
 import { classifyPayload } from '../commands/payload.js';
 import { createScheduler } from '../clock/scheduler.js';
 import { invalid, notFound } from '../errors.js';
@@ -292,27 +291,20 @@ export function createWebhooks(deps: { store: Store; clock: Clock; onAttempt?: (
       });
     },
     /**
-     * Wraps the broker's signals: a device publish that answers no command (it becomes
-     * raw_data) is queued for telemetry webhooks in the same batch that stores it.
+     * A device publish the inbound pipeline classified as telemetry (it answers no command and
+     * became raw_data): queued for telemetry webhooks in the same batch that stores it.
      */
-    signals(inner: DeviceSignals): DeviceSignals {
-      return {
-        ...inner,
-        published(instanceId, topic, payload) {
-          const telemetry = telemetryHooks.length > 0 && !store.answersCommand(instanceId, topic);
-          inner.published(instanceId, topic, payload);
-          if (!telemetry) return;
-          const body = classifyPayload(payload);
-          enqueue(telemetryHooks, 'telemetry', {
-            instanceId,
-            endpoint: topic,
-            contentType: body.contentType,
-            format: body.format,
-            content: body.text,
-            timeReceived: iso(clock.now()),
-          });
-        },
-      };
+    telemetry(instanceId: string, topic: string, payload: Buffer): void {
+      if (telemetryHooks.length === 0) return;
+      const body = classifyPayload(payload);
+      enqueue(telemetryHooks, 'telemetry', {
+        instanceId,
+        endpoint: topic,
+        contentType: body.contentType,
+        format: body.format,
+        content: body.text,
+        timeReceived: iso(clock.now()),
+      });
     },
     stop(): void {
       stopped = true;

@@ -5,9 +5,9 @@ import { createCommandEngine } from '../../src/commands/engine.js';
 import { OciError } from '../../src/errors.js';
 import { DEV, engineFixture, MIN, type EngineFixture } from '../support/engine-fixture.js';
 
-let { db, clock, devices, engine, invoke, status, eventsOf } = {} as EngineFixture;
+let { db, clock, devices, engine, inbound, invoke, status, eventsOf } = {} as EngineFixture;
 beforeEach(() => {
-  ({ db, clock, devices, engine, invoke, status, eventsOf } = engineFixture());
+  ({ db, clock, devices, engine, inbound, invoke, status, eventsOf } = engineFixture());
 });
 
 describe('invoke decides at once', () => {
@@ -107,7 +107,7 @@ describe('delivery and deadlines', () => {
     devices.set(DEV, { online: true, subscriptions: [{ topic: 'cmd', qos: 1 }] });
     const a = await invoke({ responseEndpoint: 'rsp' });
     const b = await invoke({ responseEndpoint: 'rsp' });
-    engine.signals.published(DEV, 'rsp', Buffer.from('ok'));
+    inbound.published(DEV, 'rsp', Buffer.from('ok'));
     expect(engine.get(a)).toMatchObject({ delivery_status: 'COMPLETED', response_data: 'ok', response_data_format: 'TEXT' });
     expect(status(b)).toBe('SENT');
   });
@@ -116,7 +116,7 @@ describe('delivery and deadlines', () => {
     devices.set(DEV, { online: true, subscriptions: [{ topic: 'cmd', qos: 1 }] });
     const id = await invoke({ responseEndpoint: 'rsp', responseDuration: 'PT1M' });
     clock.advance(MIN);
-    engine.signals.published(DEV, 'rsp', Buffer.from('{"late":1}'));
+    inbound.published(DEV, 'rsp', Buffer.from('{"late":1}'));
     expect(engine.get(id)).toMatchObject({ delivery_status: 'NOT_RESPONDED', response_data: null });
     expect(db.prepare('SELECT endpoint FROM raw_data').all()).toEqual([{ endpoint: 'rsp' }]);
   });
@@ -186,7 +186,7 @@ describe('recorders', () => {
     const id = await invoke({ responseEndpoint: 'rsp' });
     const { messageId } = devices.sent.at(-1)!.message;
     await engine.signals.puback(DEV, 'c1', messageId!);
-    await engine.signals.published(DEV, 'rsp', Buffer.from('{"ok":true}'));
+    await inbound.published(DEV, 'rsp', Buffer.from('{"ok":true}'));
     expect(status(id)).toBe('COMPLETED');
     // A two-way command's changes of state, each while its row was being written (its
     // PUBACK is in its history, but changes no state, so webhooks are not told of it).

@@ -7,6 +7,10 @@ import { manualClock, type ManualClock } from '../../src/clock/clock.js';
 import { createCommandEngine, type CommandEngine } from '../../src/commands/engine.js';
 import { parseCommandRequest } from '../../src/commands/request.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
+import { createInbound, type Inbound } from '../../src/broker/inbound.js';
+import { createStore } from '../../src/store/index.js';
+import type { JqEngine } from '../../src/telemetry/jq.js';
+import { createTelemetryPipeline } from '../../src/telemetry/pipeline.js';
 import { fakeDevices } from './fake-devices.js';
 
 /** The one device the engine tests talk to. */
@@ -19,6 +23,8 @@ export interface EngineFixture {
   clock: ManualClock;
   devices: ReturnType<typeof fakeDevices>;
   engine: CommandEngine;
+  /** The way in the broker uses (src/broker/inbound.ts), over the engine, with no faults, webhooks or adapters. */
+  inbound: Inbound;
   /** Invokes the fixture's command on DEV with `body` laid over it; resolves with its id. */
   invoke(body?: Record<string, unknown>, extra?: { retryToken?: string; fingerprint?: string }): Promise<number>;
   status(id: number): string;
@@ -38,6 +44,11 @@ export function engineFixture(options: EngineFixtureOptions = {}): EngineFixture
   const clock = manualClock(Date.parse('2030-01-01T00:00:00Z'));
   const devices = fakeDevices();
   const engine = createCommandEngine({ db, clock, devices: devices.port, maxInFlight: options.maxInFlight, maxPendingPerDevice: options.maxPendingPerDevice });
+  const store = createStore(db);
+  // No instance has an adapter here: the pipeline keeps raw_data and never reaches jq.
+  const telemetry = createTelemetryPipeline({ store, jq: {} as JqEngine, timeLimitMs: 1000, atEndOfBatch: (flush) => flush(), afterCommit: (effect) => effect() });
+  const inbound = createInbound();
+  inbound.attach({ clock, classify: store.commands.classifyPublish, engine: engine.signals, telemetry });
   const command = options.command ?? { requestDataFormat: 'JSON', requestEndpoint: 'cmd', requestData: { a: 1 } };
   const events = db.prepare('SELECT from_status AS "from", to_status AS "to" FROM command_events WHERE command_id = ? ORDER BY id');
   return {
@@ -45,6 +56,7 @@ export function engineFixture(options: EngineFixtureOptions = {}): EngineFixture
     clock,
     devices,
     engine,
+    inbound,
     invoke: (body = {}, extra = {}) =>
       engine
         .invoke({ instanceId: DEV, domainId: 'd', request: parseCommandRequest({ ...command, ...body }, DEFAULTS), createdBy: 'test', ...extra })
