@@ -143,6 +143,22 @@ describe('device faults', () => {
     expect(t.emu.db.prepare('SELECT count(*) AS n FROM raw_data').get()).toEqual({ n: 0 });
   });
 
+  it("withholdResponse on a gateway: its INDIRECT instance's answer is lost too, and the command ends NOT_RESPONDED", async () => {
+    const gateway = await t.createDevice({ connectivityType: 'GATEWAY' });
+    const indirect = await t.rest('POST', '/20250531/digitalTwinInstances', { iotDomainId: t.emu.domain.id, connectivityType: 'INDIRECT', externalKey: 'm5-01', gateways: [gateway.instanceId] });
+    expect(indirect.status, JSON.stringify(indirect.body)).toBe(200);
+    const g = await t.connect(gateway, { subscribe: [['/endpoints/1234', 1]] });
+    const fault = await setFault({ instanceId: gateway.instanceId, kind: 'withholdResponse', count: 1 });
+    const id = await t.invoke(indirect.body.id, SEED_COMMAND);
+    await g.next('/endpoints/1234');
+    await g.client.publishAsync('/endpoints/4321', '{"ok":true}', { qos: 1 });
+    expect(causes(id)).toContain(`fault ${fault.id} (withholdResponse): the device's response on /endpoints/4321 was withheld (never reached the platform)`);
+    expect(t.command(id).delivery_status).toBe('SENT');
+    t.advance(3 * MIN);
+    expect(t.command(id).delivery_status).toBe('NOT_RESPONDED');
+    expect(t.emu.db.prepare('SELECT count(*) AS n FROM raw_data').get()).toEqual({ n: 0 });
+  });
+
   it('duplicate: the device gets the command twice, the copy flagged DUP with the same packet id; it completes once', async () => {
     const { device, d } = await onlineDevice();
     const fault = await setFault({ instanceId: device.instanceId, kind: 'duplicate', count: 1 });

@@ -185,6 +185,27 @@ describe('webhooks', () => {
     await r.down();
   });
 
+  it("a gateway's response to its INDIRECT instance's command is no telemetry; the gateway's own publish is", async () => {
+    const r = receiver();
+    const port = await r.up();
+    t.emu.webhooks.add({ url: `http://127.0.0.1:${port}/t`, events: ['telemetry'] });
+    const gateway = await t.createDevice({ connectivityType: 'GATEWAY' });
+    const indirect = await t.rest('POST', '/20250531/digitalTwinInstances', { iotDomainId: t.emu.domain.id, connectivityType: 'INDIRECT', externalKey: 'm5-01', gateways: [gateway.instanceId] });
+    expect(indirect.status, JSON.stringify(indirect.body)).toBe(200);
+    const g = await t.connect(gateway, { subscribe: [['/endpoints/1234', 1]] });
+    const id = await t.invoke(indirect.body.id, SEED_COMMAND);
+    await g.next('/endpoints/1234');
+    await g.client.publishAsync('/endpoints/4321', '{"ok":true}', { qos: 1 }); // the INDIRECT instance's answer, carried by its gateway
+    expect((await t.waitFor(id, 'COMPLETED')).response_data).toBe('{"ok":true}');
+    await g.client.publishAsync('sensors/temp', '{"temp":21.5}', { qos: 1 });
+    await r.until(1);
+    expect(r.got).toHaveLength(1);
+    expect(r.got[0].body).toMatchObject({ event: 'telemetry', data: { instanceId: gateway.instanceId, endpoint: 'sensors/temp' } });
+    // Queued in the batch that stored each publish: one delivery in all, the telemetry.
+    expect(t.emu.db.prepare('SELECT count(*) AS n FROM webhook_deliveries').get()).toEqual({ n: 1 });
+    await r.down();
+  });
+
   it('bad input is a 400 with the reason, and registers nothing', async () => {
     const bad: Array<[Record<string, unknown>, RegExp]> = [
       [{ url: 'ftp://example.com/x' }, /must be http:\/\/ or https:\/\//],
