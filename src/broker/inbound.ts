@@ -36,6 +36,24 @@ export interface InboundStages {
  */
 export function createInbound() {
   let stages: InboundStages | null = null;
+
+  function take(s: InboundStages, instanceId: string, topic: string, payload: Buffer): void {
+    // 1. Classification, once: the answer to a command (the device's own, or one it carried as
+    //    a gateway for an INDIRECT instance), or telemetry. Every stage gets this decision.
+    const decision = s.classify(instanceId, topic);
+    if (decision.kind === 'response') {
+      // 2. Faults: a withheld response never reaches the platform; its command waits on.
+      if (s.faults?.withholdsResponse(instanceId, topic, decision.command, payload)) return;
+      // 3. Engine: the command is COMPLETED with it (unless it had moved on: then it is kept below).
+      if (s.engine.response(decision.command, topic, payload)) return;
+    }
+    // 3. Or telemetry: raw_data (a late response is noted on the command that waited), then adapters.
+    const { contentType } = classifyPayload(payload);
+    s.telemetry.ingest({ instanceId, endpoint: topic, payload, contentType, timeReceived: s.clock.now() });
+    // 4. Webhooks: telemetry only, never a command's response.
+    if (decision.kind === 'telemetry') s.webhooks?.telemetry(instanceId, topic, payload);
+  }
+
   return {
     attach(s: InboundStages): void {
       stages = s;
@@ -64,26 +82,9 @@ export function createInbound() {
     /** A device publish (MQTT, WSS or HTTPS POST) or a will. The caller acknowledges once it returns. */
     published(instanceId: string, topic: string, payload: Buffer): void {
       if (!stages) return;
-      const { clock, classify, faults, engine, telemetry, webhooks, metrics } = stages;
-      // 1. Classification, once: the answer to a command (the device's own, or one it carried
-      //    as a gateway for an INDIRECT instance), or telemetry. Every stage gets this decision.
-      const decision = classify(instanceId, topic);
-      let answered = false;
-      if (decision.kind === 'response') {
-        // 2. Faults: a withheld response never reaches the platform (the command waits on).
-        // 3. Engine: the command is COMPLETED with the response.
-        answered = Boolean(faults?.withholdsResponse(instanceId, topic, decision.command, payload)) ||
-          engine.response(decision.command, topic, payload);
-      }
-      if (!answered) {
-        // 3. Telemetry: raw_data (a late response is noted on the command that waited), then adapters.
-        const { contentType } = classifyPayload(payload);
-        telemetry.ingest({ instanceId, endpoint: topic, payload, contentType, timeReceived: clock.now() });
-        // 4. Webhooks: telemetry, never a command's response.
-        if (decision.kind === 'telemetry') webhooks?.telemetry(instanceId, topic, payload);
-      }
+      take(stages, instanceId, topic, payload);
       // 5. Metrics: every device PUBLISH taken, withheld or not.
-      metrics?.received();
+      stages.metrics?.received();
     },
   } satisfies DeviceSignals & { attach(s: InboundStages): void };
 }

@@ -46,7 +46,7 @@ export interface DevicePort {
   send(to: Pick<DeliveryTarget, 'sessionInstanceId' | 'clientId'>, message: OutboundCommand, written: (ok: boolean) => void): boolean;
 }
 
-/** Facts the broker reports to the engine. */
+/** Facts the broker reports about devices; broker/inbound.ts takes each through its stages (faults, classification, engine or telemetry, webhooks, metrics). */
 export interface DeviceSignals {
   /** A connection of the device is ready (its session restored, when persistent). */
   deviceReady(instanceId: string, session: { clientId: string; clean: boolean }): Promise<void>;
