@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { adminTokenFor } from './api/admin-auth.js';
-import { buildApi } from './api/server.js';
+import { buildApi, type RouteEntry } from './api/server.js';
 import { startBroker, type Broker } from './broker/broker.js';
 import { brokerLimits } from './broker/limits.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
@@ -67,6 +67,8 @@ export interface Emulator {
    * bound beyond loopback; null when they are open (loopback, none given).
    */
   adminToken: string | null;
+  /** Every route the REST server serves: method, template, and whether it is on the admin surface. */
+  routes: readonly RouteEntry[];
   /** Device and API faults, set and cleared at run time (also under /emulator/faults). */
   faults: TestControl['faults'];
   /** URLs that get each command transition (and telemetry) POSTed (also under /emulator/webhooks). */
@@ -228,6 +230,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       control,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       adminToken,
+      routes: api.routeList,
       faults: testControl.faults,
       webhooks: testControl.webhooks,
       virtualDevices: testControl.virtualDevices,

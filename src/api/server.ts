@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
-import { registerAdminAuth } from './admin-auth.js';
+import { registerAdminAuth, type HostPolicy } from './admin-auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
@@ -27,7 +27,7 @@ import { named } from './named-plugin.js';
 export function buildApi(
   ctx: ApiContext,
   opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; testControl?: TestControl; adminToken?: string | null },
-): FastifyInstance {
+): FastifyInstance & { routeList: RouteEntry[] } {
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
     bodyLimit: DEFAULT_BODY_LIMIT,
@@ -51,7 +51,13 @@ export function buildApi(
     done();
   });
   registerErrorHandling(app);
-  registerAdminAuth(app, opts.adminToken ?? null);
+  const hosts: HostPolicy = { bindHost: ctx.config.bindHost, deviceHost: ctx.config.deviceHost, domainHostSuffix: ctx.config.domainHostSuffix, allowHosts: ctx.config.allowHosts };
+  registerAdminAuth(app, opts.adminToken ?? null, hosts);
+  // Every route as registered (after the admin mark), for tests that prove a property of all of them.
+  const routeList: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeList.push({ method, url: route.url, admin: route.config?.admin === true });
+  });
   registerJsonBody(app);
   registerRequestLimits(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
@@ -71,5 +77,12 @@ export function buildApi(
   void app.register(named(certificateRoutes));
   if (opts.ops) void app.register(named(opsRoutes));
   if (opts.testControl) void app.register(named(opts.testControl.routes));
-  return app;
+  return Object.assign(app, { routeList });
+}
+
+/** One registered route: its method, its template, and whether it is on the admin surface. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  admin: boolean;
 }
