@@ -5,7 +5,7 @@ import { deviceCommand } from './cli/device.js';
 import { iotCommand } from './cli/iot.js';
 import { DEFAULT_URL, ServiceError } from './cli/rest.js';
 import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
-import { OciError } from './errors.js';
+import { OciError, StartError } from './errors.js';
 import { issueCertificateFiles } from './pki/cert-command.js';
 import { formatTable, toJson } from './sql/format.js';
 import { SqlError } from './sql/query.js';
@@ -214,7 +214,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${err.usage ?? USAGE}\n`);
   else if (err instanceof ServiceError) process.stderr.write(`${err.render()}\n`);
-  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError || err instanceof OciError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
+  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError || err instanceof OciError || err instanceof StartError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
   else process.stderr.write(`oci-iot-emulator: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

@@ -14,6 +14,7 @@ import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { createStore, type Store } from './store/index.js';
+import { lockDataDir } from './store/data-dir-lock.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createCheckpointer } from './store/checkpointer.js';
 import { createLogger } from './ops/logger.js';
@@ -87,9 +88,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = givenLogger ?? createLogger(config.logLevel);
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
-  const db = openDatabase(config.dataDir, config.durability);
+  // Before anything reads or writes the data directory: a second emulator on it stops here.
+  const lock = config.dataDir === ':memory:' ? null : lockDataDir(config.dataDir);
+  let db: Db;
+  try {
+    db = openDatabase(config.dataDir, config.durability);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const store = createStore(db);
-  const closers: Array<() => Promise<void> | void> = [() => void db.close()];
+  const closers: Array<() => Promise<void> | void> = [() => lock?.release(), () => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createWith, migratedBytes } from './fresh-database.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { StartError } from '../errors.js';
 
 export type Db = Database.Database;
 
@@ -28,7 +29,7 @@ export function prepared(db: Db, sql: string): Database.Statement {
   return statement;
 }
 
-export class SchemaVersionError extends Error {}
+export class SchemaVersionError extends StartError {}
 
 export function databasePath(dataDir: string): string {
   return dataDir === ':memory:' ? ':memory:' : resolve(join(dataDir, 'emulator.db'));
