@@ -54,6 +54,8 @@ export interface EmulatorConfig {
   adapterTimeLimit: string;
   /** Token the console and /emulator/* require; '' = none on loopback, generated at start beyond it. */
   adminToken: string;
+  /** Run SQLite's full `integrity_check` on the database at start (not only the quick check of a small one). */
+  checkDatabase: boolean;
   /** Further Host names the console and /emulator/* answer to (comma-separated), beside localhost, IPs and the device hosts. */
   allowHosts: string;
 }
@@ -102,6 +104,7 @@ export const DEFAULTS: EmulatorConfig = {
   adapterTimeLimit: 'PT0.1S',
   adminToken: '',
   allowHosts: '',
+  checkDatabase: false,
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -136,6 +139,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
   { key: 'adapterTimeLimit', flag: '--adapter-time-limit', env: 'OCI_IOT_ADAPTER_TIME_LIMIT', type: 'duration', help: "time a message's adapter (jq) expressions may run before the message is rejected" },
   { key: 'adminToken', flag: '--admin-token', env: 'OCI_IOT_ADMIN_TOKEN', type: 'string', help: 'token the console and /emulator/* admin routes require (Authorization: Bearer); when bound beyond loopback and none is given, one is generated and printed at start' },
+  { key: 'checkDatabase', flag: '--check-database', env: 'OCI_IOT_CHECK_DATABASE', type: 'boolean', help: "check the whole database with SQLite's integrity_check at start and refuse a damaged one (without it, only a database of up to 64 MiB gets the quicker quick_check)" },
   { key: 'allowHosts', flag: '--allow-host', env: 'OCI_IOT_ALLOW_HOST', type: 'string', help: 'further Host names (comma-separated) the console and /emulator/* answer to; beside them only localhost, IP addresses, the bind address and the device hosts are served (against DNS rebinding)' },
 ];
 

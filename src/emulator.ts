@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,8 @@ import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { createControlPlane, type ControlPlane } from './control/control-plane.js';
 import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
-import { databasePath, openDatabase, type Db } from './store/database.js';
+import { databasePath, openDatabase, startCheckFor, type Db } from './store/database.js';
+import { checkDataDir } from './store/data-files.js';
 import { createStore, type Store } from './store/index.js';
 import { lockDataDir } from './store/data-dir-lock.js';
 import { createWriteBatch } from './store/write-batch.js';
@@ -88,11 +90,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = givenLogger ?? createLogger(config.logLevel);
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
-  // Before anything reads or writes the data directory: a second emulator on it stops here.
+  // Before anything reads or writes the data directory: one it cannot use, or a second
+  // emulator on it, stops here with one line.
+  if (config.dataDir !== ':memory:') checkDataDir(config.dataDir);
   const lock = config.dataDir === ':memory:' ? null : lockDataDir(config.dataDir);
   let db: Db;
   try {
-    db = openDatabase(config.dataDir, config.durability);
+    const check = startCheckFor(config.dataDir, config.checkDatabase);
+    if (check === 'none' && config.dataDir !== ':memory:' && existsSync(databasePath(config.dataDir))) {
+      log.info({ databaseFile: databasePath(config.dataDir) }, 'database over 64 MiB: not checked at start (--check-database checks it in full)');
+    }
+    db = openDatabase(config.dataDir, config.durability, check);
   } catch (err) {
     lock?.release();
     throw err;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StartError } from '../errors.js';
+import { DataFileError, openFailure } from './data-files.js';
 
 /** A second emulator on a data directory one already runs on. */
 export class DataDirLockedError extends StartError {}
@@ -24,24 +25,29 @@ export function lockDataDir(dataDir: string): DataDirLock {
   const file = join(dir, 'emulator.lock');
   const pidFile = join(dir, 'emulator.pid');
   mkdirSync(dir, { recursive: true });
-  const db = new Database(file);
+  let db: Database.Database | undefined;
   try {
+    db = new Database(file);
     db.pragma('busy_timeout = 0');
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
-    db.close();
-    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    db?.close();
+    const code = (err as { code?: string }).code;
+    // The lock file holds no data: one SQLite cannot read was not made by the emulator.
+    if (code === 'SQLITE_NOTADB' || code?.startsWith('SQLITE_CORRUPT')) throw new DataFileError(`${file} is not the emulator's lock file (${code}): delete it`);
+    if (code !== 'SQLITE_BUSY') throw openFailure(file, err) ?? err;
     throw new DataDirLockedError(
       `data directory ${dir} is in use by another oci-iot-emulator (${holder(pidFile)}); stop it, or start this one with another --data-dir`,
     );
   }
   writeFileSync(pidFile, `${process.pid}\n`);
+  const held = db;
   return {
     release() {
-      if (!db.open) return;
-      db.exec('ROLLBACK');
-      db.close();
+      if (!held.open) return;
+      held.exec('ROLLBACK');
+      held.close();
     },
   };
 }
