@@ -4,7 +4,8 @@ import { registerAdminAuth, type HostPolicy } from './admin-auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
-import { headAsGetServer } from './head-requests.js';
+import { restConnections } from './rest-connections.js';
+import { durationMs } from '../config.js';
 import { lazySchemaCompilers } from './lazy-schemas.js';
 import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
@@ -28,6 +29,13 @@ export function buildApi(
   ctx: ApiContext,
   opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; testControl?: TestControl; adminToken?: string | null },
 ): FastifyInstance & { routeList: RouteEntry[] } {
+  const { config } = ctx;
+  const connections = restConnections({
+    keepAliveTimeoutMs: durationMs(config.restKeepAliveTimeout),
+    headersTimeoutMs: durationMs(config.restHeadersTimeout),
+    requestTimeoutMs: durationMs(config.restRequestTimeout),
+    maxConnections: config.restMaxConnections,
+  });
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
     bodyLimit: DEFAULT_BODY_LIMIT,
@@ -40,7 +48,8 @@ export function buildApi(
     schemaController: { compilersFactory: lazySchemaCompilers },
     // HEAD is routed as GET by the server itself (head-requests.ts), not by a copy of every GET route.
     exposeHeadRoutes: false,
-    serverFactory: headAsGetServer,
+    // Timeouts and a connection cap of its own (rest-connections.ts); HEAD as GET (head-requests.ts).
+    serverFactory: connections.serverFactory,
     // Every plugin is ours and finishes; the check costs a timer per plugin and route.
     pluginTimeout: 0,
   });
@@ -64,7 +73,10 @@ export function buildApi(
   // API faults answer after authentication, and must see every route as it is added.
   opts.testControl?.registerHooks(app);
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
-  if (opts.ops) registerOpsHooks(app, opts.ops);
+  if (opts.ops) {
+    registerOpsHooks(app, opts.ops);
+    opts.ops.metrics.extend(connections.metricFamilies);
+  }
   void app.register(named(domainRoutes));
   void app.register(named(workRequestRoutes));
   void app.register(named(instanceRoutes));
