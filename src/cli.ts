@@ -5,7 +5,7 @@ import { deviceCommand } from './cli/device.js';
 import { iotCommand } from './cli/iot.js';
 import { DEFAULT_URL, ServiceError } from './cli/rest.js';
 import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
-import { OciError } from './errors.js';
+import { OciError, StartError } from './errors.js';
 import { issueCertificateFiles } from './cli/cert-command.js';
 import { formatTable, toJson } from './sql/format.js';
 import { SqlError } from './sql/query.js';
@@ -75,6 +75,28 @@ async function start(args: string[]): Promise<void> {
   // Loaded here so the client commands (device, iot, sql) start without the server's modules.
   const { startEmulator } = await import('./emulator.js');
   const emu = await startEmulator({ ...optionsFrom(values), env: process.env });
+  // Before the ready lines: whoever waits for them may send a signal at once.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping\n`);
+    // A stop that cannot finish in 2 s is reported as a failure rather than hanging.
+    const force = setTimeout(() => {
+      process.stderr.write('could not stop within 2 s\n');
+      process.exit(1);
+    }, 2000);
+    force.unref();
+    emu.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`error while stopping: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   const d = emu.domain;
   process.stdout.write(
     [
@@ -101,27 +123,6 @@ async function start(args: string[]): Promise<void> {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: stopping\n`);
-    // A stop that cannot finish in 2 s is reported as a failure rather than hanging.
-    const force = setTimeout(() => {
-      process.stderr.write('could not stop within 2 s\n');
-      process.exit(1);
-    }, 2000);
-    force.unref();
-    emu.close().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`error while stopping: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 async function demo(args: string[]): Promise<void> {
@@ -214,7 +215,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${err.usage ?? USAGE}\n`);
   else if (err instanceof ServiceError) process.stderr.write(`${err.render()}\n`);
-  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError || err instanceof OciError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
+  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError || err instanceof OciError || err instanceof StartError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
   else process.stderr.write(`oci-iot-emulator: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

@@ -54,6 +54,18 @@ export interface EmulatorConfig {
   adapterTimeLimit: string;
   /** Token the console and /emulator/* require; '' = none on loopback, generated at start beyond it. */
   adminToken: string;
+  /** An idle keep-alive REST connection is closed this long after its last response. */
+  restKeepAliveTimeout: string;
+  /** Time a REST connection has to send a request's headers (a silent new connection included). */
+  restHeadersTimeout: string;
+  /** Time a REST connection has to send a whole request, body included. */
+  restRequestTimeout: string;
+  /** Open REST connections beyond which a new one is closed at once. */
+  restMaxConnections: number;
+  /** Run SQLite's full `integrity_check` on the database at start (not only the quick check of a small one). */
+  checkDatabase: boolean;
+  /** Further Host names the console and /emulator/* answer to (comma-separated), beside localhost, IPs and the device hosts. */
+  allowHosts: string;
 }
 
 export interface OptionSpec {
@@ -99,6 +111,12 @@ export const DEFAULTS: EmulatorConfig = {
   sqlTimeout: 'PT10S',
   adapterTimeLimit: 'PT0.1S',
   adminToken: '',
+  allowHosts: '',
+  checkDatabase: false,
+  restKeepAliveTimeout: 'PT5S',
+  restHeadersTimeout: 'PT10S',
+  restRequestTimeout: 'PT30S',
+  restMaxConnections: 512,
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -133,6 +151,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
   { key: 'adapterTimeLimit', flag: '--adapter-time-limit', env: 'OCI_IOT_ADAPTER_TIME_LIMIT', type: 'duration', help: "time a message's adapter (jq) expressions may run before the message is rejected" },
   { key: 'adminToken', flag: '--admin-token', env: 'OCI_IOT_ADMIN_TOKEN', type: 'string', help: 'token the console and /emulator/* admin routes require (Authorization: Bearer); when bound beyond loopback and none is given, one is generated and printed at start' },
+  { key: 'restKeepAliveTimeout', flag: '--rest-keepalive-timeout', env: 'OCI_IOT_REST_KEEPALIVE_TIMEOUT', type: 'duration', help: 'an idle keep-alive connection to the REST port is closed this long after its last response' },
+  { key: 'restHeadersTimeout', flag: '--rest-headers-timeout', env: 'OCI_IOT_REST_HEADERS_TIMEOUT', type: 'duration', help: "time a REST connection has to send a request's headers; a connection that sends nothing is closed after it too" },
+  { key: 'restRequestTimeout', flag: '--rest-request-timeout', env: 'OCI_IOT_REST_REQUEST_TIMEOUT', type: 'duration', help: 'time a REST connection has to send a whole request, body included (408 after it)' },
+  { key: 'restMaxConnections', flag: '--rest-max-connections', env: 'OCI_IOT_REST_MAX_CONNECTIONS', type: 'integer', min: 1, max: 1_000_000, help: 'open connections the REST port accepts; more are closed at once, so they cannot use up the file descriptors device logins need' },
+  { key: 'checkDatabase', flag: '--check-database', env: 'OCI_IOT_CHECK_DATABASE', type: 'boolean', help: "check the whole database with SQLite's integrity_check at start and refuse a damaged one (without it, only a database of up to 64 MiB gets the quicker quick_check)" },
+  { key: 'allowHosts', flag: '--allow-host', env: 'OCI_IOT_ALLOW_HOST', type: 'string', help: 'further Host names (comma-separated) the console and /emulator/* answer to; beside them only localhost, IP addresses, the bind address and the device hosts are served (against DNS rebinding)' },
 ];
 
 export class ConfigError extends Error {}

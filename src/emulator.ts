@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { adminTokenFor } from './api/admin-auth.js';
-import { buildApi } from './api/server.js';
+import { buildApi, type RouteEntry } from './api/server.js';
 import { startBroker, type Broker } from './broker/broker.js';
 import { createInbound } from './broker/inbound.js';
 import { brokerLimits } from './broker/limits.js';
@@ -13,8 +14,10 @@ import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { createControlPlane, type ControlPlane } from './control/control-plane.js';
 import { deviceHostWildcard } from './control/hosts.js';
 import { ensureCertificates } from './pki/certificates.js';
-import { databasePath, openDatabase, type Db } from './store/database.js';
+import { databasePath, openDatabase, startCheckFor, type Db } from './store/database.js';
+import { checkDataDir } from './store/data-files.js';
 import { createStore, type Store } from './store/index.js';
+import { lockDataDir } from './store/data-dir-lock.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createCheckpointer } from './store/checkpointer.js';
 import { createLogger } from './ops/logger.js';
@@ -68,6 +71,8 @@ export interface Emulator {
    * bound beyond loopback; null when they are open (loopback, none given).
    */
   adminToken: string | null;
+  /** Every route the REST server serves: method, template, and whether it is on the admin surface. */
+  routes: readonly RouteEntry[];
   /** Device and API faults, set and cleared at run time (also under /emulator/faults). */
   faults: TestControl['faults'];
   /** URLs that get each command transition (and telemetry) POSTed (also under /emulator/webhooks). */
@@ -86,9 +91,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = givenLogger ?? createLogger(config.logLevel);
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
-  const db = openDatabase(config.dataDir, config.durability);
+  // Before anything reads or writes the data directory: one it cannot use, or a second
+  // emulator on it, stops here with one line.
+  if (config.dataDir !== ':memory:') checkDataDir(config.dataDir);
+  const lock = config.dataDir === ':memory:' ? null : lockDataDir(config.dataDir);
+  let db: Db;
+  try {
+    const check = startCheckFor(config.dataDir, config.checkDatabase);
+    if (check === 'none' && config.dataDir !== ':memory:' && existsSync(databasePath(config.dataDir))) {
+      log.info({ databaseFile: databasePath(config.dataDir) }, 'database over 64 MiB: not checked at start (--check-database checks it in full)');
+    }
+    db = openDatabase(config.dataDir, config.durability, check);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const store = createStore(db);
-  const closers: Array<() => Promise<void> | void> = [() => void db.close()];
+  const closers: Array<() => Promise<void> | void> = [() => lock?.release(), () => void db.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
@@ -240,6 +259,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       control,
       devices: { ...broker.devices, isOnline: broker.isOnline },
       adminToken,
+      routes: api.routeList,
       faults: testControl.faults,
       webhooks: testControl.webhooks,
       virtualDevices: testControl.virtualDevices,

@@ -21,3 +21,9 @@ export const relatedNotFound = (what: string, id: string) =>
   new OciError(400, 'RelatedResourceNotAuthorizedOrNotFound', `${what} ${id} not found or not authorized`);
 /** 409 IncorrectState: the resource exists but is not in a state that allows the operation. */
 export const incorrectState = (message: string) => new OciError(409, 'IncorrectState', message);
+
+/**
+ * A start that cannot go on for a reason the user can fix (a data directory in use, a
+ * damaged or unwritable file): its message is the whole answer, one line, no stack.
+ */
+export class StartError extends Error {}

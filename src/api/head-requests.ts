@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 
 /**
  * HEAD is answered as the GET of the same path, without its body. Fastify's own way
@@ -15,10 +15,11 @@ type Marked = IncomingMessage & { [SENT_AS_HEAD]?: true };
 /**
  * Fastify's `serverFactory`: a plain HTTP server that routes HEAD as GET. `opts` are
  * Fastify's options; the timeouts it sets on a server it makes itself are set here.
+ * `serverOptions` go to Node's `createServer` (those it takes only there).
  */
-export function headAsGetServer(handler: RequestListener, opts: Record<string, unknown>): Server {
+export function headAsGetServer(handler: RequestListener, opts: Record<string, unknown>, serverOptions: ServerOptions = {}): Server {
   const num = (name: string) => (typeof opts[name] === 'number' ? (opts[name] as number) : 0);
-  const server = createServer((req: Marked, res: ServerResponse) => {
+  const server = createServer(serverOptions, (req: Marked, res: ServerResponse) => {
     if (req.method === 'HEAD') {
       req[SENT_AS_HEAD] = true;
       req.method = 'GET';

@@ -1,10 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
-import { registerAdminAuth } from './admin-auth.js';
+import { registerAdminAuth, type HostPolicy } from './admin-auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
-import { headAsGetServer } from './head-requests.js';
+import { restConnections } from './rest-connections.js';
+import { durationMs } from '../config.js';
 import { lazySchemaCompilers } from './lazy-schemas.js';
 import { registerSignatureCheck } from './signature.js';
 import { loadSignatureKeys } from './signature-keys.js';
@@ -30,7 +31,14 @@ import { named } from './named-plugin.js';
 export function buildApi(
   ctx: ApiContext,
   opts: { logger: boolean | object; loggerInstance?: FastifyBaseLogger; ops?: OpsContext; testControl?: TestControl; adminToken?: string | null },
-): FastifyInstance {
+): FastifyInstance & { routeList: RouteEntry[] } {
+  const { config } = ctx;
+  const connections = restConnections({
+    keepAliveTimeoutMs: durationMs(config.restKeepAliveTimeout),
+    headersTimeoutMs: durationMs(config.restHeadersTimeout),
+    requestTimeoutMs: durationMs(config.restRequestTimeout),
+    maxConnections: config.restMaxConnections,
+  });
   const app = Fastify({
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger }),
     bodyLimit: DEFAULT_BODY_LIMIT,
@@ -43,7 +51,8 @@ export function buildApi(
     schemaController: { compilersFactory: lazySchemaCompilers },
     // HEAD is routed as GET by the server itself (head-requests.ts), not by a copy of every GET route.
     exposeHeadRoutes: false,
-    serverFactory: headAsGetServer,
+    // Timeouts and a connection cap of its own (rest-connections.ts); HEAD as GET (head-requests.ts).
+    serverFactory: connections.serverFactory,
     // Every plugin is ours and finishes; the check costs a timer per plugin and route.
     pluginTimeout: 0,
   });
@@ -54,14 +63,23 @@ export function buildApi(
     done();
   });
   registerErrorHandling(app);
-  registerAdminAuth(app, opts.adminToken ?? null);
+  const hosts: HostPolicy = { bindHost: ctx.config.bindHost, deviceHost: ctx.config.deviceHost, domainHostSuffix: ctx.config.domainHostSuffix, allowHosts: ctx.config.allowHosts };
+  registerAdminAuth(app, opts.adminToken ?? null, hosts);
+  // Every route as registered (after the admin mark), for tests that prove a property of all of them.
+  const routeList: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeList.push({ method, url: route.url, admin: route.config?.admin === true });
+  });
   registerJsonBody(app);
   registerRequestLimits(app);
   if (ctx.config.verifySignatures) registerSignatureCheck(app, loadSignatureKeys(ctx.config.signatureKeys));
   // API faults answer after authentication, and must see every route as it is added.
   opts.testControl?.registerHooks(app);
   // Console, /metrics, /docs: their hooks and the OpenAPI collector go first to see every route.
-  if (opts.ops) registerOpsHooks(app, opts.ops);
+  if (opts.ops) {
+    registerOpsHooks(app, opts.ops);
+    opts.ops.metrics.extend(connections.metricFamilies);
+  }
   void app.register(named(domainRoutes));
   void app.register(named(workRequestRoutes));
   void app.register(named(instanceRoutes));
@@ -82,5 +100,12 @@ export function buildApi(
       await scope.register(named(emulatorVirtualDeviceRoutes), { virtualDevices: testControl.virtualDevices, webhooks: testControl.webhooks });
     }));
   }
-  return app;
+  return Object.assign(app, { routeList });
+}
+
+/** One registered route: its method, its template, and whether it is on the admin surface. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  admin: boolean;
 }

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createWith, migratedBytes } from './fresh-database.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { StartError } from '../errors.js';
+import { DAMAGED_REMEDY, DataFileError, openFailure } from './data-files.js';
 
 export type Db = Database.Database;
 
@@ -28,23 +30,55 @@ export function prepared(db: Db, sql: string): Database.Statement {
   return statement;
 }
 
-export class SchemaVersionError extends Error {}
+export class SchemaVersionError extends StartError {}
 
 export function databasePath(dataDir: string): string {
   return dataDir === ':memory:' ? ':memory:' : resolve(join(dataDir, 'emulator.db'));
 }
 
-/** Opens (creating if needed) the emulator database and brings its schema up to date. */
-export function openDatabase(dataDir: string, durability: 'normal' | 'full' = 'normal'): Db {
+/**
+ * How much of an existing database is checked at start: `quick` is SQLite's `quick_check`
+ * (every page read once, indexes not matched to their tables), `full` its `integrity_check`.
+ */
+export type StartCheck = 'none' | 'quick' | 'full';
+
+/**
+ * The largest database given the quick check at every start. quick_check reads every page:
+ * on a 1 GB database it took 2.7 s with the file in the page cache and 34 s from disk on a
+ * loaded 2-core machine, so above this size it is left to --check-database.
+ */
+export const QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The check a database gets at start: full when asked, quick when it is small enough. */
+export function startCheckFor(dataDir: string, full: boolean): StartCheck {
+  if (full) return 'full';
+  const file = databasePath(dataDir);
+  if (file === ':memory:') return 'none';
+  try {
+    return statSync(file).size <= QUICK_CHECK_MAX_BYTES ? 'quick' : 'none';
+  } catch {
+    return 'none';
+  }
+}
+
+/** Opens (creating if needed) the emulator database, checks it, and brings its schema up to date. */
+export function openDatabase(dataDir: string, durability: 'normal' | 'full' = 'normal', check: StartCheck = 'none'): Db {
   const file = databasePath(dataDir);
   // A new database starts as a copy of one the migrations made earlier in this process;
   // an existing one is opened as it is and migrated below.
+  let fresh = false;
   if (file !== ':memory:') {
     mkdirSync(dataDir, { recursive: true });
-    if (!existsSync(file)) createWith(file, migratedBytes(migrate).wal);
+    if (!existsSync(file)) {
+      createWith(file, migratedBytes(migrate).wal);
+      fresh = true;
+    }
   }
-  const db = file === ':memory:' ? new Database(migratedBytes(migrate).memory) : new Database(file);
+  let db: Db | undefined;
   try {
+    db = file === ':memory:' ? new Database(migratedBytes(migrate).memory) : new Database(file);
+    // Checked before anything writes: a damaged file is refused as it was found.
+    if (!fresh && file !== ':memory:' && check !== 'none') checkIntegrity(db, file, check);
     // Checked first, so a newer emulator's database is not even switched to WAL.
     checkVersion(db);
     db.pragma('journal_mode = WAL');
@@ -55,10 +89,23 @@ export function openDatabase(dataDir: string, durability: 'normal' | 'full' = 'n
     db.pragma('busy_timeout = 5000');
     migrate(db);
   } catch (err) {
-    db.close();
-    throw err;
+    db?.close();
+    throw openFailure(file, err) ?? err;
   }
   return db;
+}
+
+/** Refuses a database SQLite finds damaged, naming the first problems it reports. */
+function checkIntegrity(db: Db, file: string, check: 'quick' | 'full'): void {
+  const pragma = check === 'quick' ? 'quick_check' : 'integrity_check';
+  // At most 20 problems: the first say enough, and a badly damaged file can have millions.
+  const problems = (db.pragma(`${pragma}(20)`) as Array<Record<string, string>>)
+    .flatMap((row) => String(Object.values(row)[0]).split('\n'))
+    // SQLite heads its list with the schema's name; the problems are the other lines.
+    .filter((p) => p !== 'ok' && p !== '' && !/^\*\*\* in database \w+ \*\*\*$/.test(p));
+  if (problems.length === 0) return;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more${problems.length === 20 ? ' at least' : ''})` : '';
+  throw new DataFileError(`${file} is damaged: PRAGMA ${pragma} reports "${problems[0]}"${more}: ${DAMAGED_REMEDY}`);
 }
 
 function checkVersion(db: Db): number {
