@@ -54,6 +54,8 @@ export interface EmulatorConfig {
   adapterTimeLimit: string;
   /** Token the console and /emulator/* require; '' = none on loopback, generated at start beyond it. */
   adminToken: string;
+  /** A seed file, or a directory of them: resources created at start when missing (docs/seed.md); '' for none. */
+  seed: string;
 }
 
 export interface OptionSpec {
@@ -99,6 +101,7 @@ export const DEFAULTS: EmulatorConfig = {
   sqlTimeout: 'PT10S',
   adapterTimeLimit: 'PT0.1S',
   adminToken: '',
+  seed: '',
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -132,6 +135,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'loginBackoffMax', flag: '--login-backoff-max', env: 'OCI_IOT_LOGIN_BACKOFF_MAX', type: 'duration', help: 'longest wait imposed after repeated failed logins (the backoff doubles from 1 s)' },
   { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
   { key: 'adapterTimeLimit', flag: '--adapter-time-limit', env: 'OCI_IOT_ADAPTER_TIME_LIMIT', type: 'duration', help: "time a message's adapter (jq) expressions may run before the message is rejected" },
+  { key: 'seed', flag: '--seed', env: 'OCI_IOT_SEED', type: 'string', help: 'a seed file (.json, .yaml) or a directory of them, read in name order: domain groups, domains, secrets, models, adapters, instances, relationships and virtual devices created at start unless already there (docs/seed.md)' },
   { key: 'adminToken', flag: '--admin-token', env: 'OCI_IOT_ADMIN_TOKEN', type: 'string', help: 'token the console and /emulator/* admin routes require (Authorization: Bearer); when bound beyond loopback and none is given, one is generated and printed at start' },
 ];
 
