@@ -46,14 +46,14 @@ const lazyHttp2 = {
 /**
  * Packages only some uses of the emulator load, at their first use (src/lazy-require.ts,
  * `import()`): MQTT.js for virtual devices, @fastify/swagger (with its YAML library) at
- * the first /docs. Inside the main bundle they never ran at start-up, but V8 parsed their
+ * the first /docs, the YAML parser for a YAML seed file. Inside the main bundle they never ran at start-up, but V8 parsed their
  * ~0.7 MB on every start. Each is one CommonJS file of its own in dist/on-demand/, which the
  * bundles require (or import) by relative path. The route schema compilers (Ajv,
  * fast-json-stringify) stay inside: every emulator compiles schemas at its first requests,
  * and as files of their own they moved ~25 ms from the start to the first request
  * (bench/results/startup-on-demand-bundles.md).
  */
-const ON_DEMAND = { mqtt: 'mqtt', '@fastify/swagger': 'swagger' };
+const ON_DEMAND = { mqtt: 'mqtt', '@fastify/swagger': 'swagger', yaml: 'yaml' };
 const packageRequire = createRequire(import.meta.url);
 await Promise.all(
   Object.entries(ON_DEMAND).map(([pkg, name]) =>

@@ -9,6 +9,7 @@ import { OciError, StartError } from './errors.js';
 import { issueCertificateFiles } from './cli/cert-command.js';
 import { formatTable, toJson } from './sql/format.js';
 import { SqlError } from './sql/query.js';
+import { SeedError } from './seed/format.js';
 import { runReadOnlySqlWithin } from './sql/runner.js';
 
 const USAGE = `Usage:
@@ -27,6 +28,8 @@ const USAGE = `Usage:
   oci-iot-emulator webhook add|list|remove|deliveries [options]
                                           POST command transitions and telemetry to a URL
   oci-iot-emulator demo [options]         the emulator with virtual devices answering and publishing
+  oci-iot-emulator export [--data-dir DIR] [--yaml]
+                                          print the resources of a database as a seed file (for --seed)
   oci-iot-emulator sql "<query>" [--json] [--data-dir DIR] [--sql-timeout PT10S]
                                           run a read-only SQL query on the emulator database
   oci-iot-emulator cert issue --cn <externalKey> [--validity P365D] [--out DIR]
@@ -117,6 +120,7 @@ async function start(args: string[]): Promise<void> {
       ),
       `  database      ${emu.databaseFile}`,
       `  clock         ${emu.clock.kind}`,
+      ...(emu.seeded ? [`  seed          ${emu.seeded.files.join(', ') || 'no files'}: ${emu.seeded.created} created, ${emu.seeded.existing} there already`] : []),
       `  signatures    ${emu.config.verifySignatures ? `verified against ${emu.config.signatureKeys}` : 'not checked (any request is accepted)'}`,
       `  console       ${emu.restUrl}/console/${emu.adminToken ? `?token=${emu.adminToken}` : ''}   (API reference ${emu.restUrl}/docs, metrics ${emu.restUrl}/metrics)`,
       ...(emu.adminToken ? [`  admin token   ${emu.adminToken}   (the console and /emulator/* need it: Authorization: Bearer <token>)`] : []),
@@ -154,6 +158,18 @@ async function demo(args: string[]): Promise<void> {
   const stop = () => void d.stop().then(() => process.exit(0), () => process.exit(1));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+async function exportCommand(args: string[]): Promise<void> {
+  const { values, positional, switches } = parse(args, [...optionFlags(['dataDir']), { flag: '--yaml', help: 'print YAML instead of JSON' }]);
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const config = resolveConfig(optionsFrom(values), process.env);
+  const { exportDataDir } = await import('./seed/export.js');
+  const seed = exportDataDir(config.dataDir);
+  if (switches.has('--yaml')) {
+    const yaml = await import('yaml');
+    process.stdout.write(((yaml.stringify as typeof yaml.stringify | undefined) ?? yaml.default.stringify)(seed));
+  } else process.stdout.write(JSON.stringify(seed, null, 2) + '\n');
 }
 
 async function sql(args: string[]): Promise<void> {
@@ -206,6 +222,7 @@ async function main(argv: string[]): Promise<void> {
   if (first === 'virtual-device') return virtualDeviceCommand(rest, io);
   if (first === 'webhook') return webhookCommand(rest, io);
   if (first === 'demo') return demo(rest);
+  if (first === 'export') return exportCommand(rest);
   if (first === 'cert') return cert(rest);
   if (first === undefined || first === 'start') return start(rest);
   if (first.startsWith('--')) return start(argv);
@@ -215,7 +232,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) process.stderr.write(`oci-iot-emulator: ${err.message}\n\n${err.usage ?? USAGE}\n`);
   else if (err instanceof ServiceError) process.stderr.write(`${err.render()}\n`);
-  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError || err instanceof OciError || err instanceof StartError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
+  else if (err instanceof ConfigError || err instanceof SqlError || err instanceof CliError || err instanceof OciError || err instanceof StartError || err instanceof SeedError) process.stderr.write(`oci-iot-emulator: ${err.message}\n`);
   else process.stderr.write(`oci-iot-emulator: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

@@ -66,6 +66,8 @@ export interface EmulatorConfig {
   checkDatabase: boolean;
   /** Further Host names the console and /emulator/* answer to (comma-separated), beside localhost, IPs and the device hosts. */
   allowHosts: string;
+  /** A seed file, or a directory of them: resources created at start when missing (docs/seed.md); '' for none. */
+  seed: string;
 }
 
 export interface OptionSpec {
@@ -117,6 +119,7 @@ export const DEFAULTS: EmulatorConfig = {
   restHeadersTimeout: 'PT10S',
   restRequestTimeout: 'PT30S',
   restMaxConnections: 512,
+  seed: '',
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -150,6 +153,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'loginBackoffMax', flag: '--login-backoff-max', env: 'OCI_IOT_LOGIN_BACKOFF_MAX', type: 'duration', help: 'longest wait imposed after repeated failed logins (the backoff doubles from 1 s)' },
   { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
   { key: 'adapterTimeLimit', flag: '--adapter-time-limit', env: 'OCI_IOT_ADAPTER_TIME_LIMIT', type: 'duration', help: "time a message's adapter (jq) expressions may run before the message is rejected" },
+  { key: 'seed', flag: '--seed', env: 'OCI_IOT_SEED', type: 'string', help: 'a seed file (.json, .yaml) or a directory of them, read in name order: domain groups, domains, secrets, models, adapters, instances, relationships and virtual devices created at start unless already there (docs/seed.md)' },
   { key: 'adminToken', flag: '--admin-token', env: 'OCI_IOT_ADMIN_TOKEN', type: 'string', help: 'token the console and /emulator/* admin routes require (Authorization: Bearer); when bound beyond loopback and none is given, one is generated and printed at start' },
   { key: 'restKeepAliveTimeout', flag: '--rest-keepalive-timeout', env: 'OCI_IOT_REST_KEEPALIVE_TIMEOUT', type: 'duration', help: 'an idle keep-alive connection to the REST port is closed this long after its last response' },
   { key: 'restHeadersTimeout', flag: '--rest-headers-timeout', env: 'OCI_IOT_REST_HEADERS_TIMEOUT', type: 'duration', help: "time a REST connection has to send a request's headers; a connection that sends nothing is closed after it too" },

@@ -27,8 +27,24 @@ import { createJqEngine } from './telemetry/jq.js';
 import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
 import { createTestControl, type TestControl } from './test-control/test-control.js';
 import { deviceUrls } from './views/connection.js';
+import type { SeedFile } from './seed/format.js';
+import type { LoadedSeed } from './seed/read.js';
+import type { SeedSummary } from './seed/apply.js';
 
-export interface EmulatorOptions extends Partial<EmulatorConfig> {
+/** The seed files to load (read and checked for shape), null without a seed; the seed modules load only for one. */
+async function loadSeeds(given: string | SeedFile | undefined, path: string): Promise<LoadedSeed[] | null> {
+  if (given !== undefined && typeof given === 'object') {
+    const { checkShape } = await import('./seed/format.js');
+    return [{ file: 'the seed option', seed: checkShape(given, 'the seed option') }];
+  }
+  if (!path) return null;
+  const { readSeed } = await import('./seed/read.js');
+  return readSeed(path);
+}
+
+export interface EmulatorOptions extends Omit<Partial<EmulatorConfig>, 'seed'> {
+  /** A seed file or directory of them (like --seed), or a seed's content itself (docs/seed.md). */
+  seed?: string | SeedFile;
   /** A pino logger to use instead of the one built from `logLevel`. */
   logger?: Logger;
   /** Environment to read OCI_IOT_* settings from; none unless given. */
@@ -81,13 +97,17 @@ export interface Emulator {
   virtualDevices: TestControl['virtualDevices'];
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
+  /** What the seed (--seed, `seed`) created and found already there; null without one. */
+  seeded: SeedSummary | null;
   close(): Promise<void>;
 }
 
 /** The composition root: opens the store, the broker, the engine and the API, in that order. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const { logger: givenLogger, env, manualClockStart, ...overrides } = options;
-  const config = resolveConfig(overrides, env);
+  const { logger: givenLogger, env, manualClockStart, seed: givenSeed, ...overrides } = options;
+  const config = resolveConfig({ ...overrides, ...(typeof givenSeed === 'string' ? { seed: givenSeed } : {}) }, env);
+  // A bad seed is refused before anything is opened or written.
+  const seeds = await loadSeeds(givenSeed, config.seed);
   const log = givenLogger ?? createLogger(config.logLevel);
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
@@ -215,6 +235,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       webhooks: testControl.webhooks,
       metrics,
     });
+    // The seed goes in before devices can connect; its virtual devices start with the listener.
+    let seeded: SeedSummary | null = null;
+    if (seeds) {
+      const { applySeed } = await import('./seed/apply.js');
+      seeded = applySeed(
+        { store, clock, region: config.region, control, twins, virtualDevices: testControl.virtualDevices, defaultDomainId: domain.id, defaultGroupId: group.id },
+        seeds,
+      );
+    }
+
     const { mqttPort, httpsPort } = await broker.listen();
     // Virtual devices log in over the listener like any device, on loopback.
     closers.push(() => testControl.virtualDevices.close());
@@ -263,6 +293,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       faults: testControl.faults,
       webhooks: testControl.webhooks,
       virtualDevices: testControl.virtualDevices,
+      seeded,
       close: closeAll,
     };
   } catch (err) {

@@ -15,3 +15,5 @@ export { type NewDevice } from './resources/devices.js';
 export { type DeviceConnection } from './views/connection.js';
 export { type SqlResult } from './sql/query.js';
 export { OciError } from './errors.js';
+export { type SeedFile } from './seed/format.js';
+export { type SeedSummary } from './seed/apply.js';

@@ -108,6 +108,25 @@ function checkIntegrity(db: Db, file: string, check: 'quick' | 'full'): void {
   throw new DataFileError(`${file} is damaged: PRAGMA ${pragma} reports "${problems[0]}"${more}: ${DAMAGED_REMEDY}`);
 }
 
+/**
+ * The database of `dataDir` opened read-only, beside a running emulator or without one
+ * (the export command). Null when there is none; an error when its schema is not this
+ * emulator's (a start migrates an older one).
+ */
+export function openExistingReadOnly(dataDir: string): Db | null {
+  const file = databasePath(dataDir);
+  if (file === ':memory:' || !existsSync(file)) return null;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    if (checkVersion(db) !== SCHEMA_VERSION) throw new SchemaVersionError(`database ${file} is from an older oci-iot-emulator; start this one on it once to bring it up to date`);
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
 function checkVersion(db: Db): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {

@@ -75,3 +75,60 @@ it('prints what to open; the console shows virtual devices answering commands an
   await page.screenshot({ path: join(SCREENSHOTS, 'demo-commands.png'), fullPage: true });
   expect(problems).toEqual([]);
 });
+
+it("a device's page shows its model's values and a chart, with no step but opening it", async () => {
+  const consoleUrl = /Open the console:\s+(\S+)/.exec(out)![1];
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  await page.goto(`${consoleUrl}#devices`);
+  await page.locator('#devices tr', { hasText: 'thermostat' }).locator('[data-col="twin"] a').click();
+  const twin = page.locator('#view-twin');
+  await twin.locator('[data-field="specUri"]', { hasText: 'dtmi:example:demo:thermostat;1' }).waitFor();
+  // Values the virtual device published, mapped by the model's adapter; the chart drawn with at least two points.
+  await twin.locator('tr[data-path="temperature"] [data-col="value"] code').waitFor();
+  await twin.locator('tr[data-path="humidity"] [data-col="value"] code').waitFor();
+  await page.locator('#twin-chart canvas').waitFor();
+  await page.waitForFunction("Number(document.querySelector('#twin-chart').dataset.points) >= 2");
+  expect(await page.getByLabel('Property to chart').inputValue()).toBe('temperature');
+  expect(await twin.locator('#twin-no-model').isHidden()).toBe(true);
+  await page.screenshot({ path: join(SCREENSHOTS, 'demo-device-twin.png'), fullPage: true });
+  expect(problems).toEqual([]);
+});
+
+it('the Commands page starts on an online device with a topic it subscribes to: the first invoke is delivered and answered', async () => {
+  const consoleUrl = /Open the console:\s+(\S+)/.exec(out)![1];
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${consoleUrl}#commands`);
+  await page.locator('#live[data-state="live"]').waitFor();
+  const device = page.getByLabel('Device', { exact: true });
+  await device.locator('option:checked', { hasText: '(online)' }).waitFor({ state: 'attached' });
+  const body = JSON.parse(await page.getByLabel('Command JSON').inputValue()) as { requestEndpoint: string };
+  expect(body.requestEndpoint).toBe('cmd/command');
+  await page.getByRole('button', { name: 'Invoke command' }).click();
+  const result = await page.locator('#invoke-result.ok').textContent();
+  const id = /command (\d+)/.exec(result!)![1];
+  // Not REFUSED: sent to the device, which answers on the responseEndpoint.
+  await page.locator(`#commands tr[data-command-id="${id}"][data-state="COMPLETED"]`).waitFor();
+});
+
+it('at 420 px wide every view is reachable: the navigation wraps instead of clipping Test control', async () => {
+  const consoleUrl = /Open the console:\s+(\S+)/.exec(out)![1];
+  const page = await browser.newPage({ viewport: { width: 420, height: 860 } });
+  page.setDefaultTimeout(30_000);
+  await page.goto(consoleUrl);
+  for (const name of ['Domain', 'Devices', 'Commands', 'SQL workshop', 'Test control']) {
+    const box = (await page.getByRole('link', { name, exact: true }).boundingBox())!;
+    expect(box.x, name).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, name).toBeLessThanOrEqual(420);
+  }
+  // Nothing wider than the screen makes the page itself scroll sideways.
+  expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(420);
+  await page.getByRole('link', { name: 'Test control' }).click();
+  await page.locator('#view-control').waitFor();
+  await page.locator('#virtual-devices tbody tr').nth(2).waitFor();
+  expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(420);
+  await page.screenshot({ path: join(SCREENSHOTS, 'demo-420px-test-control.png'), fullPage: true });
+});

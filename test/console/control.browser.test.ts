@@ -66,6 +66,18 @@ it('adds a virtual device with the form; its command, answer and telemetry show 
   await fault.getByRole('button', { name: 'Clear' }).click();
   await page.locator('#faults tr[data-active="false"]').waitFor();
 
+  // An API fault, beside the device faults: the next invoke answers 429 as OCI's throttling does.
+  const apiFaults = page.locator('#api-fault-form');
+  await apiFaults.locator('select[name="operation"] option[value="InvokeRawCommand"]').waitFor({ state: 'attached' });
+  await apiFaults.getByLabel('API fault on operation').selectOption('InvokeRawCommand');
+  await apiFaults.getByLabel('API fault kind').selectOption('throttle');
+  await apiFaults.getByLabel('API fault count').fill('1');
+  await apiFaults.getByRole('button', { name: 'Set API fault' }).click();
+  const apiFault = page.locator('#faults tr[data-active="true"]', { hasText: 'API InvokeRawCommand' });
+  await apiFault.waitFor();
+  expect(await apiFault.textContent()).toContain('throttle');
+  await expect(emulator.invoke(device.instanceId, { requestDataFormat: 'TEXT', requestEndpoint: 'cmd/x', requestData: 'x' })).rejects.toThrow(/^invokeRawCommand failed: 429 TooManyRequests/);
+
   // A webhook to a receiver that is not there: its failed attempt shows up live.
   await page.getByLabel('Webhook URL').fill('http://127.0.0.1:9/hook');
   await page.getByRole('button', { name: 'Add webhook' }).click();
@@ -73,5 +85,28 @@ it('adds a virtual device with the form; its command, answer and telemetry show 
   await emulator.invoke(device.instanceId, { requestDataFormat: 'TEXT', requestEndpoint: 'nowhere', requestData: 'x' });
   await page.locator('#webhook-attempts tr[data-ok="false"]').first().waitFor();
   await page.screenshot({ path: `${SCREENSHOTS}/5-test-control.png`, fullPage: true });
+
+  // Remove asks first: dismissed, nothing is deleted; accepted, the webhook and the virtual device go.
+  const asked: string[] = [];
+  let answer = false;
+  page.on('dialog', (dialog) => {
+    asked.push(`${dialog.type()}: ${dialog.message()}`);
+    void (answer ? dialog.accept() : dialog.dismiss());
+  });
+  await page.locator('#webhooks tbody tr').getByRole('button', { name: 'Remove' }).click();
+  await page.locator('#virtual-devices tbody tr').getByRole('button', { name: 'Remove' }).click();
+  expect(asked).toEqual([
+    'confirm: Remove the webhook http://127.0.0.1:9/hook? Deliveries not yet made are dropped.',
+    'confirm: Remove the virtual device of boiler? It disconnects and its settings are deleted; the device (its digital twin instance) stays.',
+  ]);
+  expect(emulator.webhooks.list()).toHaveLength(1);
+  expect(emulator.virtualDevices.list()).toHaveLength(1);
+  answer = true;
+  await page.locator('#webhooks tbody tr').getByRole('button', { name: 'Remove' }).click();
+  await page.locator('#webhooks').waitFor({ state: 'hidden' });
+  await page.locator('#virtual-devices tbody tr').getByRole('button', { name: 'Remove' }).click();
+  await page.locator('#no-virtual-devices').waitFor();
+  expect(emulator.webhooks.list()).toHaveLength(0);
+  expect(emulator.virtualDevices.list()).toHaveLength(0);
   expect(problems).toEqual([]);
 });

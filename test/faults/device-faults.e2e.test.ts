@@ -134,7 +134,11 @@ describe('device faults', () => {
     const fault = await setFault({ instanceId: device.instanceId, kind: 'withholdResponse', count: 1 });
     const id = await t.invoke(device.instanceId, SEED_COMMAND);
     await d.next('/endpoints/1234');
-    await d.client.publishAsync('/endpoints/4321', '{"ok":true}', { qos: 1 });
+    // The device gets its PUBACK: the answer is lost on the platform's side, as if after the broker.
+    const pubacks: Array<number | undefined> = [];
+    d.client.on('packetreceive', (p) => void (p.cmd === 'puback' && pubacks.push(p.messageId)));
+    const sent = await d.client.publishAsync('/endpoints/4321', '{"ok":true}', { qos: 1 });
+    expect(pubacks).toEqual([sent!.messageId]);
     expect(causes(id)).toContain(`fault ${fault.id} (withholdResponse): the device's response on /endpoints/4321 was withheld (never reached the platform)`);
     expect(t.command(id).delivery_status).toBe('SENT');
     t.advance(3 * MIN);

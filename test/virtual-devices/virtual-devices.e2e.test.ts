@@ -72,6 +72,20 @@ describe('virtual devices', () => {
     expect((await emu.waitForCommand(ib, 'COMPLETED')).response_data).toBe('{"status":"ok"}');
   });
 
+  it("its own responseEndpoint overrides the command's: it answers there, so the command is not answered and ends NOT_RESPONDED", async () => {
+    const device = await emu.createDevice();
+    const vd = emu.virtualDevices.create({ instanceId: device.instanceId, endpoints: ['cmd/#'], responseEndpoint: 'rsp/elsewhere' });
+    await subscribed(emu, device.instanceId, 'cmd/setpoint');
+    const id = await emu.invoke(device.instanceId, COMMAND);
+    await until(() => emu.virtualDevices.traffic(vd.id).some((e) => e.kind === 'response'));
+    expect(emu.virtualDevices.traffic(vd.id).find((e) => e.kind === 'response')).toMatchObject({ topic: 'rsp/elsewhere', payload: '{"temp":33}' });
+    // The answer is the device's telemetry on rsp/elsewhere, not a response to the command on rsp/setpoint.
+    await until(() => rawData(device.instanceId).length > 0);
+    expect(rawData(device.instanceId)).toEqual([{ endpoint: 'rsp/elsewhere', content: '{"temp":33}' }]);
+    emu.advance('PT3M');
+    expect(emu.command(id)!.delivery_status).toBe('NOT_RESPONDED');
+  });
+
   it('publishes telemetry from its generators on the emulator clock', async () => {
     const device = await emu.createDevice();
     const vd = emu.virtualDevices.create({
@@ -231,6 +245,13 @@ describe('generators', () => {
   it('ramp wraps within min and max; randomWalk repeats with its seed', () => {
     const ramp = compileGenerator('r', { kind: 'ramp', start: 0, step: 4, min: 0, max: 10 });
     expect([0, 1, 2, 3, 4].map((n) => ramp(n, 0))).toEqual([0, 4, 8, 2, 6]);
+    // docs/test-control-reference.md: values stay in [min, max); a falling ramp wraps to just below max.
+    const down = compileGenerator('d', { kind: 'ramp', start: 100, step: -1, min: 20, max: 100 });
+    expect([1, 2, 80, 81].map((n) => down(n, 0))).toEqual([99, 98, 20, 99]);
+    // With only one of min and max, no wrapping at all; the defaults are start 0, step 1.
+    expect([0, 1, 2].map((n) => compileGenerator('o', { kind: 'ramp', start: 5, step: 2, max: 6 })(n, 0))).toEqual([5, 7, 9]);
+    expect([0, 1, 2].map((n) => compileGenerator('z', { kind: 'ramp' })(n, 0))).toEqual([0, 1, 2]);
+    expect(compileGenerator('c', { kind: 'constant', value: { mode: 'eco' } })(7, 70_000)).toEqual({ mode: 'eco' });
     const a = compileGenerator('w', { kind: 'randomWalk', seed: 7, step: 2 });
     const b = compileGenerator('w', { kind: 'randomWalk', seed: 7, step: 2 });
     expect([1, 2, 3, 10].map((n) => a(n, 0))).toEqual([1, 2, 3, 10].map((n) => b(n, 0)));

@@ -136,6 +136,9 @@ describe('webhooks', () => {
     }
     expect(r.got[2].body.data.command).toMatchObject({ delivery_status: 'COMPLETED', response_data: '{"ok":true}' });
     expect(r.got.map((g) => g.headers['x-emulator-attempt'])).toEqual(['4', '1', '1']);
+    expect(Object.keys(r.got[0].body).sort()).toEqual(['data', 'event', 'time', 'webhookId']);
+    expect(Object.keys(r.got[0].body.data).sort()).toEqual(['cause', 'command', 'commandId', 'from', 'instanceId', 'to']);
+    expect(r.got[0].body.data.from).toBeNull();
 
     const after = (await t.rest('GET', `/emulator/webhooks/${hook.id}`)).body;
     expect(after).toMatchObject({ pending: 0, delivered: 3, failed: 0 });
@@ -168,6 +171,19 @@ describe('webhooks', () => {
     await r.down();
   });
 
+  it('an answer that is not 2xx fails the attempt: a redirect is not followed', async () => {
+    const r = receiver();
+    const port = await r.up();
+    r.answer(302);
+    t.emu.webhooks.add({ url: `http://127.0.0.1:${port}/moved`, maxAttempts: 1 });
+    const seen = attempts();
+    const device = await t.createDevice();
+    await t.invoke(device.instanceId, SEED_COMMAND); // REFUSED: one delivery
+    await seen.until(1);
+    expect(seen.reports[0]).toMatchObject({ attempt: 1, ok: false, httpStatus: 302, error: 'the receiver answered HTTP 302', status: 'FAILED' });
+    await r.down();
+  });
+
   it('telemetry webhooks get device publishes that are not responses', async () => {
     const r = receiver();
     const port = await r.up();
@@ -182,6 +198,7 @@ describe('webhooks', () => {
     await r.until(1);
     expect(r.got).toHaveLength(1);
     expect(r.got[0].body).toMatchObject({ event: 'telemetry', data: { instanceId: device.instanceId, endpoint: 'sensors/temp', format: 'JSON', content: '{"temp":21.5}' } });
+    expect(r.got[0].body.data).toEqual({ instanceId: device.instanceId, endpoint: 'sensors/temp', contentType: 'application/json', format: 'JSON', content: '{"temp":21.5}', timeReceived: r.got[0].body.time });
     await r.down();
   });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { isManual, iso } from '../../clock/clock.js';
 import { parseDuration } from '../../durations.js';
 import { conflict, invalid } from '../../errors.js';
+import { exportSeed } from '../../seed/export.js';
 
 const clockBody = {
   type: 'object',
@@ -21,6 +22,12 @@ export const emulatorRoutes: FastifyPluginAsync = async (app) => {
   const { clock } = app.emu;
 
   app.get('/emulator/health', async () => ({ status: 'ok' }));
+
+  // A seed file of what is there now (docs/seed.md): `--seed` of it makes the same again.
+  app.get('/emulator/export', { schema: { tags: ['emulator'], summary: 'The live resources as a seed file (docs/seed.md), secrets with their content' } }, async (_req, reply) => {
+    const seed = exportSeed(app.emu.store.liveResources.read());
+    return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(seed, null, 2) + '\n');
+  });
 
   app.get('/emulator/clock', { schema: { response: { 200: clockReply } } }, async () => ({
     kind: clock.kind,

@@ -16,7 +16,7 @@ const SEED_COMMAND = {
 const VIEWS = ['domain', 'devices', 'commands', 'sql', 'twin', 'control'];
 
 /** @type {{ devices: Map<string, any>, commands: Map<number, any>, info: any }} */
-const state = { devices: new Map(), commands: new Map(), info: null, twin: null, chart: null };
+const state = { devices: new Map(), commands: new Map(), info: null, twin: null, chart: null, devicePicked: false, commandEdited: false };
 
 function fmtDelta(fromIso, toIso) {
   if (!fromIso || !toIso) return '';
@@ -154,14 +154,39 @@ function connectionsCell(d) {
 
 const shortOcid = (id) => (id.length > 40 ? `${id.slice(0, 30)}…${id.slice(-6)}` : id);
 
+/**
+ * The Commands page's device: the one the user picked, else an online device (one that
+ * subscribes first), so the first invoke reaches a device instead of coming back REFUSED.
+ */
 function renderDeviceChoice() {
   const select = $('#invoke select');
   const current = select.value;
-  const options = [...state.devices.values()].map((d) =>
-    el('option', { value: d.instanceId }, `${d.displayName} (${d.online ? 'online' : 'offline'})`),
-  );
-  select.replaceChildren(...options);
-  if (current && state.devices.has(current)) select.value = current;
+  const devices = [...state.devices.values()];
+  select.replaceChildren(...devices.map((d) => el('option', { value: d.instanceId }, `${d.displayName} (${d.online ? 'online' : 'offline'})`)));
+  if (state.devicePicked && state.devices.has(current)) select.value = current;
+  else {
+    const best = devices.find((d) => d.online && d.subscriptions.length) ?? devices.find((d) => d.online) ?? devices.find((d) => d.instanceId === current) ?? devices[0];
+    if (best) select.value = best.instanceId;
+  }
+  fitCommandToDevice();
+}
+
+/** A topic a subscription filter matches: `cmd/#` gives `cmd/command`, `+` a level of `x`. */
+function topicFor(filter) {
+  const levels = filter.split('/').map((level) => (level === '#' ? 'command' : level === '+' ? 'x' : level));
+  return levels.join('/');
+}
+
+/**
+ * Until the user edits the command, its requestEndpoint is one the chosen device subscribes
+ * to, so it is delivered; the rest of the example stays as it is.
+ */
+function fitCommandToDevice() {
+  if (state.commandEdited) return;
+  const device = state.devices.get($('#invoke select').value);
+  const filter = device?.subscriptions.map((s) => s.topic).find((t) => !t.startsWith('$'));
+  const command = { ...SEED_COMMAND, ...(filter && filter !== '#' ? { requestEndpoint: topicFor(filter) } : {}) };
+  $('#invoke textarea').value = JSON.stringify(command, null, 2);
 }
 
 async function createDevice(event) {
@@ -180,6 +205,8 @@ async function createDevice(event) {
     state.devices.set(device.instanceId, device);
     renderDevices();
     $('#invoke select').value = device.instanceId;
+    state.devicePicked = true;
+    fitCommandToDevice();
     const card = $('#new-device');
     setFields(card, { ...connection, displayName: device.displayName, instanceId: device.instanceId });
     $('#mosquitto-sub').textContent = connection.mosquittoSub;
@@ -423,6 +450,11 @@ function start() {
   });
   showView();
   $('#invoke textarea').value = JSON.stringify(SEED_COMMAND, null, 2);
+  $('#invoke textarea').addEventListener('input', () => (state.commandEdited = true));
+  $('#invoke select').addEventListener('change', () => {
+    state.devicePicked = true;
+    fitCommandToDevice();
+  });
   $('#create-device').addEventListener('submit', createDevice);
   $('#invoke').addEventListener('submit', invoke);
   $('#sql').addEventListener('submit', runSql);

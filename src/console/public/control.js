@@ -1,5 +1,5 @@
 // The console's Test control view: virtual devices (add one to a device, see its traffic
-// live), webhooks with their delivery attempts, and device faults. Plain DOM like
+// live), webhooks with their delivery attempts, and device and API faults. Plain DOM like
 // console.js; live traffic and attempts arrive on /emulator/control/events, never polled.
 // Values are always set as text, never as HTML.
 
@@ -35,6 +35,7 @@ function vdRow(v) {
   const answer = !c.response ? 'never answers' : c.response.kind === 'echo' ? 'echo' : c.response.kind === 'json' ? `JSON ${JSON.stringify(c.response.value)}` : `jq ${c.response.expression}`;
   const action = (label, path, method = 'POST') =>
     el('button', { type: 'button', className: 'small-button', onclick: async () => {
+      if (method === 'DELETE' && !confirm(`Remove the virtual device of ${v.displayName ?? v.instanceId}? It disconnects and its settings are deleted; the device (its digital twin instance) stays.`)) return;
       const reply = await api(method, `/emulator/virtual-devices/${encodeURIComponent(v.id)}${path}`);
       showError('#vd-error', reply);
       await loadVirtualDevices();
@@ -132,6 +133,7 @@ async function loadWebhooks() {
       el('td', { dataset: { col: 'counts' } }, `${w.delivered} delivered · ${w.pending} pending · ${w.failed} given up`),
       el('td', { className: 'small' }, el('code', {}, w.secret)),
       el('td', {}, el('button', { type: 'button', className: 'small-button', onclick: async () => {
+        if (!confirm(`Remove the webhook ${w.url}? Deliveries not yet made are dropped.`)) return;
         showError('#webhook-error', await api('DELETE', `/emulator/webhooks/${encodeURIComponent(w.id)}`));
         await loadWebhooks();
       } }, 'Remove')),
@@ -207,19 +209,40 @@ async function setFault(event) {
   if (reply.ok) await loadFaults();
 }
 
+async function setApiFault(event) {
+  event.preventDefault();
+  const f = event.target.elements;
+  const body = { operation: f.operation.value, kind: f.kind.value, when: f.when.value };
+  if (f.count.value) body.count = Number(f.count.value);
+  if (body.kind === 'delay') body.delay = f.delay.value || 'PT10S';
+  const reply = await api('POST', '/emulator/faults', body);
+  showError('#api-fault-error', reply);
+  if (reply.ok) await loadFaults();
+}
+
+/** The OCI operations an API fault may name, once: they do not change while the emulator runs. */
+async function loadOperations() {
+  const select = $('#api-fault-form select[name="operation"]');
+  if (select.options.length > 1) return;
+  const reply = await api('GET', '/emulator/faults/operations');
+  if (!reply.ok) return;
+  select.append(...reply.data.items.map((op) => el('option', { value: op }, op)));
+}
+
 // ---- start -------------------------------------------------------------------------
 
 async function loadAll() {
   const devices = await api('GET', '/emulator/devices');
   if (devices.ok) state.devices = devices.data.items;
   renderDeviceChoices();
-  await Promise.all([loadVirtualDevices(), loadWebhooks(), loadFaults()]);
+  await Promise.all([loadVirtualDevices(), loadWebhooks(), loadFaults(), loadOperations()]);
 }
 
 function start() {
   $('#vd-form').addEventListener('submit', addVirtualDevice);
   $('#webhook-form').addEventListener('submit', addWebhook);
   $('#fault-form').addEventListener('submit', setFault);
+  $('#api-fault-form').addEventListener('submit', setApiFault);
   $('#vd-form').elements.telemetryValues.value = JSON.stringify(EXAMPLE_VALUES, null, 2);
   // Nothing is fetched until the view is opened: the other views do not pay for this one.
   let events = null;
