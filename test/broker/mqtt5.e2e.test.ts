@@ -5,6 +5,7 @@
 import mqtt from 'mqtt';
 import { once, type EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawLogin } from '../support/raw-mqtt.js';
 import { SEED_COMMAND, startTestEmulator, until, type TestEmulator } from '../support/harness.js';
 
 const MAX_PACKET = 4096;
@@ -146,7 +147,30 @@ describe('refusals carry MQTT 5 reason codes and a reason string', () => {
   });
 });
 
+describe('keepalive', () => {
+  it('a keepalive of 0 or above --mqtt-max-keepalive is not refused: the CONNACK sets Server Keep Alive', async () => {
+    const d = await t.createDevice();
+    const none = await tryConnect5({ username: d.externalKey, password: d.password, keepalive: 0 });
+    expect(none.ok && none.connack.properties?.serverKeepAlive).toBe(300);
+    const long = await tryConnect5({ username: d.externalKey, password: d.password, keepalive: 3600 });
+    expect(long.ok && long.connack.properties?.serverKeepAlive).toBe(300);
+    const fine = await tryConnect5({ username: d.externalKey, password: d.password, keepalive: 60 });
+    expect(fine.ok && fine.connack.properties?.serverKeepAlive).toBeUndefined();
+  });
+});
+
 describe('sessions: Clean Start and Session Expiry Interval', () => {
+  it('deleting the instance disconnects its device with 0x98 Administrative action; a takeover with 0x8E', async () => {
+    const d = await t.createDevice();
+    const first = await connect5(d, { clientId: 'same' });
+    const takenOver = once(emitter(first.client), 'disconnect');
+    const second = await connect5(d, { clientId: 'same' });
+    expect(((await takenOver)[0] as mqtt.IDisconnectPacket).reasonCode).toBe(0x8e);
+    const deleted = once(emitter(second.client), 'disconnect');
+    expect((await t.rest('DELETE', `/20250531/digitalTwinInstances/${d.instanceId}`)).status).toBe(204);
+    expect(((await deleted)[0] as mqtt.IDisconnectPacket).reasonCode).toBe(0x98);
+  });
+
   it('expiry > 0: a command for the offline device is PENDING, and arrives when it returns without Clean Start', async () => {
     const d = await t.createDevice();
     const opts = { clientId: 'kept', properties: { sessionExpiryInterval: 3600 } };
@@ -237,6 +261,22 @@ describe('flow control and topic aliases', () => {
 });
 
 describe('Aedes 2.0.0-beta.1 defects a device could meet', () => {
+  it('GHSA-p8r9-qf8w-p73r (fixed in Aedes 1.2, not in the beta): a clean session takes its QoS 2 entries with it', async () => {
+    const d = await t.createDevice();
+    const incoming = () => (t.emu.db.prepare("SELECT count(*) AS n FROM mqtt_incoming WHERE client_id LIKE ? || '/%'").get(d.instanceId) as { n: number }).n;
+    const { device, returnCode } = await rawLogin(
+      { port: t.emu.mqttPort, ca: t.emu.ca },
+      { username: d.externalKey, password: Buffer.from(d.password), clientId: 'qos2', clean: true },
+    );
+    expect(returnCode).toBe(0);
+    // QoS 2 without the PUBREL: the broker keeps the packet id until the session ends.
+    device.send({ cmd: 'publish', topic: 'telemetry', payload: Buffer.from('q2'), qos: 2, messageId: 7, dup: false, retain: false });
+    await device.next('pubrec');
+    expect(incoming()).toBe(1);
+    await device.end();
+    await until(() => incoming() === 0);
+  });
+
   it('aedes#1090 (several subscription identifiers): a command carries the identifier of every matching subscription', async () => {
     const d = await t.createDevice();
     const dev = await connect5(d);
