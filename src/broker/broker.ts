@@ -21,7 +21,7 @@ import { createTlsListener } from './listener.js';
 import type { BrokerLog } from './log.js';
 import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
 import { loginHooks } from './login.js';
-import { ReasonCode, startsClean, TOPIC_ALIAS_MAXIMUM } from './mqtt5.js';
+import { startsClean, TOPIC_ALIAS_MAXIMUM } from './mqtt5.js';
 import { createPresence } from './presence.js';
 import { relaySignals } from './signals.js';
 import { authorizeSubscribe, subscriptionHandlers } from './subscribe.js';
@@ -137,8 +137,7 @@ export async function startBroker(opts: BrokerOptions) {
     onPresence: presence.onPresence,
     /** Closes every live connection of a device, e.g. when its instance is deleted or its credentials change. */
     disconnect(instanceId: string) {
-      // An MQTT 5 device is told why (DISCONNECT 0x98 Administrative action); a 3.1.1 one is just closed.
-      for (const client of connections.registered(instanceId)) client.disconnect({ reasonCode: ReasonCode.administrativeAction });
+      for (const client of connections.registered(instanceId)) client.close();
     },
     async close() {
       // The servers' close waits for open connections, which closing Aedes ends.

@@ -21,7 +21,6 @@ export const ReasonCode = {
   serverUnavailable: 0x88,
   serverBusy: 0x89,
   packetTooLarge: 0x95,
-  administrativeAction: 0x98,
 } as const;
 
 /** The v3.1.1 CONNACK return codes the login answers with, and their MQTT 5 reason codes. */
