@@ -1,15 +1,18 @@
 /**
- * The seed flow with Debian's mosquitto clients speaking MQTT 5 (`-V mqttv5`, also what
- * MQTTX and the HiveMQ CLI default to): subscribe, receive the command, answer it.
+ * The seed flow with real MQTT 5 clients other than MQTT.js: Debian's mosquitto clients
+ * (`-V mqttv5`, also what MQTTX and the HiveMQ CLI default to) and paho-mqtt (`MQTTv5`, the
+ * library of Oracle's Python samples): subscribe, receive the command, answer it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SEED_COMMAND, startTestEmulator, until, type TestEmulator } from '../support/harness.js';
 
+const here = dirname(fileURLToPath(import.meta.url));
 let t: TestEmulator;
 let dir: string;
 const children: ChildProcess[] = [];
@@ -58,4 +61,18 @@ it('mosquitto_pub -V mqttv5 with a wrong password is told "bad user name or pass
   const pub = run('mosquitto_pub', [...common(), '-u', d.externalKey, '-P', 'wrong', '-t', 'x', '-m', 'x']);
   expect(await pub.exited).not.toBe(0);
   expect(pub.out.stderr).toMatch(/bad user name or password/i);
+});
+
+it('paho-mqtt with MQTTv5 (Debian python3-paho-mqtt) receives the seed command and completes it', async () => {
+  const d = await t.createDevice();
+  const device = run('/usr/bin/python3', [join(here, 'paho-v5-device.py'), String(t.emu.mqttPort), join(dir, 'ca.pem'), d.externalKey, d.password]);
+  let subscribed = false;
+  await until(() => {
+    void t.emu.devices.route(d.instanceId, '/endpoints/1234').then((r) => (subscribed = r.qos === 1));
+    return subscribed;
+  });
+  const id = await t.invoke(d.instanceId, SEED_COMMAND);
+  expect(await device.exited).toBe(0);
+  expect(device.out.stdout).toBe('connected Success\ncommand {"temp":33}\n');
+  expect((await t.waitFor(id, 'COMPLETED')).response_data).toBe('{"paho":5}');
 });
