@@ -145,6 +145,17 @@ describe('refusals carry MQTT 5 reason codes and a reason string', () => {
     expect(packet.reasonCode).toBe(0x95);
     expect(rawData(d.instanceId)).toEqual([]);
   });
+
+  it('a PUBLISH declaring 256 MB is refused from its header alone, before its body is sent', async () => {
+    const d = await t.createDevice();
+    const dev = await connect5(d);
+    const disconnect = once(emitter(dev.client), 'disconnect');
+    const closed = once(emitter(dev.client), 'close');
+    // Fixed header of a QoS 0 PUBLISH with remaining length 268,435,455, and a few body bytes.
+    (dev.client.stream as unknown as { write(b: Buffer): void }).write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x01, 0x74]));
+    expect(((await disconnect)[0] as mqtt.IDisconnectPacket).reasonCode).toBe(0x95);
+    await closed;
+  });
 });
 
 describe('keepalive', () => {
