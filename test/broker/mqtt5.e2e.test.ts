@@ -69,6 +69,8 @@ describe('the seed flow on an MQTT 5 device', () => {
     await wss.publishAsync('/endpoints/4321', '{"via":"wss"}', { qos: 1 });
     expect((await t.waitFor(first, 'COMPLETED')).response_data).toBe('{"via":"wss"}');
     await wss.endAsync();
+    const wssUrl = `wss://localhost:${t.emu.httpsPort}/mqtt`;
+    expect(await tryConnect5({ username: d.externalKey, password: 'wrong' }, wssUrl)).toEqual({ ok: false, code: 0x86, reason: 'wrong external key or password' });
 
     // A device whose authId is a client certificate the emulator issued.
     const externalKey = `v5-cert-${Math.random().toString(36).slice(2, 8)}`;
