@@ -293,6 +293,22 @@ describe('Aedes 2.0.0-beta.1 defects a device could meet', () => {
     await until(() => incoming() === 0);
   });
 
+  it('GHSA-5jvp-3p2v-5qgf (maxInflightInbound, not in the beta): the 1,001st QoS 2 publish awaiting PUBREL closes the connection', async () => {
+    const d = await t.createDevice();
+    const { device, returnCode } = await rawLogin(
+      { port: t.emu.mqttPort, ca: t.emu.ca },
+      { username: d.externalKey, password: Buffer.from(d.password), clientId: 'qos2-flood', clean: false },
+    );
+    expect(returnCode).toBe(0);
+    for (let id = 1; id <= 1001; id++) {
+      device.send({ cmd: 'publish', topic: 'telemetry', payload: Buffer.from('q2'), qos: 2, messageId: id, dup: false, retain: false });
+    }
+    await device.closed;
+    // The persistent session keeps what it took: 1,000, never more.
+    const held = t.emu.db.prepare('SELECT count(*) AS n FROM mqtt_incoming WHERE client_id = ?').get(`${d.instanceId}/qos2-flood`) as { n: number };
+    expect(held.n).toBe(1000);
+  });
+
   it('aedes#1090 (several subscription identifiers): a command carries the identifier of every matching subscription', async () => {
     const d = await t.createDevice();
     const dev = await connect5(d);
