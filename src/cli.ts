@@ -105,8 +105,8 @@ async function start(args: string[]): Promise<void> {
     [
       'oci-iot-emulator is ready',
       `  REST API      ${emu.restUrl}/20250531   (Vault: /20180608, Secrets: /20190301)`,
-      `  MQTTS         ${emu.mqttUrl}   (MQTT 3.1.1, TLS)`,
-      `  MQTT over WSS ${emu.wssUrl}   (MQTT 3.1.1, secure WebSockets)`,
+      `  MQTTS         ${emu.mqttUrl}   (MQTT 3.1.1 and 5, TLS)`,
+      `  MQTT over WSS ${emu.wssUrl}   (MQTT 3.1.1 and 5, secure WebSockets)`,
       `  device HTTPS  ${emu.httpsUrl}/<endpoint>   (POST telemetry)`,
       `  CA file       ${emu.caFile}`,
       `  IoT domain    ${d.id}`,

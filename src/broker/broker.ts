@@ -21,6 +21,7 @@ import { createTlsListener } from './listener.js';
 import type { BrokerLog } from './log.js';
 import { createLoginThrottle, THROTTLE_DEFAULTS } from './login-throttle.js';
 import { loginHooks } from './login.js';
+import { startsClean, TOPIC_ALIAS_MAXIMUM } from './mqtt5.js';
 import { createPresence } from './presence.js';
 import { authorizeSubscribe, subscriptionHandlers } from './subscribe.js';
 
@@ -92,12 +93,19 @@ export async function startBroker(opts: BrokerOptions) {
     heartbeatInterval: 60_000,
     connectTimeout: limits.connectTimeoutMs,
     drainTimeout: limits.drainTimeoutMs,
-    ...loginHooks({ login, connections, log }),
+    // MQTT 5: the limits a v5 device is told in its CONNACK (Aedes 2 enforces both inbound).
+    maximumPacketSize: limits.maxPacketSize,
+    topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
+    ...loginHooks({ login, connections, log, maxKeepalive: limits.maxKeepalive }),
     authorizeSubscribe,
     ...devicePublishHooks({ connections, batch, signals }),
   });
   // A device's PUBACK: Aedes clears the packet id in the persistence, then emits `ack`.
   aedes.on('ack', acknowledgementHandler({ batch, signals, log }));
+  // Aedes 2.0.0-beta.1 predates 1.2's fix GHSA-p8r9-qf8w-p73r: a session that starts clean,
+  // or ends with its connection, takes its QoS 2 duplicate-detection entries with it.
+  aedes.on('client', (client) => startsClean(client) && void persistence.cleanIncoming(client));
+  aedes.on('clientDisconnect', (client) => client.clean && void persistence.cleanIncoming(client));
   aedes.on('clientReady', presence.clientReady);
   aedes.on('clientDisconnect', presence.clientDisconnect);
   aedes.on('subscribe', subscriptions.subscribed);

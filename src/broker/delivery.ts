@@ -1,10 +1,10 @@
 import type { Client } from 'aedes';
-import mqttPacket from 'mqtt-packet';
 import type { DeliveryRoute, DeliveryTarget, DevicePort, OutboundCommand } from '../commands/device-port.js';
 import type { DeviceSessionStore } from '../store/device-sessions.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { liveSubscriptions, sessionId, type Connections } from './connections.js';
 import type { Gateways } from './gateways.js';
+import { commandPublishBytes, receiveMaximumOf } from './mqtt5.js';
 import { bestMatch } from './topics.js';
 
 type Subscription = { topic: string; qos: number };
@@ -39,7 +39,9 @@ export function createDelivery(deps: {
     const targets: DeliveryTarget[] = [];
     for (const client of connections.liveClients(sessionInstanceId)) {
       const qos = bestMatch(liveSubscriptions(client), topic);
-      if (qos !== null) targets.push({ sessionInstanceId, clientId: connections.identityOf(client)!.clientId, qos });
+      if (qos === null) continue;
+      const receiveMaximum = receiveMaximumOf(client);
+      targets.push({ sessionInstanceId, clientId: connections.identityOf(client)!.clientId, qos, ...(receiveMaximum !== undefined && { receiveMaximum }) });
     }
     return targets;
   }
@@ -83,15 +85,12 @@ export function createDelivery(deps: {
     send(to, message: OutboundCommand, written) {
       const client = connections.liveClient(to.sessionInstanceId, to.clientId);
       if (!client) return false;
-      const bytes = mqttPacket.generate({
-        cmd: 'publish',
-        topic: message.topic,
-        payload: message.payload,
-        qos: message.qos,
-        messageId: message.messageId,
-        dup: message.dup,
-        retain: false,
-      });
+      const bytes = commandPublishBytes(client, message);
+      // Larger than the device's Maximum Packet Size: MQTT 5 forbids sending it; it never arrives.
+      if (!bytes) {
+        written(false);
+        return true;
+      }
       // A command's bytes never leave before the row that says it was SENT is committed.
       batch.afterCommit(() => void client.conn.write(bytes, (err) => written(!err)));
       return true;

@@ -6,6 +6,7 @@ import { checkDeviceLogin } from './authenticate.js';
 import { checkCertificateLogin, commonNameOf } from './certificate-login.js';
 import { connectRefusal, type ConnectFacts } from './limits.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { ReasonCode } from './mqtt5.js';
 
 export interface LoginAttempt {
   /** From the CONNECT packet; missing only if preConnect did not see it. */
@@ -22,7 +23,15 @@ export interface LoginAttempt {
 
 export type LoginOutcome =
   | { ok: true; instance: InstanceRow; method: 'password' | 'certificate' }
-  | { ok: false; returnCode: 2 | 3 | 5; reason: string; key: string; retryAfterMs?: number };
+  | {
+      ok: false;
+      returnCode: 2 | 3 | 5;
+      reason: string;
+      key: string;
+      retryAfterMs?: number;
+      /** MQTT 5's finer reason code, where it says more than the 3.1.1 return code does (see mqtt5.ts). */
+      reasonCode?: number;
+    };
 
 /**
  * Decides a device login on any transport (MQTTS, WSS, HTTPS), in order: CONNECT rules (CONNACK 2), login backoff (CONNACK 3,
@@ -49,6 +58,7 @@ export function createDeviceLogin(deps: {
       return {
         ok: false,
         returnCode: 3,
+        reasonCode: ReasonCode.serverBusy,
         reason: `too many failed logins for this ${gate.by === 'key' ? 'external key' : 'address'}; retry in ${wait} s`,
         key,
         retryAfterMs: gate.retryAfterMs,
@@ -64,7 +74,7 @@ export function createDeviceLogin(deps: {
       outcome = cert.ok ? { ok: true, instance: cert.instance, method: 'certificate' } : { ok: false, returnCode: 5, reason: cert.reason, key };
     } else {
       const instance = checkDeviceLogin(deps.store, domainId, a.username, a.password);
-      outcome = instance ? { ok: true, instance, method: 'password' } : { ok: false, returnCode: 5, reason: 'wrong external key or password', key };
+      outcome = instance ? { ok: true, instance, method: 'password' } : { ok: false, returnCode: 5, reasonCode: ReasonCode.badUserNameOrPassword, reason: 'wrong external key or password', key };
     }
     if (outcome.ok) deps.throttle.succeeded(a.address, key);
     else deps.throttle.failed(a.address, key);

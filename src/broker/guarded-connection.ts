@@ -58,9 +58,12 @@ export class GuardedConnection extends Duplex {
     return this.socket.remoteAddress;
   }
 
-  /** The device logged in: its packets may now be as large as maxPacketSize. */
-  authenticated(): void {
-    this.scanner.authenticated();
+  /**
+   * The device logged in: its packets may now be as large as maxPacketSize. For an MQTT 5
+   * device the broker checks that limit itself (it answers DISCONNECT 0x95 first).
+   */
+  authenticated(opts: { sizeCheckedByBroker?: boolean } = {}): void {
+    this.scanner.authenticated(opts.sizeCheckedByBroker ? Infinity : undefined);
   }
 
   override _read(): void {

@@ -9,6 +9,8 @@ export interface ConnectFacts {
   clientId: string;
   clean: boolean;
   keepalive: number;
+  /** 5 for MQTT 5, whose devices may send an empty client id and get a Server Keep Alive instead of a refusal. */
+  protocolVersion?: number;
 }
 
 export interface ConnectRefusal {
@@ -17,6 +19,7 @@ export interface ConnectRefusal {
 }
 
 export function connectRefusal(facts: ConnectFacts, maxKeepalive: number): ConnectRefusal | null {
+  if (facts.protocolVersion === 5) return null;
   if (facts.clientId === '' && !facts.clean) {
     // MQTT-3.1.3-8: a zero-length client id needs clean session 1.
     return { returnCode: 2, reason: 'an empty client id needs clean session' };

@@ -5,6 +5,7 @@ import type { DeviceLogin } from './device-login.js';
 import { GuardedConnection } from './guarded-connection.js';
 import type { ConnectFacts } from './limits.js';
 import type { BrokerLog } from './log.js';
+import { imposeKeepalive, refusalReasonCode, refuseV5, speaksV5 } from './mqtt5.js';
 
 /**
  * CONNECT: the client id and session flags as sent (preConnect), then the device's
@@ -16,20 +17,23 @@ export function loginHooks(deps: {
   login: DeviceLogin;
   connections: Connections;
   log: BrokerLog;
+  /** An MQTT 5 device asking for a longer keepalive (or none) is given this one. */
+  maxKeepalive: number;
 }): Required<Pick<AedesOptions, 'preConnect' | 'authenticate'>> {
-  const { login, connections, log } = deps;
+  const { login, connections, log, maxKeepalive } = deps;
   // authenticate sees neither the keepalive nor the client id as sent; preConnect does.
   const connectFacts = new WeakMap<Client, ConnectFacts>();
 
   return {
     preConnect(client, packet, done) {
-      connectFacts.set(client, { clientId: packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0 });
+      connectFacts.set(client, { clientId: packet.clientId, clean: packet.clean !== false, keepalive: packet.keepalive ?? 0, protocolVersion: packet.protocolVersion });
       done(null, true);
     },
     authenticate(client, username, password, done) {
       const conn = client.conn instanceof GuardedConnection ? client.conn : null;
+      const facts = connectFacts.get(client);
       const outcome = login({
-        facts: connectFacts.get(client),
+        facts,
         username,
         password,
         address: normalizeAddress((conn?.socket ?? (client.conn as Socket)).remoteAddress),
@@ -38,12 +42,15 @@ export function loginHooks(deps: {
       });
       if (!outcome.ok) {
         log('info', 'device login refused', { username, clientId: client.id, returnCode: outcome.returnCode, reason: outcome.reason });
+        if (speaksV5(client)) return refuseV5(client, refusalReasonCode(outcome), outcome.reason);
         const err = new Error(outcome.reason) as AuthenticateError;
         err.returnCode = outcome.returnCode;
         return done(err, false);
       }
       const { instance } = outcome;
-      conn?.authenticated();
+      imposeKeepalive(client, facts?.keepalive ?? 0, maxKeepalive);
+      // A v5 device is told "packet too large" (0x95) by Aedes, which checks the same limit.
+      conn?.authenticated({ sizeCheckedByBroker: speaksV5(client) });
       connections.identify(client, {
         instanceId: instance.id,
         externalKey: instance.external_key,

@@ -18,8 +18,8 @@ const NAMES = [
 export interface HeaderScanner {
   /** Returns why the stream must be closed, or null while every header so far is acceptable. */
   feed(chunk: Buffer): string | null;
-  /** Raises the limit for packets whose header starts after this call. */
-  authenticated(): void;
+  /** Raises the limit (to `maxPacketSize`, or the one given) for packets whose header starts after this call. */
+  authenticated(maxPacketSize?: number): void;
 }
 
 export function createHeaderScanner(limits: PacketSizeLimits): HeaderScanner {
@@ -31,10 +31,12 @@ export function createHeaderScanner(limits: PacketSizeLimits): HeaderScanner {
   let multiplier = 1;
   let lengthBytes = 0;
   let remaining = 0;
+  let loggedInLimit = limits.maxPacketSize;
 
   return {
-    authenticated() {
+    authenticated(maxPacketSize = limits.maxPacketSize) {
       loggedIn = true;
+      loggedInLimit = maxPacketSize;
     },
     feed(chunk) {
       let i = 0;
@@ -67,7 +69,7 @@ export function createHeaderScanner(limits: PacketSizeLimits): HeaderScanner {
           continue;
         }
         const size = 1 + lengthBytes + length;
-        const limit = loggedIn ? limits.maxPacketSize : limits.maxConnectSize;
+        const limit = loggedIn ? loggedInLimit : limits.maxConnectSize;
         if (size > limit) {
           const phase = loggedIn ? '' : ' before authentication';
           return `${NAMES[type]} of ${size} bytes is over the limit of ${limit} bytes${phase}`;

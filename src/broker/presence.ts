@@ -5,6 +5,7 @@ import type { DeviceSessionStore } from '../store/device-sessions.js';
 import type { Connections } from './connections.js';
 import type { Gateways } from './gateways.js';
 import type { BrokerLog } from './log.js';
+import { startsClean } from './mqtt5.js';
 
 export interface PresenceChange {
   instanceId: string;
@@ -46,7 +47,8 @@ export function createPresence(deps: {
       log('info', 'device connected', { instanceId: id.instanceId, clientId: id.clientId, clean: client.clean, transport: id.transport });
       announce(id.instanceId, 'connected');
       const failed = (err: unknown) => log('warn', 'delivery after connect failed', { err: String(err) });
-      signals.deviceReady(id.instanceId, { clientId: id.clientId, clean: client.clean }).catch(failed);
+      // A session resumed (not Clean Start) gets its unacknowledged commands again.
+      signals.deviceReady(id.instanceId, { clientId: id.clientId, clean: startsClean(client) }).catch(failed);
       for (const served of gateways.servedBy(id).slice(1)) signals.subscribed(served).catch(failed);
     },
     clientDisconnect(client: Client): void {

@@ -80,7 +80,7 @@ export async function deviceCommand(args: readonly string[], io: Io): Promise<vo
       `  username   ${c.username}   (the instance's externalKey)`,
       `  password   ${c.password}   (the plaintext of Vault secret ${created.secretId})`,
       `  host       ${c.host}`,
-      `  port       ${c.port}   (MQTT 3.1.1 over TLS)`,
+      `  port       ${c.port}   (MQTT 3.1.1 and 5 over TLS)`,
       `  CA file    ${c.caFile}   (or download ${c.caUrl})`,
       `  client id  ${c.clientId}   (any id works; one connection per device)`,
       `  instance   ${created.device.instanceId}`,

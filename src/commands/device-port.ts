@@ -19,6 +19,8 @@ export interface DeliveryTarget {
   clientId: string;
   /** Granted QoS of the connection's best matching subscription. */
   qos: 0 | 1 | 2;
+  /** The connection's own limit on QoS 1 commands in flight (MQTT 5 Receive Maximum), if it set one. */
+  receiveMaximum?: number;
 }
 
 export interface OutboundCommand {

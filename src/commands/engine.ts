@@ -125,7 +125,10 @@ export function createCommandEngine(deps: {
 
   /** The in-flight packet ids of each QoS 1 connection among `targets` (null for QoS 0): their windows. */
   const windowsOf = (targets: DeliveryTarget[]) => targets.map((t) => (t.qos === 0 ? null : store.inFlightMessageIds(t)));
-  const windowsOpen = (windows: Array<Set<number> | null>) => windows.every((w) => w === null || w.size < maxInFlight);
+  /** A connection's window: --mqtt-max-inflight, or fewer if the device's MQTT 5 Receive Maximum says so. */
+  const windowOf = (t: DeliveryTarget) => Math.min(maxInFlight, t.receiveMaximum ?? Infinity);
+  const windowsOpen = (windows: Array<Set<number> | null>, targets: DeliveryTarget[]) =>
+    windows.every((w, i) => w === null || w.size < windowOf(targets[i]));
 
   /** A QoS 1 command left flight (acknowledged or finished): commands waiting for room may go. */
   function windowMoved(instanceId: string): void {
@@ -144,7 +147,7 @@ export function createCommandEngine(deps: {
     if (targets.length === 0) return;
     // Every QoS 1 connection must have room: a command is SENT once, to all of them together.
     const windows = known ?? windowsOf(targets);
-    if (!windowsOpen(windows)) return;
+    if (!windowsOpen(windows, targets)) return;
     const time = iso(now);
     const deliveries: Delivery[] = targets.map((t, i) => {
       const inFlight = windows[i];
@@ -256,7 +259,7 @@ export function createCommandEngine(deps: {
 
     // Read once, for the event's cause and for the dispatch that follows in this same turn.
     const windows = refusal || !route.online ? [] : windowsOf(targets);
-    const accepted: EventNote = { time, cause: refusal ?? acceptedCause(route, windows) };
+    const accepted: EventNote = { time, cause: refusal ?? acceptedCause(route, windows, targets) };
     let created: CommandRow | null = null;
     if (!refusal && route.online) {
       // Online: the row goes in already SENT, with its PENDING and SENT events, in one
@@ -286,10 +289,10 @@ export function createCommandEngine(deps: {
     return { id: (created as CommandRow).id, replayed: false };
   }
 
-  function acceptedCause(route: DeliveryRoute, windows: Array<Set<number> | null>): string {
+  function acceptedCause(route: DeliveryRoute, windows: Array<Set<number> | null>, targets: DeliveryTarget[]): string {
     if (!route.online) return 'accepted; waiting for the device to reconnect';
-    if (!windowsOpen(windows)) {
-      return `accepted; waiting until the device acknowledges one of its ${maxInFlight} commands in flight`;
+    if (!windowsOpen(windows, targets)) {
+      return `accepted; waiting until the device acknowledges one of its ${Math.min(...targets.map(windowOf))} commands in flight`;
     }
     return 'accepted; device online and subscribed';
   }

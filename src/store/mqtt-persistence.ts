@@ -72,6 +72,12 @@ export interface BrokerRef {
 export interface SqlitePersistenceOptions {
   /** Outgoing packets kept per client; newer ones are dropped once full. Default 1000. */
   maxQueuedPerClient?: number;
+  /**
+   * Inbound QoS 2 packets kept per client awaiting their PUBREL; storing one more fails, so
+   * the broker closes that client. Default 1000, Aedes 1.2's maxInflightInbound, which its
+   * MQTT 5 line (2.0.0-beta.1) lacks.
+   */
+  maxIncomingPerClient?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -387,6 +393,7 @@ function prepareStatements(db: Database.Database) {
       'DELETE FROM mqtt_incoming WHERE client_id = ? AND message_id = ?',
     ),
     incomingDeleteClient: db.prepare<[string]>('DELETE FROM mqtt_incoming WHERE client_id = ?'),
+    incomingCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM mqtt_incoming WHERE client_id = ?'),
 
     // wills
     willUpsert: db.prepare<[string, string, string, StoredPayload]>(
@@ -422,6 +429,7 @@ export class SqlitePersistence {
   readonly #db: Database.Database;
   readonly #stmt: Statements;
   readonly #maxQueuedPerClient: number;
+  readonly #maxIncomingPerClient: number;
   #trie: QlobberSub;
   #broker: BrokerRef | undefined;
   #dropped = 0;
@@ -435,6 +443,7 @@ export class SqlitePersistence {
     this.#db = db;
     this.#stmt = prepareMigrated(db);
     this.#maxQueuedPerClient = max;
+    this.#maxIncomingPerClient = opts.maxIncomingPerClient ?? DEFAULT_MAX_QUEUED_PER_CLIENT;
     this.#trie = new QlobberSubCtor(QLOBBER_OPTIONS);
     for (const row of this.#stmt.subscriptionsForTrie.all()) {
       this.#trie.add(row.topic, {
@@ -699,6 +708,11 @@ export class SqlitePersistence {
     // aedes-packet resets messageId for QoS>0; the incoming store is keyed by it.
     stored.messageId = packet.messageId;
     const encoded = encodePacket(stored);
+    // A retransmission of a packet id already held replaces it; a new one must fit.
+    const held = this.#stmt.incomingGet.get(client.id, packet.messageId ?? null);
+    if (!held && this.#stmt.incomingCount.get(client.id)!.n >= this.#maxIncomingPerClient) {
+      throw new Error(`${this.#maxIncomingPerClient} inbound QoS 2 packets already await their PUBREL`);
+    }
     this.#stmt.incomingUpsert.run(client.id, packet.messageId ?? null, encoded.packet, encoded.payload);
   }
 

@@ -42,8 +42,7 @@ export function deviceConnection(p: { host: string; port: number; httpsPort: num
       '-h', p.host,
       '-p', String(p.port),
       '--cafile', p.caFile,
-      // The platform speaks MQTT 3.1.1 only; mosquitto_sub would otherwise try 3.1.1 anyway,
-      // but saying so keeps the line right for clients whose default is 5.
+      // The broker speaks 3.1.1 and 5; the line names 3.1.1, the version Oracle's samples use.
       '-V', 'mqttv311',
       '-u', p.username,
       '-P', p.password,

@@ -109,7 +109,7 @@ describe('start', () => {
       child.on('exit', (code) => rej(new Error(`exited ${code}`)));
     });
     const rest = /REST API\s+(\S+)\/20250531/.exec(out)![1];
-    expect(out).toMatch(/MQTTS\s+mqtts:\/\/localhost:\d+ {3}\(MQTT 3\.1\.1, TLS\)/);
+    expect(out).toMatch(/MQTTS\s+mqtts:\/\/localhost:\d+ {3}\(MQTT 3\.1\.1 and 5, TLS\)/);
     expect(out).toContain(`CA file       ${join(dir, 'certs', 'ca.pem')}`);
     const domainId = /IoT domain\s+(\S+)/.exec(out)![1];
     const health = await fetch(`${rest}/emulator/health`);

@@ -80,6 +80,23 @@ it('delivers a PENDING command when the persistent session comes back after a re
   expect((await second.waitFor(id, 'COMPLETED')).response_data).toBe('done');
 });
 
+it('an MQTT 5 session with a Session Expiry Interval outlives a restart: its PENDING command arrives on return', async () => {
+  const first = await start();
+  const device = await first.createDevice();
+  const v5 = { clientId: 'v5-sensor', protocolVersion: 5 as const, properties: { sessionExpiryInterval: 86_400 } };
+  const dev = await first.connect(device, { ...v5, clean: true, subscribe: [['/endpoints/+', 1]] });
+  await dev.close();
+  await stop(first);
+
+  const second = await start();
+  const id = await second.invoke(device.instanceId, SEED_COMMAND);
+  expect(second.command(id).delivery_status).toBe('PENDING');
+  const back = await second.connect(device, { ...v5, clean: false });
+  expect((await back.next('/endpoints/1234')).payload.toString()).toBe('{"temp":33}');
+  await back.client.publishAsync('/endpoints/4321', 'done', { qos: 1 });
+  expect((await second.waitFor(id, 'COMPLETED')).response_data).toBe('done');
+});
+
 it('redelivers, after a restart, a QoS 1 command the device never acknowledged, flagged DUP', async () => {
   const first = await start();
   const device = await first.createDevice();

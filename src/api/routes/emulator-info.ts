@@ -63,7 +63,7 @@ export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
       deviceHost: host,
       mqttPort,
       mqttUrl: mqttUrlOf(host, mqttPort),
-      mqttProtocol: 'MQTT 3.1.1 over TLS',
+      mqttProtocol: 'MQTT 3.1.1 and 5 over TLS',
       httpsPort,
       wssUrl: deviceUrls(host, mqttPort, httpsPort).wssUrl,
       httpsUrl: deviceUrls(host, mqttPort, httpsPort).httpsUrl,

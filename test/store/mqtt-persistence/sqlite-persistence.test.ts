@@ -172,6 +172,23 @@ describe('offline queue cap', () => {
   });
 });
 
+describe('inbound QoS 2 cap', () => {
+  test('a client holding maxIncomingPerClient packets awaiting PUBREL cannot store another; a retransmission still replaces', async () => {
+    const db = databases.open(databases.newPath());
+    const persistence = createSqlitePersistence(db, { maxIncomingPerClient: 3 });
+    await persistence.setup(broker);
+    const qos2 = (id: number, body: string) => ({ ...publish('t', body, id), qos: 2 as const, messageId: id });
+    for (let id = 1; id <= 3; id++) await persistence.incomingStorePacket(device, qos2(id, `m${id}`));
+    await assert.rejects(persistence.incomingStorePacket(device, qos2(4, 'm4')), /3 inbound QoS 2 packets already await their PUBREL/);
+    await persistence.incomingStorePacket(device, qos2(2, 'again'));
+    assert.equal((await persistence.incomingGetPacket(device, { messageId: 2 } as MqttPacket)).payload?.toString(), 'again');
+    await persistence.incomingStorePacket({ id: 'device-2' }, qos2(4, 'other client'));
+    await persistence.incomingDelPacket(device, { messageId: 1 } as MqttPacket);
+    await persistence.incomingStorePacket(device, qos2(4, 'm4'));
+    await persistence.destroy();
+  });
+});
+
 describe('topic matching', () => {
   test('leading wildcards do not match $ topics [MQTT-4.7.2-1]', async () => {
     const db = databases.open(databases.newPath());
