@@ -36,7 +36,7 @@ const USAGE = `Usage:
   oci-iot-emulator --help
 
 Options (each also read from its environment variable):
-${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key]) || 'none'})`).join('\n')}
+${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key] ?? '') || 'none'})`).join('\n')}
 
 The device and iot commands talk to a running emulator:
   ${'--url <value>'.padEnd(38)} ${'OCI_IOT_URL'.padEnd(34)} its REST base URL (default: ${DEFAULT_URL})

@@ -54,6 +54,10 @@ export interface EmulatorConfig {
   adapterTimeLimit: string;
   /** Token the console and /emulator/* require; '' = none on loopback, generated at start beyond it. */
   adminToken: string;
+  /** `any`: the data API takes any bearer token or none; `required`: only one the token endpoint issued, not expired. */
+  dataApiAuth: 'any' | 'required';
+  /** Port of the HTTPS proxy mode (HTTP CONNECT to OCI's host names only); null: off. */
+  proxyPort: number | null;
 }
 
 export interface OptionSpec {
@@ -61,7 +65,7 @@ export interface OptionSpec {
   flag: string;
   env: string;
   help: string;
-  type: 'string' | 'port' | 'duration' | 'enum' | 'boolean' | 'integer';
+  type: 'string' | 'port' | 'optional-port' | 'duration' | 'enum' | 'boolean' | 'integer';
   choices?: readonly string[];
   /** Bounds of an 'integer' option. */
   min?: number;
@@ -99,6 +103,8 @@ export const DEFAULTS: EmulatorConfig = {
   sqlTimeout: 'PT10S',
   adapterTimeLimit: 'PT0.1S',
   adminToken: '',
+  dataApiAuth: 'any',
+  proxyPort: null,
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -133,12 +139,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sqlTimeout', flag: '--sql-timeout', env: 'OCI_IOT_SQL_TIMEOUT', type: 'duration', help: 'time limit of one statement of the sql command' },
   { key: 'adapterTimeLimit', flag: '--adapter-time-limit', env: 'OCI_IOT_ADAPTER_TIME_LIMIT', type: 'duration', help: "time a message's adapter (jq) expressions may run before the message is rejected" },
   { key: 'adminToken', flag: '--admin-token', env: 'OCI_IOT_ADMIN_TOKEN', type: 'string', help: 'token the console and /emulator/* admin routes require (Authorization: Bearer); when bound beyond loopback and none is given, one is generated and printed at start' },
+  { key: 'proxyPort', flag: '--proxy-port', env: 'OCI_IOT_PROXY_PORT', type: 'optional-port', help: "port of the HTTPS proxy mode: HTTP CONNECT to OCI's host names only (iot.<region>.oci.oraclecloud.com, …), answered by the emulator with its own certificate, so clients need only HTTPS_PROXY and the CA bundle (0 = any free port; off by default)" },
+  { key: 'dataApiAuth', flag: '--data-api-auth', env: 'OCI_IOT_DATA_API_AUTH', type: 'enum', choices: ['any', 'required'], help: 'any: the data API (/ords) takes any bearer token or none; required: only a token from POST /oauth2/v1/token that has not expired (401 otherwise)' },
 ];
 
 export class ConfigError extends Error {}
 
 /** Checks and converts one raw value; the same rules apply to flags, env vars and the API. */
 export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[keyof EmulatorConfig] {
+  if (spec.type === 'optional-port' && (raw === null || raw === '' || String(raw).toLowerCase() === 'off')) return null;
   const name = `${spec.flag} / ${spec.env}`;
   switch (spec.type) {
     case 'port': {
@@ -146,6 +155,8 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name}: "${raw}" is not a port number (0-65535)`);
       return n;
     }
+    case 'optional-port':
+      return coerceOption({ ...spec, type: 'port' }, raw);
     case 'duration': {
       const parsed = parseDuration(String(raw));
       if (!parsed.ok) throw new ConfigError(`${name}: "${raw}" ${parsed.reason}`);

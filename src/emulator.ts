@@ -10,7 +10,9 @@ import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
 import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { createControlPlane, type ControlPlane } from './control/control-plane.js';
-import { deviceHostWildcard } from './control/hosts.js';
+import { deviceHostWildcard, hostNameOf, isApiHost, isTunneledHost, ociServiceNames } from './control/hosts.js';
+import { createHttpsProxy } from './proxy/https-proxy.js';
+import { headAsGet } from './api/head-requests.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, type Db } from './store/database.js';
 import { createStore, type Store } from './store/index.js';
@@ -47,6 +49,8 @@ export interface Emulator {
   mqttPort: number;
   /** The device HTTPS port (WSS at /mqtt and HTTPS POST). */
   httpsPort: number;
+  /** http://host:port of the HTTPS proxy mode (HTTPS_PROXY for OCI's clients); null when it is off. */
+  proxyUrl: string | null;
   caFile: string;
   /** PEM of the local CA that signed the broker's certificate. */
   ca: string;
@@ -113,6 +117,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const tls = await ensureCertificates(config.certsDir, [
       config.deviceHost,
       deviceHostWildcard(config.domainHostSuffix),
+      // OCI's own host names, served on the HTTPS port (and through the proxy mode).
+      ...ociServiceNames(config.region, config.domainHostSuffix),
       ...control.store.liveDomains().map((d) => d.device_host),
     ]);
 
@@ -203,12 +209,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     );
     closers.push(() => api.close());
     await api.listen({ port: config.restPort, host: config.bindHost });
+    // The same routes under OCI's host names over TLS, on the device HTTPS port, told apart by Host.
+    const routeApi = headAsGet((req, res) => api.routing(req, res));
+    broker.serveApi({
+      accepts: (req) => isApiHost(hostNameOf(req.headers.host), config.domainHostSuffix),
+      handle: routeApi,
+    });
     const restPort = (api.server.address() as AddressInfo).port;
     const host = config.bindHost === '0.0.0.0' || config.bindHost === '::' ? 'localhost' : config.bindHost;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    let proxyUrl: string | null = null;
+    if (config.proxyPort !== null) {
+      const proxyLog = log.child({ component: 'proxy' });
+      const proxy = createHttpsProxy({
+        tunnels: (name) => isTunneledHost(name, config.domainHostSuffix),
+        accept: broker.acceptHttps,
+        adminToken,
+        log: (msg, fields) => proxyLog.info(fields, msg),
+      });
+      closers.push(() => proxy.close());
+      proxyUrl = `http://${urlHost}:${await proxy.listen(config.proxyPort, config.bindHost)}`;
+    }
 
     return {
       config,
-      restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${restPort}`,
+      restUrl: `http://${urlHost}:${restPort}`,
+      proxyUrl,
       mqttUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).mqttUrl,
       wssUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).wssUrl,
       httpsUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).httpsUrl,

@@ -5,6 +5,7 @@ import type { Db } from './database.js';
 import { deviceSessionStore } from './device-sessions.js';
 import { faultStore } from './faults.js';
 import { instanceStore } from './instances.js';
+import { metaStore } from './meta.js';
 import { ordsStore } from './ords.js';
 import { prepareOnUse } from './prepare-on-use.js';
 import { retentionStore } from './retention.js';
@@ -43,6 +44,7 @@ export function createStore(db: Db) {
   const controlPlane = once(controlPlaneStore);
   const secretVersions = once(secretVersionStore);
   const retention = once((d: Db) => retentionStore(d));
+  const meta = once(metaStore);
   return {
     get commands() { return commands(); },
     get instances() { return instances(); },
@@ -66,6 +68,8 @@ export function createStore(db: Db) {
     get controlPlane() { return controlPlane(); },
     get secretVersions() { return secretVersions(); },
     get retention() { return retention(); },
+    /** The emulator's own settings kept with the data. */
+    get meta() { return meta(); },
     /**
      * Runs `body` as one transaction, for a change that spans several store functions
      * (a device's secret and its instance; an instance and the certificate it lets go),
