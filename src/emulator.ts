@@ -8,9 +8,9 @@ import { brokerLimits } from './broker/limits.js';
 import { iso, manualClock, systemClock, type Clock } from './clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
-import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
+import { DEFAULTS, durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { createControlPlane, type ControlPlane } from './control/control-plane.js';
-import { deviceHostWildcard, hostNameOf, isApiHost, isTunneledHost, ociServiceNames } from './control/hosts.js';
+import { dataHostOf, deviceHostOf, deviceHostWildcard, hostNameOf, isApiHost, isTunneledHost, ociIotSuffix, ociServiceNames } from './control/hosts.js';
 import { createHttpsProxy } from './proxy/https-proxy.js';
 import { headAsGet } from './api/head-requests.js';
 import { ensureCertificates } from './pki/certificates.js';
@@ -96,9 +96,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     for (const close of closers.reverse()) await close();
   };
   try {
+    // Domains' host names: OCI's own in proxy mode (the proxy answers for them), else under the configured suffix.
+    const hostSuffix = config.proxyPort !== null && config.domainHostSuffix === DEFAULTS.domainHostSuffix ? ociIotSuffix(config.region) : config.domainHostSuffix;
     const { domain, group } = store.controlPlane.ensureDefault({
       region: config.region,
-      deviceHost: config.deviceHost,
+      hostsOf: (domainShort, groupShort) => ({ deviceHost: deviceHostOf(domainShort, hostSuffix), dataHost: dataHostOf(groupShort, hostSuffix) }),
       now: iso(clock.now()),
     });
     let broker: Broker | undefined;
@@ -106,7 +108,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       store,
       clock,
       region: config.region,
-      hostSuffix: config.domainHostSuffix,
+      hostSuffix,
       workRequestMs: durationMs(config.workRequestDuration),
       // A deleted domain's devices are deleted with it; their live sessions end too.
       onDomainDeleted: (_domainId, instanceIds) => instanceIds.forEach((id) => broker?.disconnect(id)),

@@ -97,3 +97,12 @@ export function isTunneledHost(host: string, hostSuffix: string): boolean {
   const deviceSuffix = `.device.${hostSuffix.toLowerCase()}`;
   return host.endsWith(deviceSuffix) && !host.slice(0, -deviceSuffix.length).includes('.');
 }
+
+/**
+ * The host a device of `domain` is told to connect to: for the first domain (where devices
+ * without SNI land), `--device-host` (localhost by default), so quick starts need no name
+ * resolution; for any other, its deviceHost, which names it in SNI.
+ */
+export function connectHostOf(domain: Pick<DomainRow, 'id' | 'device_host'>, first: Pick<DomainRow, 'id'> | null | undefined, deviceHost: string): string {
+  return first && domain.id === first.id ? deviceHost : domain.device_host;
+}
