@@ -8,11 +8,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { CreatedDevice } from '../../src/programmatic.js';
 import { startTestEmulator, type TestEmulator } from '../support/harness.js';
 
 const run = promisify(execFile);
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 const REGION = 'us-ashburn-1';
 const IDENTITY = 'idcs-0123456789abcdef0123456789abcdef.identity.oraclecloud.com';
 
