@@ -10,7 +10,7 @@ import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
 import { DEFAULTS, durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { createControlPlane, type ControlPlane } from './control/control-plane.js';
-import { dataHostOf, deviceHostOf, deviceHostWildcard, hostNameOf, isApiHost, isTunneledHost, ociIotSuffix, ociServiceNames } from './control/hosts.js';
+import { dataHostOf, dbConnectionStringOf, deviceHostOf, deviceHostWildcard, hostNameOf, isApiHost, isTunneledHost, ociIotSuffix, ociServiceNames } from './control/hosts.js';
 import { createHttpsProxy } from './proxy/https-proxy.js';
 import { headAsGet } from './api/head-requests.js';
 import { ensureCertificates } from './pki/certificates.js';
@@ -100,7 +100,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const hostSuffix = config.proxyPort !== null && config.domainHostSuffix === DEFAULTS.domainHostSuffix ? ociIotSuffix(config.region) : config.domainHostSuffix;
     const { domain, group } = store.controlPlane.ensureDefault({
       region: config.region,
-      hostsOf: (domainShort, groupShort) => ({ deviceHost: deviceHostOf(domainShort, hostSuffix), dataHost: dataHostOf(groupShort, hostSuffix) }),
+      hostsOf: (domainShort, groupShort) => ({
+        deviceHost: deviceHostOf(domainShort, hostSuffix),
+        dataHost: dataHostOf(groupShort, hostSuffix),
+        dbConnectionString: dbConnectionStringOf(groupShort, config.region),
+      }),
       now: iso(clock.now()),
     });
     let broker: Broker | undefined;

@@ -106,3 +106,11 @@ export function isTunneledHost(host: string, hostSuffix: string): boolean {
 export function connectHostOf(domain: Pick<DomainRow, 'id' | 'device_host'>, first: Pick<DomainRow, 'id'> | null | undefined, deviceHost: string): string {
   return first && domain.id === first.id ? deviceHost : domain.device_host;
 }
+
+/**
+ * A domain group's `dbConnectionString` in the shape OCI gives it (`tcps:<host>:<port>/<service>`,
+ * what Oracle's samples hand to python-oracledb and JDBC thin). No database listens there:
+ * the emulator's data is SQLite, read through the data API or `sql`.
+ */
+export const dbConnectionStringOf = (groupShortId: string, region: string): string =>
+  `tcps:adb.${region}.oraclecloud.com:1522/${groupShortId}_iot.adb.oraclecloud.com`;

@@ -51,8 +51,8 @@ export interface DomainRow {
 
 export const EMULATOR_COMPARTMENT = 'ocid1.compartment.oc1..emulator';
 
-/** The first domain's deviceHost and its group's dataHost, from their short ids. */
-export type DefaultHosts = (domainShortId: string, groupShortId: string) => { deviceHost: string; dataHost: string };
+/** The first domain's deviceHost and its group's dataHost and dbConnectionString (used when the group is made), from their short ids. */
+export type DefaultHosts = (domainShortId: string, groupShortId: string) => { deviceHost: string; dataHost: string; dbConnectionString: string };
 
 /** A group's short id: the id part of its token scope (`urn:oracle:db::id::<short>`), the first label of its dataHost. */
 export function groupShortOf(group: Pick<DomainGroupRow, 'db_token_scope' | 'id'>): string {
@@ -242,7 +242,7 @@ export function controlPlaneStore(db: Db) {
           groupId,
           EMULATOR_COMPARTMENT,
           hosts.dataHost,
-          `sqlite:${groupShort}`,
+          hosts.dbConnectionString,
           `urn:oracle:db::id::${groupShort}`,
           opts.now,
           opts.now,

@@ -460,6 +460,12 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   );
   CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(webhook_id, id) WHERE status = 'PENDING';
   `,
+  /* 9: domain groups' dbConnectionString in OCI's shape (tcps:<host>:<port>/<service>), not sqlite:<short> */ `
+  UPDATE iot_domain_groups
+     SET db_connection_string = 'tcps:adb.' || substr(id, 26, instr(substr(id, 26), '.') - 1) || '.oraclecloud.com:1522/'
+                                || substr(db_connection_string, 8) || '_iot.adb.oraclecloud.com'
+   WHERE db_connection_string LIKE 'sqlite:%' AND id LIKE 'ocid1.iotdomaingroup.oc1.%.%';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

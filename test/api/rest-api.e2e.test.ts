@@ -51,6 +51,10 @@ describe('IoT domain and domain group', () => {
     const group = await t.rest('GET', `/20250531/iotDomainGroups/${t.emu.domain.groupId}`);
     expect(group.body).toMatchObject({ id: t.emu.domain.groupId, lifecycleState: 'ACTIVE', type: 'DEVELOPMENT' });
     expect(group.body.dataHost).toMatch(/^[a-z2-7]{12}\.data\.iot\.localhost$/);
+    // The shape Oracle's file-agent sample parses (tcps:<host>:<port>/<service>); nothing listens there.
+    const groupShort = group.body.dataHost.split('.')[0];
+    expect(group.body.dbConnectionString).toBe(`tcps:adb.us-ashburn-1.oraclecloud.com:1522/${groupShort}_iot.adb.oraclecloud.com`);
+    expect(group.body.dbConnectionString).toMatch(/^tcps:(.*):(\d+)\/([^?]*)(\?.*)?$/);
     const groups = await t.rest('GET', '/20250531/iotDomainGroups?compartmentId=x');
     expect(groups.body.items).toHaveLength(1);
     expect((await t.rest('GET', '/20250531/iotDomains')).body.code).toBe('MissingParameter');

@@ -3,12 +3,12 @@ import { expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.js';
 import { createStore } from '../../src/store/index.js';
 
-const shaped = (suffix: string) => (d: string, g: string) => ({ deviceHost: `${d}.device.${suffix}`, dataHost: `${g}.data.${suffix}` });
+const shaped = (suffix: string) => (d: string, g: string) => ({ deviceHost: `${d}.device.${suffix}`, dataHost: `${g}.data.${suffix}`, dbConnectionString: `tcps:db:1522/${g}` });
 
 it('rewrites a first domain kept as `localhost` by an older emulator to OCI\'s shape, ids unchanged', () => {
   const store = createStore(openDatabase(':memory:', 'normal'));
   // What older emulators stored: localhost for both.
-  const old = store.controlPlane.ensureDefault({ region: 'us-ashburn-1', hostsOf: () => ({ deviceHost: 'localhost', dataHost: 'localhost' }), now: '2026-01-01T00:00:00.000Z' });
+  const old = store.controlPlane.ensureDefault({ region: 'us-ashburn-1', hostsOf: () => ({ deviceHost: 'localhost', dataHost: 'localhost', dbConnectionString: 'sqlite:x' }), now: '2026-01-01T00:00:00.000Z' });
   expect([old.domain.device_host, old.group.data_host]).toEqual(['localhost', 'localhost']);
 
   const now = store.controlPlane.ensureDefault({ region: 'us-ashburn-1', hostsOf: shaped('iot.localhost'), now: '2026-01-02T00:00:00.000Z' });
