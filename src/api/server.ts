@@ -20,6 +20,7 @@ import { instanceRoutes } from './routes/instances.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { identityRoutes } from './routes/identity.js';
 import { newTokenKey, oauthTokens } from './oauth-tokens.js';
 import { twinRoutes } from './routes/twins.js';
 import { vaultRoutes } from './routes/vault.js';
@@ -71,6 +72,7 @@ export function buildApi(
   void app.register(named(vaultRoutes));
   void app.register(named(ordsRoutes));
   void app.register(named(oauthRoutes));
+  void app.register(named(identityRoutes));
   void app.register(named(emulatorRoutes));
   void app.register(named(certificateRoutes));
   if (opts.ops) void app.register(named(opsRoutes));
