@@ -466,6 +466,12 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
                                 || substr(db_connection_string, 8) || '_iot.adb.oraclecloud.com'
    WHERE db_connection_string LIKE 'sqlite:%' AND id LIKE 'ocid1.iotdomaingroup.oc1.%.%';
   `,
+  /* 10: time_observed with microseconds, as OCI keeps it (…05.226Z becomes …05.226000Z) */ `
+  UPDATE historized_data SET time_observed = substr(time_observed, 1, 23) || '000Z'
+   WHERE length(time_observed) = 24 AND substr(time_observed, 24, 1) = 'Z';
+  UPDATE snapshot_data SET time_observed = substr(time_observed, 1, 23) || '000Z'
+   WHERE length(time_observed) = 24 AND substr(time_observed, 24, 1) = 'Z';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

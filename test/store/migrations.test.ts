@@ -103,3 +103,21 @@ it("rewrites domain groups' dbConnectionString from sqlite:<short> to OCI's tcps
   });
   db.close();
 });
+
+it('rewrites time_observed kept with milliseconds to microseconds, so old and new rows compare as text', () => {
+  const old = new Database(join(dir, 'emulator.db'));
+  for (const step of MIGRATIONS.slice(0, 9)) {
+    if (typeof step === 'string') old.exec(step);
+    else step(old);
+  }
+  old.pragma('user_version = 9');
+  old.pragma('foreign_keys = OFF');
+  old.prepare("INSERT INTO historized_data (digital_twin_instance_id, content_path, value, time_observed) VALUES ('i', 'p', '1', '2025-09-10T13:47:05.226Z')").run();
+  old.prepare("INSERT INTO snapshot_data (digital_twin_instance_id, content_path, value, time_observed) VALUES ('i', 'p', '1', '2025-09-10T13:47:05.226Z')").run();
+  old.close();
+
+  const db = openDatabase(dir);
+  expect(db.prepare('SELECT time_observed FROM historized_data').get()).toEqual({ time_observed: '2025-09-10T13:47:05.226000Z' });
+  expect(db.prepare('SELECT time_observed FROM snapshot_data').get()).toEqual({ time_observed: '2025-09-10T13:47:05.226000Z' });
+  db.close();
+});
