@@ -49,7 +49,10 @@ export function createHttpsProxy(deps: {
   accept: (socket: Duplex) => void;
   adminToken: string | null;
   log: (msg: string, fields: Record<string, unknown>) => void;
+  /** Whether a client is on this machine (by its address); tests stand in for another machine with it. */
+  isLocal?: (address: string | undefined) => boolean;
 }) {
+  const isLocal = deps.isLocal ?? isLoopbackAddress;
   const tunnels = new Set<Socket>();
   const server = createServer((req, res) => {
     // A plain-HTTP proxy request (GET http://…) or a direct request: nothing is served here but tunnels.
@@ -61,8 +64,7 @@ export function createHttpsProxy(deps: {
 
   server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const local = isLoopbackAddress(socket.remoteAddress);
-    if (!local) {
+    if (!isLocal(socket.remoteAddress)) {
       const token = proxyToken(req.headers['proxy-authorization']);
       if (deps.adminToken === null) {
         return refuse(socket, 403, 'Forbidden', 'The emulator\'s proxy serves only this machine unless an admin token is set (--admin-token)');
