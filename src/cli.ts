@@ -84,6 +84,7 @@ async function start(args: string[]): Promise<void> {
       `  MQTT over WSS ${emu.wssUrl}   (MQTT 3.1.1, secure WebSockets)`,
       `  device HTTPS  ${emu.httpsUrl}/<endpoint>   (POST telemetry)`,
       `  CA file       ${emu.caFile}`,
+      ...(emu.proxyUrl ? [`  HTTPS proxy   ${emu.proxyUrl}   (HTTPS_PROXY for OCI's host names, with the CA file above: docs/hosts-and-proxy.md)`] : []),
       `  IoT domain    ${d.id}`,
       `  domain group  ${d.groupId}`,
       `  deviceHost    ${d.deviceHost}   (domain short id ${d.shortId})`,
