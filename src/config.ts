@@ -11,10 +11,10 @@ export interface EmulatorConfig {
   /** Directory of the SQLite database; `:memory:` keeps everything in memory. */
   dataDir: string;
   certsDir: string;
-  /** Host name devices use; it is the domain's `deviceHost` and is in the server certificate. */
+  /** Host name the first domain's devices are told to connect to; in the server certificate. */
   deviceHost: string;
   region: string;
-  /** Domains made through the API get deviceHost `<shortId>.device.<suffix>`. */
+  /** Domains get deviceHost `<shortId>.device.<suffix>`, groups dataHost `<shortId>.data.<suffix>`. */
   domainHostSuffix: string;
   /** How long a domain or domain group work request takes, on the emulator's clock. */
   workRequestDuration: string;
@@ -115,9 +115,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'httpsPort', flag: '--https-port', env: 'OCI_IOT_HTTPS_PORT', type: 'port', help: 'HTTPS port for devices: MQTT over secure WebSockets at /mqtt, and HTTPS POST of telemetry (0 = any free port)' },
   { key: 'dataDir', flag: '--data-dir', env: 'OCI_IOT_DATA_DIR', type: 'string', help: 'directory of the SQLite database emulator.db (:memory: for none)' },
   { key: 'certsDir', flag: '--certs-dir', env: 'OCI_IOT_CERTS_DIR', type: 'string', help: 'directory of the local CA and server certificate' },
-  { key: 'deviceHost', flag: '--device-host', env: 'OCI_IOT_DEVICE_HOST', type: 'string', help: "host name devices connect to (the domain's deviceHost; added to the certificate)" },
+  { key: 'deviceHost', flag: '--device-host', env: 'OCI_IOT_DEVICE_HOST', type: 'string', help: "host name the first domain's devices are told to connect to (added to the certificate); a device naming it, or no name, lands on the first domain" },
   { key: 'region', flag: '--region', env: 'OCI_IOT_REGION', type: 'string', help: 'OCI region used in OCIDs' },
-  { key: 'domainHostSuffix', flag: '--domain-host-suffix', env: 'OCI_IOT_DOMAIN_HOST_SUFFIX', type: 'string', help: 'domains created through the API get deviceHost <shortId>.device.<suffix> (covered by the certificate; devices are told apart by TLS SNI)' },
+  { key: 'domainHostSuffix', flag: '--domain-host-suffix', env: 'OCI_IOT_DOMAIN_HOST_SUFFIX', type: 'string', help: "domains get deviceHost <shortId>.device.<suffix> and groups dataHost <shortId>.data.<suffix> (covered by the certificate; devices are told apart by TLS SNI); iot.<region>.oci.oraclecloud.com in proxy mode unless given" },
   { key: 'workRequestDuration', flag: '--work-request-duration', env: 'OCI_IOT_WORK_REQUEST_DURATION', type: 'duration', help: 'time a domain or domain group create, update or delete takes (its work request), on the emulator clock' },
   { key: 'clock', flag: '--clock', env: 'OCI_IOT_CLOCK', type: 'enum', choices: ['system', 'manual'], help: 'system time, or a manual clock moved with POST /emulator/clock' },
   { key: 'defaultRequestDuration', flag: '--default-request-duration', env: 'OCI_IOT_DEFAULT_REQUEST_DURATION', type: 'duration', help: 'requestDuration when a command omits it' },
