@@ -39,7 +39,7 @@ const USAGE = `Usage:
   oci-iot-emulator --help
 
 Options (each also read from its environment variable):
-${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key]) || 'none'})`).join('\n')}
+${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key] ?? '') || 'none'})`).join('\n')}
 
 The device and iot commands talk to a running emulator:
   ${'--url <value>'.padEnd(38)} ${'OCI_IOT_URL'.padEnd(34)} its REST base URL (default: ${DEFAULT_URL})
@@ -109,6 +109,7 @@ async function start(args: string[]): Promise<void> {
       `  MQTT over WSS ${emu.wssUrl}   (MQTT 3.1.1 and 5, secure WebSockets)`,
       `  device HTTPS  ${emu.httpsUrl}/<endpoint>   (POST telemetry)`,
       `  CA file       ${emu.caFile}`,
+      ...(emu.proxyUrl ? [`  HTTPS proxy   ${emu.proxyUrl}   (HTTPS_PROXY for OCI's host names, with the CA file above: docs/hosts-and-proxy.md)`] : []),
       `  IoT domain    ${d.id}`,
       `  domain group  ${d.groupId}`,
       `  deviceHost    ${d.deviceHost}   (domain short id ${d.shortId})`,

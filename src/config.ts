@@ -11,10 +11,10 @@ export interface EmulatorConfig {
   /** Directory of the SQLite database; `:memory:` keeps everything in memory. */
   dataDir: string;
   certsDir: string;
-  /** Host name devices use; it is the domain's `deviceHost` and is in the server certificate. */
+  /** Host name the first domain's devices are told to connect to; in the server certificate. */
   deviceHost: string;
   region: string;
-  /** Domains made through the API get deviceHost `<shortId>.device.<suffix>`. */
+  /** Domains get deviceHost `<shortId>.device.<suffix>`, groups dataHost `<shortId>.data.<suffix>`. */
   domainHostSuffix: string;
   /** How long a domain or domain group work request takes, on the emulator's clock. */
   workRequestDuration: string;
@@ -68,6 +68,10 @@ export interface EmulatorConfig {
   allowHosts: string;
   /** A seed file, or a directory of them: resources created at start when missing (docs/seed.md); '' for none. */
   seed: string;
+  /** `any`: the data API takes any bearer token or none; `required`: only one the token endpoint issued, not expired. */
+  dataApiAuth: 'any' | 'required';
+  /** Port of the HTTPS proxy mode (HTTP CONNECT to OCI's host names only); null: off. */
+  proxyPort: number | null;
 }
 
 export interface OptionSpec {
@@ -75,7 +79,7 @@ export interface OptionSpec {
   flag: string;
   env: string;
   help: string;
-  type: 'string' | 'port' | 'duration' | 'enum' | 'boolean' | 'integer';
+  type: 'string' | 'port' | 'optional-port' | 'duration' | 'enum' | 'boolean' | 'integer';
   choices?: readonly string[];
   /** Bounds of an 'integer' option. */
   min?: number;
@@ -120,6 +124,8 @@ export const DEFAULTS: EmulatorConfig = {
   restRequestTimeout: 'PT30S',
   restMaxConnections: 512,
   seed: '',
+  dataApiAuth: 'any',
+  proxyPort: null,
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -130,9 +136,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'httpsPort', flag: '--https-port', env: 'OCI_IOT_HTTPS_PORT', type: 'port', help: 'HTTPS port for devices: MQTT over secure WebSockets at /mqtt, and HTTPS POST of telemetry (0 = any free port)' },
   { key: 'dataDir', flag: '--data-dir', env: 'OCI_IOT_DATA_DIR', type: 'string', help: 'directory of the SQLite database emulator.db (:memory: for none)' },
   { key: 'certsDir', flag: '--certs-dir', env: 'OCI_IOT_CERTS_DIR', type: 'string', help: 'directory of the local CA and server certificate' },
-  { key: 'deviceHost', flag: '--device-host', env: 'OCI_IOT_DEVICE_HOST', type: 'string', help: "host name devices connect to (the domain's deviceHost; added to the certificate)" },
+  { key: 'deviceHost', flag: '--device-host', env: 'OCI_IOT_DEVICE_HOST', type: 'string', help: "host name the first domain's devices are told to connect to (added to the certificate); a device naming it, or no name, lands on the first domain" },
   { key: 'region', flag: '--region', env: 'OCI_IOT_REGION', type: 'string', help: 'OCI region used in OCIDs' },
-  { key: 'domainHostSuffix', flag: '--domain-host-suffix', env: 'OCI_IOT_DOMAIN_HOST_SUFFIX', type: 'string', help: 'domains created through the API get deviceHost <shortId>.device.<suffix> (covered by the certificate; devices are told apart by TLS SNI)' },
+  { key: 'domainHostSuffix', flag: '--domain-host-suffix', env: 'OCI_IOT_DOMAIN_HOST_SUFFIX', type: 'string', help: "domains get deviceHost <shortId>.device.<suffix> and groups dataHost <shortId>.data.<suffix> (covered by the certificate; devices are told apart by TLS SNI); iot.<region>.oci.oraclecloud.com in proxy mode unless given" },
   { key: 'workRequestDuration', flag: '--work-request-duration', env: 'OCI_IOT_WORK_REQUEST_DURATION', type: 'duration', help: 'time a domain or domain group create, update or delete takes (its work request), on the emulator clock' },
   { key: 'clock', flag: '--clock', env: 'OCI_IOT_CLOCK', type: 'enum', choices: ['system', 'manual'], help: 'system time, or a manual clock moved with POST /emulator/clock' },
   { key: 'defaultRequestDuration', flag: '--default-request-duration', env: 'OCI_IOT_DEFAULT_REQUEST_DURATION', type: 'duration', help: 'requestDuration when a command omits it' },
@@ -161,12 +167,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'restMaxConnections', flag: '--rest-max-connections', env: 'OCI_IOT_REST_MAX_CONNECTIONS', type: 'integer', min: 1, max: 1_000_000, help: 'open connections the REST port accepts; more are closed at once, so they cannot use up the file descriptors device logins need' },
   { key: 'checkDatabase', flag: '--check-database', env: 'OCI_IOT_CHECK_DATABASE', type: 'boolean', help: "check the whole database with SQLite's integrity_check at start and refuse a damaged one (without it, only a database of up to 64 MiB gets the quicker quick_check)" },
   { key: 'allowHosts', flag: '--allow-host', env: 'OCI_IOT_ALLOW_HOST', type: 'string', help: 'further Host names (comma-separated) the console and /emulator/* answer to; beside them only localhost, IP addresses, the bind address and the device hosts are served (against DNS rebinding)' },
+  { key: 'proxyPort', flag: '--proxy-port', env: 'OCI_IOT_PROXY_PORT', type: 'optional-port', help: "port of the HTTPS proxy mode: HTTP CONNECT to OCI's host names only (iot.<region>.oci.oraclecloud.com, …), answered by the emulator with its own certificate, so clients need only HTTPS_PROXY and the CA bundle (0 = any free port; off by default)" },
+  { key: 'dataApiAuth', flag: '--data-api-auth', env: 'OCI_IOT_DATA_API_AUTH', type: 'enum', choices: ['any', 'required'], help: 'any: the data API (/ords) takes any bearer token or none; required: only a token from POST /oauth2/v1/token that has not expired (401 otherwise)' },
 ];
 
 export class ConfigError extends Error {}
 
 /** Checks and converts one raw value; the same rules apply to flags, env vars and the API. */
 export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[keyof EmulatorConfig] {
+  if (spec.type === 'optional-port' && (raw === null || raw === '' || String(raw).toLowerCase() === 'off')) return null;
   const name = `${spec.flag} / ${spec.env}`;
   switch (spec.type) {
     case 'port': {
@@ -174,6 +183,8 @@ export function coerceOption(spec: OptionSpec, raw: unknown): EmulatorConfig[key
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name}: "${raw}" is not a port number (0-65535)`);
       return n;
     }
+    case 'optional-port':
+      return coerceOption({ ...spec, type: 'port' }, raw);
     case 'duration': {
       const parsed = parseDuration(String(raw));
       if (!parsed.ok) throw new ConfigError(`${name}: "${raw}" ${parsed.reason}`);

@@ -10,9 +10,11 @@ import { brokerLimits } from './broker/limits.js';
 import { iso, manualClock, systemClock, type Clock } from './clock/clock.js';
 import { createCommandEngine, type CommandEngine } from './commands/engine.js';
 import type { DevicePort } from './commands/device-port.js';
-import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
+import { DEFAULTS, durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { createControlPlane, type ControlPlane } from './control/control-plane.js';
-import { deviceHostWildcard } from './control/hosts.js';
+import { dataHostOf, dbConnectionStringOf, deviceHostOf, deviceHostWildcard, hostNameOf, isApiHost, isTunneledHost, ociIotSuffix, ociServiceNames } from './control/hosts.js';
+import { createHttpsProxy } from './proxy/https-proxy.js';
+import { headAsGet } from './api/head-requests.js';
 import { ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, startCheckFor, type Db } from './store/database.js';
 import { checkDataDir } from './store/data-files.js';
@@ -67,6 +69,8 @@ export interface Emulator {
   mqttPort: number;
   /** The device HTTPS port (WSS at /mqtt and HTTPS POST). */
   httpsPort: number;
+  /** http://host:port of the HTTPS proxy mode (HTTPS_PROXY for OCI's clients); null when it is off. */
+  proxyUrl: string | null;
   caFile: string;
   /** PEM of the local CA that signed the broker's certificate. */
   ca: string;
@@ -132,9 +136,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     for (const close of closers.reverse()) await close();
   };
   try {
+    // Domains' host names: OCI's own in proxy mode (the proxy answers for them), else under the configured suffix.
+    const hostSuffix = config.proxyPort !== null && config.domainHostSuffix === DEFAULTS.domainHostSuffix ? ociIotSuffix(config.region) : config.domainHostSuffix;
     const { domain, group } = store.controlPlane.ensureDefault({
       region: config.region,
-      deviceHost: config.deviceHost,
+      hostsOf: (domainShort, groupShort) => ({
+        deviceHost: deviceHostOf(domainShort, hostSuffix),
+        dataHost: dataHostOf(groupShort, hostSuffix),
+        dbConnectionString: dbConnectionStringOf(groupShort, config.region),
+      }),
       now: iso(clock.now()),
     });
     let broker: Broker | undefined;
@@ -142,7 +152,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       store,
       clock,
       region: config.region,
-      hostSuffix: config.domainHostSuffix,
+      hostSuffix,
       workRequestMs: durationMs(config.workRequestDuration),
       // A deleted domain's devices are deleted with it; their live sessions end too.
       onDomainDeleted: (_domainId, instanceIds) => instanceIds.forEach((id) => broker?.disconnect(id)),
@@ -153,6 +163,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const tls = await ensureCertificates(config.certsDir, [
       config.deviceHost,
       deviceHostWildcard(config.domainHostSuffix),
+      // OCI's own host names, served on the HTTPS port (and through the proxy mode).
+      ...ociServiceNames(config.region, config.domainHostSuffix),
       ...control.store.liveDomains().map((d) => d.device_host),
     ]);
 
@@ -264,12 +276,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     );
     closers.push(() => api.close());
     await api.listen({ port: config.restPort, host: config.bindHost });
+    // The same routes under OCI's host names over TLS, on the device HTTPS port, told apart by Host.
+    const routeApi = headAsGet((req, res) => api.routing(req, res));
+    broker.serveApi({
+      accepts: (req) => isApiHost(hostNameOf(req.headers.host), config.domainHostSuffix),
+      handle: routeApi,
+    });
     const restPort = (api.server.address() as AddressInfo).port;
     const host = config.bindHost === '0.0.0.0' || config.bindHost === '::' ? 'localhost' : config.bindHost;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    let proxyUrl: string | null = null;
+    if (config.proxyPort !== null) {
+      const proxyLog = log.child({ component: 'proxy' });
+      const proxy = createHttpsProxy({
+        tunnels: (name) => isTunneledHost(name, config.domainHostSuffix),
+        accept: broker.acceptHttps,
+        adminToken,
+        log: (msg, fields) => proxyLog.info(fields, msg),
+      });
+      closers.push(() => proxy.close());
+      proxyUrl = `http://${urlHost}:${await proxy.listen(config.proxyPort, config.bindHost)}`;
+    }
 
     return {
       config,
-      restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${restPort}`,
+      restUrl: `http://${urlHost}:${restPort}`,
+      proxyUrl,
       mqttUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).mqttUrl,
       wssUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).wssUrl,
       httpsUrl: deviceUrls(config.deviceHost, mqttPort, httpsPort).httpsUrl,

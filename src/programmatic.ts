@@ -115,7 +115,8 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
     async createDevice(device = {}) {
       const created = createDeviceRows(emu.store, emu.clock, emu.config.region, emu.domain.id, device);
       const conn = deviceConnection({
-        host: emu.domain.deviceHost,
+        // The first domain's devices connect to --device-host (localhost), which lands on it.
+        host: emu.config.deviceHost,
         port: emu.mqttPort,
         httpsPort: emu.httpsPort,
         caFile: emu.caFile,

@@ -6,6 +6,7 @@ import type { Db } from '../store/database.js';
 import type { DomainGroupRow, DomainRow } from '../store/control-plane.js';
 import type { TwinResources } from '../resources/twins.js';
 import type { Store } from '../store/index.js';
+import type { OauthTokens } from './oauth-tokens.js';
 
 /** What the routes need, decorated onto the Fastify instance as `emu`. */
 export interface ApiContext {
@@ -34,5 +35,7 @@ export interface ApiContext {
 declare module 'fastify' {
   interface FastifyInstance {
     emu: ApiContext;
+    /** The bearer tokens the token endpoint issues and the data API checks. */
+    oauth: OauthTokens;
   }
 }

@@ -19,18 +19,23 @@ type Marked = IncomingMessage & { [SENT_AS_HEAD]?: true };
  */
 export function headAsGetServer(handler: RequestListener, opts: Record<string, unknown>, serverOptions: ServerOptions = {}): Server {
   const num = (name: string) => (typeof opts[name] === 'number' ? (opts[name] as number) : 0);
-  const server = createServer(serverOptions, (req: Marked, res: ServerResponse) => {
-    if (req.method === 'HEAD') {
-      req[SENT_AS_HEAD] = true;
-      req.method = 'GET';
-    }
-    handler(req, res);
-  });
+  const server = createServer(serverOptions, headAsGet(handler));
   server.keepAliveTimeout = num('keepAliveTimeout');
   server.requestTimeout = num('requestTimeout');
   server.setTimeout(num('connectionTimeout'));
   if (num('maxRequestsPerSocket') > 0) server.maxRequestsPerSocket = num('maxRequestsPerSocket');
   return server;
+}
+
+/** A request handler that routes HEAD as GET (the API's, on whichever server it is served). */
+export function headAsGet(handler: RequestListener): RequestListener {
+  return (req: Marked, res: ServerResponse) => {
+    if (req.method === 'HEAD') {
+      req[SENT_AS_HEAD] = true;
+      req.method = 'GET';
+    }
+    handler(req, res);
+  };
 }
 
 /** The method the client sent (HEAD for a request routed as GET). */

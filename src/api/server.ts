@@ -23,6 +23,9 @@ import { instanceContentRoutes } from './routes/instance-content.js';
 import { instanceRoutes } from './routes/instances.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { ordsRoutes } from './routes/ords.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { identityRoutes } from './routes/identity.js';
+import { newTokenKey, oauthTokens } from './oauth-tokens.js';
 import { twinRoutes } from './routes/twins.js';
 import { vaultRoutes } from './routes/vault.js';
 import { workRequestRoutes } from './routes/work-requests.js';
@@ -57,6 +60,7 @@ export function buildApi(
     pluginTimeout: 0,
   });
   app.decorate('emu', ctx);
+  app.decorate('oauth', oauthTokens({ clock: ctx.clock, key: () => ctx.store.meta.valueOf('oauth_token_key', newTokenKey) }));
   // Callback style: an async hook costs a promise on every request.
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('opc-request-id', req.id);
@@ -88,6 +92,8 @@ export function buildApi(
   void app.register(named(invokeRoutes));
   void app.register(named(vaultRoutes));
   void app.register(named(ordsRoutes));
+  void app.register(named(oauthRoutes));
+  void app.register(named(identityRoutes));
   void app.register(named(emulatorRoutes));
   void app.register(named(certificateRoutes));
   if (opts.ops) void app.register(named(opsRoutes));

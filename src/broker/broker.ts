@@ -129,6 +129,10 @@ export async function startBroker(opts: BrokerOptions) {
       const httpsPort = await https.listen(opts.httpsPort, opts.host);
       return { mqttPort, httpsPort };
     },
+    /** The REST API under OCI's host names on the device HTTPS port (see https-listener.ts). */
+    serveApi: https.serveApi,
+    /** Takes a tunneled connection as if it had reached the device HTTPS port. */
+    acceptHttps: https.accept,
     isOnline: delivery.isOnline,
     subscriptionsOf: delivery.subscriptionsOf,
     connectionsOf: delivery.connectionsOf,

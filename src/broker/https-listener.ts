@@ -2,6 +2,7 @@ import type { Connection } from 'aedes';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { TlsMaterial } from '../pki/certificates.js';
@@ -27,12 +28,21 @@ export function createHttpsListener(deps: {
   log: BrokerLog;
 }) {
   const { limits, log } = deps;
-  const server = createServer(deviceTlsOptions(deps.tls, limits.connectTimeoutMs), deps.publish);
+  // The service APIs on OCI's host names (see `serveApi`); until then every request is a device's.
+  let api: ApiRoute | null = null;
+  const server = createServer(deviceTlsOptions(deps.tls, limits.connectTimeoutMs), (req, res) => {
+    if (api?.accepts(req)) api.handle(req, res);
+    else deps.publish(req, res);
+  });
   // A request's head must arrive as fast as an MQTT CONNECT must.
   server.headersTimeout = limits.connectTimeoutMs;
   server.requestTimeout = limits.drainTimeoutMs;
   // Credentials and size are checked before a client that asks is told to send its body.
-  server.on('checkContinue', (req, res) => deps.publish(req, res, true));
+  server.on('checkContinue', (req, res) => {
+    if (!api?.accepts(req)) return deps.publish(req, res, true);
+    res.writeContinue();
+    api.handle(req, res);
+  });
   const wss = new WebSocketServer({
     noServer: true,
     // One MQTT packet per message is what clients send; a bigger message cannot be a packet we accept.
@@ -56,6 +66,18 @@ export function createHttpsListener(deps: {
 
   return {
     listen: (port: number, host: string) => listenOn(server, port, host),
+    /**
+     * Requests `accepts` claims (by the host they name) go to `handle` instead of the
+     * device side: the REST API served under OCI's host names, on the same port and
+     * certificate as devices, as OCI serves each on 443.
+     */
+    serveApi(route: ApiRoute): void {
+      api = route;
+    },
+    /** A connection that arrived elsewhere (a tunnel of the HTTPS proxy mode): TLS and all else as if it came here. */
+    accept(socket: Duplex): void {
+      server.emit('connection', socket);
+    },
     /** Stops accepting; resolves once open connections have ended (closing Aedes ends the WebSockets). */
     close(): Promise<void> {
       if (!server.listening) return Promise.resolve();
@@ -65,6 +87,11 @@ export function createHttpsListener(deps: {
       return closed;
     },
   };
+}
+
+export interface ApiRoute {
+  accepts(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
 /** The path of a request target, without its query. */

@@ -44,14 +44,5 @@ export function isManual(clock: Clock): clock is ManualClock {
   return clock.kind === 'manual';
 }
 
-// The last one converted: a command's change formats the same millisecond several times
-// (the row, its event, its delivery), and so do the changes of one batch.
-let lastMs = NaN;
-let lastIso = '';
-export const iso = (epochMs: number): string => {
-  if (epochMs !== lastMs) {
-    lastIso = new Date(epochMs).toISOString();
-    lastMs = epochMs;
-  }
-  return lastIso;
-};
+// Time formats are shared primitives (store/ formats times too); the clock re-exports them.
+export { iso, isoMicros, epochMicrosOf } from '../time-format.js';

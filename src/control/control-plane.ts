@@ -6,7 +6,7 @@ import { checkEtag } from '../resources/instances.js';
 import { EMULATOR_COMPARTMENT, type DomainGroupRow, type DomainRow, type EntityType, type OperationType, type WorkRequestRow } from '../store/control-plane.js';
 import type { Store } from '../store/index.js';
 import type { RetentionDataType } from '../store/retention.js';
-import { dataHostOf, deviceHostOf, domainResolver } from './hosts.js';
+import { dataHostOf, dbConnectionStringOf, deviceHostOf, domainResolver } from './hosts.js';
 import { createRetentionPurge, RETENTION_COLUMN } from './retention.js';
 
 export type Tags = { freeformTags?: Record<string, string>; definedTags?: Record<string, Record<string, unknown>> };
@@ -304,7 +304,7 @@ export function createControlPlane(opts: ControlPlaneOptions) {
         // OCI's console makes Development the default type.
         type: d.type ?? 'DEVELOPMENT',
         data_host: dataHostOf(short, opts.hostSuffix),
-        db_connection_string: `sqlite:${short}`,
+        db_connection_string: dbConnectionStringOf(short, opts.region),
         db_token_scope: `urn:oracle:db::id::${short}`,
         lifecycle_state: 'CREATING',
         time_created: now,

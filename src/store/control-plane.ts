@@ -51,6 +51,14 @@ export interface DomainRow {
 
 export const EMULATOR_COMPARTMENT = 'ocid1.compartment.oc1..emulator';
 
+/** The first domain's deviceHost and its group's dataHost and dbConnectionString (used when the group is made), from their short ids. */
+export type DefaultHosts = (domainShortId: string, groupShortId: string) => { deviceHost: string; dataHost: string; dbConnectionString: string };
+
+/** A group's short id: the id part of its token scope (`urn:oracle:db::id::<short>`), the first label of its dataHost. */
+export function groupShortOf(group: Pick<DomainGroupRow, 'db_token_scope' | 'id'>): string {
+  return /::id::([a-z0-9]+)$/i.exec(group.db_token_scope ?? '')?.[1] ?? group.id.slice(-12).toLowerCase();
+}
+
 /** OCI's work request statuses (oci-iot `OperationStatus`). */
 export type WorkRequestStatus = 'ACCEPTED' | 'IN_PROGRESS' | 'WAITING' | 'NEEDS_ATTENTION' | 'FAILED' | 'SUCCEEDED';
 
@@ -223,28 +231,36 @@ export function controlPlaneStore(db: Db) {
    * (control/); this one is where devices that send no TLS SNI land.
    */
   const ensureDefault = db.transaction(
-    (opts: { region: string; deviceHost: string; now: string }): { group: DomainGroupRow; domain: DomainRow } => {
+    (opts: { region: string; hostsOf: DefaultHosts; now: string }): { group: DomainGroupRow; domain: DomainRow } => {
       let domain = firstLiveDomain.get() as DomainRow | undefined;
       if (!domain) {
         const groupShort = base32(12);
+        const domainShort = base32(12);
+        const hosts = opts.hostsOf(domainShort, groupShort);
         const groupId = ocid('iotdomaingroup', opts.region);
         insertDefaultGroup.run(
           groupId,
           EMULATOR_COMPARTMENT,
-          opts.deviceHost,
-          `sqlite:${groupShort}`,
+          hosts.dataHost,
+          hosts.dbConnectionString,
           `urn:oracle:db::id::${groupShort}`,
           opts.now,
           opts.now,
         );
-        insertDefaultDomain.run(ocid('iotdomain', opts.region), groupId, EMULATOR_COMPARTMENT, base32(12), opts.deviceHost, opts.now, opts.now);
+        insertDefaultDomain.run(ocid('iotdomain', opts.region), groupId, EMULATOR_COMPARTMENT, domainShort, hosts.deviceHost, opts.now, opts.now);
         domain = firstLiveDomain.get() as DomainRow;
-      } else if (domain.device_host !== opts.deviceHost) {
-        setDeviceHost.run(opts.deviceHost, opts.now, domain.id);
-        setDataHost.run(opts.deviceHost, opts.now, domain.iot_domain_group_id);
-        domain = { ...domain, device_host: opts.deviceHost, time_updated: opts.now };
       }
-      const group = groupById.get(domain.iot_domain_group_id) as DomainGroupRow;
+      let group = groupById.get(domain.iot_domain_group_id) as DomainGroupRow;
+      // Hosts are written back when their shape changed (older emulators gave the first domain `localhost`).
+      const hosts = opts.hostsOf(domain.short_id, groupShortOf(group));
+      if (domain.device_host !== hosts.deviceHost) {
+        setDeviceHost.run(hosts.deviceHost, opts.now, domain.id);
+        domain = { ...domain, device_host: hosts.deviceHost, time_updated: opts.now };
+      }
+      if (group.data_host !== hosts.dataHost) {
+        setDataHost.run(hosts.dataHost, opts.now, group.id);
+        group = { ...group, data_host: hosts.dataHost, time_updated: opts.now };
+      }
       return { group, domain };
     },
   );
@@ -269,7 +285,7 @@ export function controlPlaneStore(db: Db) {
   const domain = cachedById(db, 'iot_domains', (id) => domainById.get(id) as DomainRow | undefined);
 
   return {
-    ensureDefault: (opts: { region: string; deviceHost: string; now: string }) => ensureDefault(opts),
+    ensureDefault: (opts: { region: string; hostsOf: DefaultHosts; now: string }) => ensureDefault(opts),
     group: (id: string) => groupById.get(id) as DomainGroupRow | undefined,
     domain,
     /** The same as `domain`, by the name the command path (src/api/routes/invoke.ts) reads it with as `store.domains.get`. */

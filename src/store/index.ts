@@ -6,6 +6,8 @@ import { deviceSessionStore } from './device-sessions.js';
 import { faultStore } from './faults.js';
 import { instanceStore } from './instances.js';
 import { liveResourceStore } from './live-resources.js';
+import { metaStore } from './meta.js';
+import { compartmentStore } from './compartments.js';
 import { ordsStore } from './ords.js';
 import { prepareOnUse } from './prepare-on-use.js';
 import { retentionStore } from './retention.js';
@@ -45,6 +47,8 @@ export function createStore(db: Db) {
   const secretVersions = once(secretVersionStore);
   const retention = once((d: Db) => retentionStore(d));
   const liveResources = once(liveResourceStore);
+  const meta = once(metaStore);
+  const compartments = once(compartmentStore);
   return {
     get commands() { return commands(); },
     get instances() { return instances(); },
@@ -70,6 +74,10 @@ export function createStore(db: Db) {
     get retention() { return retention(); },
     /** Every live resource at once: what a seed file finds, and what the export writes. */
     get liveResources() { return liveResources(); },
+    /** The emulator's own settings kept with the data. */
+    get meta() { return meta(); },
+    /** The compartments resources were made in, for the Identity API. */
+    get compartments() { return compartments(); },
     /**
      * Runs `body` as one transaction, for a change that spans several store functions
      * (a device's secret and its instance; an instance and the certificate it lets go),

@@ -1,3 +1,4 @@
+import { epochMicrosOf, isoMicros } from '../time-format.js';
 import { invalid } from '../errors.js';
 
 /** A table as the ORDS data API shows it. */
@@ -7,6 +8,8 @@ export interface OrdsTable {
   /** Columns left out of list rows (the payloads); a single-row GET shows them. */
   payloadColumns: readonly string[];
   timeColumns: readonly string[];
+  /** Time columns kept with microseconds (`…05.226854Z`, as OCI keeps time_observed); the others have milliseconds. */
+  microTimeColumns?: readonly string[];
   /** The order of a list without `$orderby`; tables without an id (snapshot_data) give their own. */
   defaultOrder?: string;
   /** JSON columns, shown as JSON values rather than text. */
@@ -39,6 +42,7 @@ export const HISTORIZED_DATA: OrdsTable = {
   payloadColumns: [],
   jsonColumns: ['value'],
   timeColumns: ['time_observed'],
+  microTimeColumns: ['time_observed'],
 };
 
 export const SNAPSHOT_DATA: OrdsTable = {
@@ -47,6 +51,7 @@ export const SNAPSHOT_DATA: OrdsTable = {
   payloadColumns: [],
   jsonColumns: ['value'],
   timeColumns: ['time_observed'],
+  microTimeColumns: ['time_observed'],
   defaultOrder: 'digital_twin_instance_id ASC, content_path ASC',
   noId: true,
 };
@@ -97,16 +102,22 @@ export function compileOrdsQuery(table: OrdsTable, q: string | undefined): Compi
     return name;
   };
 
+  // A time compares as text in the column's own form: milliseconds, or microseconds for microTimeColumns.
+  const timeText = (col: string, text: string): string | null => {
+    const date = new Date(text);
+    if (Number.isNaN(date.getTime())) return null;
+    return table.microTimeColumns?.includes(col) ? isoMicros(epochMicrosOf(text)) : date.toISOString();
+  };
   const literal = (col: string, value: unknown): unknown => {
     if (isObject(value) && '$date' in value) {
-      const date = new Date(String(value.$date));
-      if (Number.isNaN(date.getTime())) throw invalid(`q: ${String(value.$date)} is not a date`);
-      return date.toISOString();
+      const text = timeText(col, String(value.$date));
+      if (text === null) throw invalid(`q: ${String(value.$date)} is not a date`);
+      return text;
     }
     if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) {
       if (typeof value === 'string' && table.timeColumns.includes(col)) {
-        const date = new Date(value);
-        if (!Number.isNaN(date.getTime())) return date.toISOString();
+        const text = timeText(col, value);
+        if (text !== null) return text;
       }
       return typeof value === 'boolean' ? Number(value) : value;
     }

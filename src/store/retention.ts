@@ -11,6 +11,8 @@ export interface PurgeTarget {
   table: string;
   /** ISO 8601 UTC text, compared as text: the emulator writes every time as toISOString(). */
   timeColumn: string;
+  /** The column keeps microseconds (`…05.226854Z`): the cutoff is written the same way to compare as text. */
+  micros?: true;
   /** Extra SQL condition on the rows that may go. */
   filter?: string;
   /** Rows of other tables that point at a purged row and go with it. */
@@ -20,7 +22,7 @@ export interface PurgeTarget {
 export const PURGE_TARGETS: readonly PurgeTarget[] = [
   { dataType: 'RAW_DATA', table: 'raw_data', timeColumn: 'time_received' },
   { dataType: 'REJECTED_DATA', table: 'rejected_data', timeColumn: 'time_received' },
-  { dataType: 'HISTORIZED_DATA', table: 'historized_data', timeColumn: 'time_observed' },
+  { dataType: 'HISTORIZED_DATA', table: 'historized_data', timeColumn: 'time_observed', micros: true },
   // Only finished commands: a PENDING or SENT one still has a deadline to meet.
   {
     dataType: 'RAW_COMMAND_DATA',
@@ -77,7 +79,7 @@ export function retentionStore(db: Db, targets: readonly PurgeTarget[] = PURGE_T
     targets: usable,
     /** Deletes up to `batch` rows of `dataType` in `domainId` older than `cutoff`; returns how many went. */
     purgeBatch(target: PurgeTarget, domainId: string, cutoff: string, batch: number): number {
-      return prepared.find((p) => p.target === target)!.purge(domainId, cutoff, batch);
+      return prepared.find((p) => p.target === target)!.purge(domainId, target.micros ? `${cutoff.slice(0, -1)}000Z` : cutoff, batch);
     },
   };
 }

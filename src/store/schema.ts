@@ -460,6 +460,18 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   );
   CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(webhook_id, id) WHERE status = 'PENDING';
   `,
+  /* 9: domain groups' dbConnectionString in OCI's shape (tcps:<host>:<port>/<service>), not sqlite:<short> */ `
+  UPDATE iot_domain_groups
+     SET db_connection_string = 'tcps:adb.' || substr(id, 26, instr(substr(id, 26), '.') - 1) || '.oraclecloud.com:1522/'
+                                || substr(db_connection_string, 8) || '_iot.adb.oraclecloud.com'
+   WHERE db_connection_string LIKE 'sqlite:%' AND id LIKE 'ocid1.iotdomaingroup.oc1.%.%';
+  `,
+  /* 10: time_observed with microseconds, as OCI keeps it (…05.226Z becomes …05.226000Z) */ `
+  UPDATE historized_data SET time_observed = substr(time_observed, 1, 23) || '000Z'
+   WHERE length(time_observed) = 24 AND substr(time_observed, 24, 1) = 'Z';
+  UPDATE snapshot_data SET time_observed = substr(time_observed, 1, 23) || '000Z'
+   WHERE length(time_observed) = 24 AND substr(time_observed, 24, 1) = 'Z';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,4 @@
-import { iso } from '../clock/clock.js';
+import { epochMicrosOf, iso, isoMicros } from '../clock/clock.js';
 import type { Store } from '../store/index.js';
 import type { AdapterRow, ModelRow } from '../store/twin-resources.js';
 import { compileAdapter, JQ_HELPERS, type CompiledAdapter, type InboundEnvelope, type InboundRoute } from './adapter.js';
@@ -193,15 +193,17 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
     }
     const i = r.i as number;
     if (i < 0) return reject(w, REASON.noRoute, `No inbound route of the adapter matches endpoint "${w.msg.endpoint}"`);
-    let observed = w.msg.timeReceived;
+    // Microseconds, as OCI keeps time_observed: epoch microseconds or an ISO time as given, else the time received.
+    let observed = w.msg.timeReceived * 1000;
     const times = (r.t as unknown[]).filter((t) => t !== null);
     if (times.length > 0) {
       const t = times[0];
-      const ms = typeof t === 'number' ? t / 1000 : typeof t === 'string' ? Date.parse(t) : NaN;
-      if (!Number.isFinite(ms)) {
+      const us = typeof t === 'number' ? t : typeof t === 'string' ? epochMicrosOf(t) : NaN;
+      // Beyond ±8.64e15 ms a time has no ISO form.
+      if (!Number.isFinite(us) || Math.abs(us) > 8.64e18) {
         return reject(w, REASON.doesNotFit, `timeObserved ${JSON.stringify(t)} is neither epoch microseconds nor an ISO 8601 time`);
       }
-      observed = Math.floor(ms);
+      observed = us;
     }
     const rows: Array<{ path: string; json: string; historized: boolean }> = [];
     for (const [path, outputs] of Object.entries((r.v ?? {}) as Record<string, unknown[]>)) {
@@ -214,7 +216,7 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
       rows.push({ path, json: JSON.stringify(fit.value), historized: def.historized });
     }
     if (rows.length === 0) return reject(w, REASON.empty, 'Normalization output is empty');
-    const at = iso(observed);
+    const at = isoMicros(observed);
     touched.add(w.msg.instanceId);
     for (const row of rows) {
       if (row.historized) data.historize(w.msg.instanceId, row.path, row.json, at);

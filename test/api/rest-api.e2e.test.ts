@@ -36,13 +36,13 @@ describe('every reply', () => {
 });
 
 describe('IoT domain and domain group', () => {
-  it('get and list the one domain and group, with deviceHost', async () => {
+  it('get and list the one domain and group, with deviceHost and dataHost in OCI\'s shape (short id first)', async () => {
     const domain = await t.rest('GET', `/20250531/iotDomains/${t.emu.domain.id}`);
     expect(domain.status).toBe(200);
     expect(domain.body).toMatchObject({
       id: t.emu.domain.id,
       iotDomainGroupId: t.emu.domain.groupId,
-      deviceHost: 'localhost',
+      deviceHost: `${t.emu.domain.shortId}.device.iot.localhost`,
       lifecycleState: 'ACTIVE',
     });
     expect(domain.headers.get('etag')).toBeTruthy();
@@ -50,6 +50,11 @@ describe('IoT domain and domain group', () => {
     expect(list.body.items.map((d: { id: string }) => d.id)).toEqual([t.emu.domain.id]);
     const group = await t.rest('GET', `/20250531/iotDomainGroups/${t.emu.domain.groupId}`);
     expect(group.body).toMatchObject({ id: t.emu.domain.groupId, lifecycleState: 'ACTIVE', type: 'DEVELOPMENT' });
+    expect(group.body.dataHost).toMatch(/^[a-z2-7]{12}\.data\.iot\.localhost$/);
+    // The shape Oracle's file-agent sample parses (tcps:<host>:<port>/<service>); nothing listens there.
+    const groupShort = group.body.dataHost.split('.')[0];
+    expect(group.body.dbConnectionString).toBe(`tcps:adb.us-ashburn-1.oraclecloud.com:1522/${groupShort}_iot.adb.oraclecloud.com`);
+    expect(group.body.dbConnectionString).toMatch(/^tcps:(.*):(\d+)\/([^?]*)(\?.*)?$/);
     const groups = await t.rest('GET', '/20250531/iotDomainGroups?compartmentId=x');
     expect(groups.body.items).toHaveLength(1);
     expect((await t.rest('GET', '/20250531/iotDomains')).body.code).toBe('MissingParameter');

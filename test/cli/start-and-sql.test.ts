@@ -115,7 +115,8 @@ describe('start', () => {
     const health = await fetch(`${rest}/emulator/health`);
     expect(await health.json()).toEqual({ status: 'ok' });
     const domain = (await (await fetch(`${rest}/20250531/iotDomains/${domainId}`)).json()) as { deviceHost: string };
-    expect(domain.deviceHost).toBe('localhost');
+    // OCI's shape: the domain short id is the first label (samples take it from there).
+    expect(domain.deviceHost).toMatch(/^[a-z2-7]{12}\.device\.iot\.localhost$/);
     const exit = new Promise<number | null>((res) => child.on('exit', res));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);

@@ -63,7 +63,7 @@ it("shows a device's model, its snapshot values live and a chart of one property
   await value('humidity').filter({ hasText: '58' }).waitFor();
   expect(await value('count').textContent()).toBe('3');
   expect(await value('system').textContent()).toBe('—');
-  expect(await twin.locator('tr[data-path="humidity"] [data-col="time"]').textContent()).toBe('2026-01-01T10:03:00.000Z');
+  expect(await twin.locator('tr[data-path="humidity"] [data-col="time"]').textContent()).toBe('2026-01-01T10:03:00.000000Z');
 
   // The chart: historized values of the chosen property, drawn by uPlot on a canvas.
   await page.getByLabel('Property to chart').selectOption('humidity');

@@ -55,11 +55,11 @@ describe("Oracle's M5 custom-adapter sample", () => {
       ...['humidity', 'pressure', 'qmp_temperature', 'sht_temperature'],
       'system',
     ]);
-    expect(historized[0]).toMatchObject({ value: 56.1, time_observed: '2025-09-10T13:47:05.226Z', digital_twin_instance_id: sensor.instanceId });
+    expect(historized[0]).toMatchObject({ value: 56.1, time_observed: '2025-09-10T13:47:05.226000Z', digital_twin_instance_id: sensor.instanceId });
     expect(historized.filter((r) => r.content_path === 'humidity').map((r) => [r.value, r.time_observed])).toEqual([
-      [56.1, '2025-09-10T13:47:05.226Z'],
-      [57, '2025-09-10T13:48:05.000Z'],
-      [40, '2025-09-10T13:46:05.000Z'],
+      [56.1, '2025-09-10T13:47:05.226000Z'],
+      [57, '2025-09-10T13:48:05.000000Z'],
+      [40, '2025-09-10T13:46:05.000000Z'],
     ]);
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).toMatchObject({ endpoint: 'iot/v1/telemetry', reason_code: 400 });
@@ -67,8 +67,17 @@ describe("Oracle's M5 custom-adapter sample", () => {
     expect(one.reason_message).toMatch(/humidity: expected double, got "wet"/);
     expect(Buffer.from(one.content, 'base64').toString()).toBe('{"humidity":"wet","count":3}');
 
+    // $date filters compare at the column's microseconds.
+    const since = async (op: string, date: string) => {
+      const q = { $and: [{ digital_twin_instance_id: sensor.instanceId }, { content_path: 'humidity' }, { time_observed: { [op]: { $date: date } } }] };
+      const page: any = await (await fetch(`${dataApi}/historizedData?q=${encodeURIComponent(JSON.stringify(q))}`)).json();
+      return page.items.map((r: { value: number }) => r.value).sort();
+    };
+    expect(await since('$gte', '2025-09-10T13:47:05.226Z')).toEqual([56.1, 57]);
+    expect(await since('$gt', '2025-09-10T13:47:05.226Z')).toEqual([57]);
+    expect(await since('$gt', '2025-09-10T13:47:05.225999Z')).toEqual([56.1, 57]);
     const snapshot: any = await (await fetch(`${dataApi}/snapshotData?q=${encodeURIComponent(JSON.stringify({ digital_twin_instance_id: sensor.instanceId }))}`)).json();
-    expect(snapshot.items.find((r: { content_path: string }) => r.content_path === 'humidity')).toMatchObject({ value: 57, time_observed: '2025-09-10T13:48:05.000Z' });
+    expect(snapshot.items.find((r: { content_path: string }) => r.content_path === 'humidity')).toMatchObject({ value: 57, time_observed: '2025-09-10T13:48:05.000000Z' });
 
     // Every message is still a raw_data row, as before adapters.
     const raw = t.emu.db.prepare('SELECT count(*) AS n FROM raw_data WHERE digital_twin_instance_id = ?').get(sensor.instanceId) as { n: number };
@@ -147,7 +156,8 @@ describe('adapter expressions', () => {
     expect(content).toEqual({ speed: 62 });
     expect(historized).toHaveLength(0); // nothing is Historized in this model
     const snap = t.emu.db.prepare('SELECT time_observed FROM snapshot_data WHERE digital_twin_instance_id = ?').get(device.instanceId);
-    expect(snap).toEqual({ time_observed: '2025-09-10T13:47:05.226Z' });
+    // Microseconds kept, as OCI keeps them.
+    expect(snap).toEqual({ time_observed: '2025-09-10T13:47:05.226854Z' });
     expect(rejected.map((r) => r.reason_code)).toEqual([422, 504, 404]);
     expect(rejected[0].reason_message).toMatch(/inboundRoutes\[1\] \$\.speed failed: no speed here/);
     expect(rejected[1].reason_message).toMatch(/longer than 300 ms/);

@@ -83,3 +83,41 @@ it('a copy never replaces a database that appeared in the meantime', () => {
   expect(readFileSync(existing, 'utf8')).toBe('not ours');
   expect(readdirSync(dir)).toEqual(['emulator.db']);
 });
+
+it("rewrites domain groups' dbConnectionString from sqlite:<short> to OCI's tcps:<host>:<port>/<service> shape, region from the OCID", () => {
+  const old = new Database(join(dir, 'emulator.db'));
+  for (const step of MIGRATIONS.slice(0, 8)) {
+    if (typeof step === 'string') old.exec(step);
+    else step(old);
+  }
+  old.pragma('user_version = 8');
+  old.prepare(
+    `INSERT INTO iot_domain_groups (id, compartment_id, display_name, type, data_host, db_connection_string, db_token_scope, lifecycle_state, time_created, time_updated)
+     VALUES ('ocid1.iotdomaingroup.oc1.eu-frankfurt-1.aaaa', 'c', 'g', 'DEVELOPMENT', 'localhost', 'sqlite:abcdefghijkl', 'urn:oracle:db::id::abcdefghijkl', 'ACTIVE', 't', 't')`,
+  ).run();
+  old.close();
+
+  const db = openDatabase(dir);
+  expect(db.prepare('SELECT db_connection_string FROM iot_domain_groups').get()).toEqual({
+    db_connection_string: 'tcps:adb.eu-frankfurt-1.oraclecloud.com:1522/abcdefghijkl_iot.adb.oraclecloud.com',
+  });
+  db.close();
+});
+
+it('rewrites time_observed kept with milliseconds to microseconds, so old and new rows compare as text', () => {
+  const old = new Database(join(dir, 'emulator.db'));
+  for (const step of MIGRATIONS.slice(0, 9)) {
+    if (typeof step === 'string') old.exec(step);
+    else step(old);
+  }
+  old.pragma('user_version = 9');
+  old.pragma('foreign_keys = OFF');
+  old.prepare("INSERT INTO historized_data (digital_twin_instance_id, content_path, value, time_observed) VALUES ('i', 'p', '1', '2025-09-10T13:47:05.226Z')").run();
+  old.prepare("INSERT INTO snapshot_data (digital_twin_instance_id, content_path, value, time_observed) VALUES ('i', 'p', '1', '2025-09-10T13:47:05.226Z')").run();
+  old.close();
+
+  const db = openDatabase(dir);
+  expect(db.prepare('SELECT time_observed FROM historized_data').get()).toEqual({ time_observed: '2025-09-10T13:47:05.226000Z' });
+  expect(db.prepare('SELECT time_observed FROM snapshot_data').get()).toEqual({ time_observed: '2025-09-10T13:47:05.226000Z' });
+  db.close();
+});

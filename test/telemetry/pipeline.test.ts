@@ -21,7 +21,7 @@ const clock = manualClock(Date.parse('2026-03-01T00:00:00Z'));
 beforeAll(() => {
   const db = openDatabase(':memory:');
   store = createStore(db);
-  store.controlPlane.ensureDefault({ region: 'us-ashburn-1', deviceHost: 'localhost', now: iso(clock.now()) });
+  store.controlPlane.ensureDefault({ region: 'us-ashburn-1', hostsOf: (d, g) => ({ deviceHost: `${d}.device.iot.localhost`, dataHost: `${g}.data.iot.localhost`, dbConnectionString: `tcps:db:1522/${g}` }), now: iso(clock.now()) });
   jq = createJqEngine();
   flushes = [];
   // The test plays the batch: flushes wait until it says the batch ends.

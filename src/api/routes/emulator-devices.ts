@@ -3,6 +3,7 @@ import { notFound } from '../../errors.js';
 import { itemsOf } from '../schemas.js';
 import { createDevice, type NewDevice } from '../../resources/devices.js';
 import { deviceConnection } from '../../views/connection.js';
+import { connectHostOf } from '../../control/hosts.js';
 import { deviceView, listDeviceViews } from '../../views/devices.js';
 
 const subscription = { type: 'object', properties: { topic: { type: 'string' }, qos: { type: 'integer' } } } as const;
@@ -113,7 +114,7 @@ export const emulatorDeviceRoutes: FastifyPluginAsync = async (app) => {
         device: await deviceView(store, presence, created.instance),
         secretId: created.secretId,
         connection: {
-          ...deviceConnection({ host: domain.device_host, port: mqttPort, httpsPort, caFile, username: created.username, password: created.password }),
+          ...deviceConnection({ host: connectHostOf(domain, control.domainForServername(undefined), config.deviceHost), port: mqttPort, httpsPort, caFile, username: created.username, password: created.password }),
           caUrl: `${restUrl}/emulator/ca.pem`,
         },
       };

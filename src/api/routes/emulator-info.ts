@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { iso } from '../../clock/clock.js';
 import { deviceUrls } from '../../views/connection.js';
+import { connectHostOf } from '../../control/hosts.js';
 
 const info = {
   type: 'object',
@@ -55,12 +56,13 @@ export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
     // The first live domain (where devices without SNI land) is the one the top-level fields describe.
     const domains = control.store.liveDomains();
     const domain = control.domainForServername(undefined) ?? app.emu.domain;
-    const host = domain.device_host;
+    // Devices of the first domain are told --device-host (localhost): it resolves everywhere and lands on it.
+    const host = connectHostOf(domain, domain, app.emu.config.deviceHost);
     return {
       restUrl,
       apiBaseUrl: `${restUrl}/20250531`,
       dataApiUrl: `${restUrl}/ords/${domain.short_id}/20250531`,
-      deviceHost: host,
+      deviceHost: domain.device_host,
       mqttPort,
       mqttUrl: mqttUrlOf(host, mqttPort),
       mqttProtocol: 'MQTT 3.1.1 and 5 over TLS',
@@ -77,7 +79,7 @@ export const emulatorInfoRoutes: FastifyPluginAsync = async (app) => {
         groupId: d.iot_domain_group_id,
         lifecycleState: d.lifecycle_state,
         deviceHost: d.device_host,
-        mqttUrl: mqttUrlOf(d.device_host, mqttPort),
+        mqttUrl: mqttUrlOf(connectHostOf(d, domain, app.emu.config.deviceHost), mqttPort),
         dataApiUrl: `${restUrl}/ords/${d.short_id}/20250531`,
       })),
       clock: { kind: clock.kind, now: iso(clock.now()) },

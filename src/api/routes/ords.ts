@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { invalid, notFound } from '../../errors.js';
+import { invalid, notFound, OciError } from '../../errors.js';
 import { HISTORIZED_DATA, RAW_COMMAND_DATA, RAW_DATA, REJECTED_DATA, SNAPSHOT_DATA, type OrdsTable } from '../../store/ords-query.js';
 import type { OrdsRow } from '../../store/ords.js';
 
@@ -27,7 +27,16 @@ function present(row: OrdsRow, table: OrdsTable): OrdsRow {
  * snake_case rows, lists without payloads, `q` filters, limit/offset/hasMore.
  */
 export const ordsRoutes: FastifyPluginAsync = async (app) => {
-  const { store } = app.emu;
+  const { store, config } = app.emu;
+
+  // Every route of this plugin is the data API: with --data-api-auth required, only a token the emulator issued opens it.
+  if (config.dataApiAuth === 'required') {
+    app.addHook('onRequest', (req, _reply, done) => {
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const refusal = token ? app.oauth.refusal(token) : 'The data API needs a bearer token from the identity domain\'s /oauth2/v1/token (--data-api-auth required)';
+      done(refusal ? new OciError(401, 'NotAuthenticated', refusal) : undefined);
+    });
+  }
 
   const resource = (path: string, table: OrdsTable) => {
     app.get<{ Params: { shortId: string }; Querystring: { q?: string; limit?: number; offset?: number } }>(
