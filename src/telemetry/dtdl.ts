@@ -1,4 +1,9 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { sourceRequire } from '../lazy-require.js';
+
+// Loaded at the first pattern: importing re2js costs ~40 ms of every start.
+let re2js: typeof import('re2js') | undefined;
+const re2 = () => (re2js ??= (sourceRequire ? sourceRequire('re2js') : require('re2js')) as typeof import('re2js'));
 
 /**
  * DTDL v3 as OCI IoT takes it: an Interface whose contents are Telemetry, Property,
@@ -198,7 +203,7 @@ function patternOf(source: unknown, where: string): Pattern {
   if (source.length > MAX_PATTERN_LENGTH) fail(`spec ${where}: pattern is longer than ${MAX_PATTERN_LENGTH} characters`);
   let re: RE2JS;
   try {
-    re = RE2JS.compile(source);
+    re = re2().RE2JS.compile(source);
   } catch (err) {
     const why = (err as Error).message.replace(/^error parsing regexp: /, '');
     return fail(

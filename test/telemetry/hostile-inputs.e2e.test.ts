@@ -92,13 +92,166 @@ describe('DTDL patterns run on RE2', () => {
       await published;
       await t.waitFor(id, 'COMPLETED');
       await client.publishAsync('telemetry', JSON.stringify({ v: 'aaaa' }), { qos: 1 });
-      await until(() => rows('snapshot_data', sender.instanceId).length === 1);
+      await until(() => t.emu.telemetry.pending() === 0);
       const rejected = rows('rejected_data', sender.instanceId);
       expect(rejected.map((r) => [r.reason_code, r.reason_message])).toEqual([
         [400, `Value does not fit the model: v: ${JSON.stringify(evil)} does not match the pattern ^(a+)+$`],
       ]);
       expect(rows('snapshot_data', sender.instanceId).map((r) => r.value)).toEqual(['"aaaa"']);
       expect(rows('raw_data', sender.instanceId)).toHaveLength(2);
+    } finally {
+      await client.endAsync();
+    }
+  });
+});
+
+describe('a runaway adapter costs its own messages their time limit, not other devices', () => {
+  it('runaway messages end in rejected_data (504, with the reason) while another device\'s commands complete', async () => {
+    const sender = await adaptedDevice(
+      {
+        '@context': ['dtmi:dtdl:context;3'],
+        '@id': 'dtmi:com:example:runaway;1',
+        '@type': 'Interface',
+        contents: [{ '@type': 'Telemetry', name: 'n', schema: 'double' }],
+      },
+      {
+        inboundEnvelope: { referenceEndpoint: 'loop' },
+        inboundRoutes: [
+          { condition: '${endpoint(1) == "loop"}', payloadMapping: { '$.n': '${def f: f; f}' } },
+          { condition: '${endpoint(1) == "range"}', payloadMapping: { '$.n': '${[range(1e8)] | length}' } },
+          { condition: '${endpoint(1) == "repeat"}', payloadMapping: { '$.n': '${"a" * 1e8 | length}' } },
+        ],
+      },
+    );
+    const other = await responder();
+    const client = await mqtt.connectAsync(sender.mqttOptions);
+    try {
+      const topics = ['loop', 'range', 'repeat'];
+      const published = Promise.all(Array.from({ length: 9 }, (_, i) => client.publishAsync(topics[i % 3], JSON.stringify({ i }), { qos: 1 })));
+      const completed: number[] = [];
+      // Commands one after another while the runaways are cut off one by one.
+      while (rows('rejected_data', sender.instanceId).length < 9) {
+        const id = await t.invoke(other.instanceId, COMMAND);
+        completed.push((await t.waitFor(id, 'COMPLETED')).id);
+      }
+      await published;
+      expect(completed.length).toBeGreaterThan(0);
+      const rejected = rows('rejected_data', sender.instanceId);
+      expect(rejected.map((r) => [r.reason_code, r.reason_message])).toEqual(
+        Array.from({ length: 9 }, () => [504, 'Adapter expressions ran longer than 100 ms and were stopped']),
+      );
+      expect(new Set(rejected.map((r) => r.endpoint))).toEqual(new Set(topics));
+      expect(rows('raw_data', sender.instanceId)).toHaveLength(9);
+      // Another device's telemetry through an adapter of its own is mapped as ever.
+      const calm = await adaptedDevice({
+        '@context': ['dtmi:dtdl:context;3'],
+        '@id': 'dtmi:com:example:calm;1',
+        '@type': 'Interface',
+        contents: [{ '@type': 'Telemetry', name: 'n', schema: 'double' }],
+      });
+      const calmClient = await mqtt.connectAsync(calm.mqttOptions);
+      await calmClient.publishAsync('calm', JSON.stringify({ n: 7 }), { qos: 1 });
+      await calmClient.endAsync();
+      await until(() => rows('snapshot_data', calm.instanceId).length === 1);
+      expect(rows('snapshot_data', calm.instanceId)[0].value).toBe('7');
+    } finally {
+      await client.endAsync();
+    }
+    // Each runaway holds a worker for its whole time limit, and a fresh worker starts after it: slow on a busy machine.
+  }, 180_000);
+});
+
+/** POSTs `body` as the device to the HTTPS device endpoint; resolves with the status. */
+function httpsPost(device: TestDevice, path: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: 'localhost', port: t.emu.httpsPort, path, method: 'POST', ca: t.emu.ca, auth: `${device.username}:${device.password}`, headers: { 'content-length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('poison payloads on every transport are rejected alone', () => {
+  const deep = (n: number) => Buffer.from(`{"v":${'['.repeat(n)}${']'.repeat(n)}}`);
+  // `{"v":"` then bytes that are not UTF-8.
+  const notUtf8 = Buffer.concat([Buffer.from('{"v":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"}')]);
+
+  it('5,000 levels deep and not UTF-8, over MQTTS, WSS and HTTPS: raw_data kept, rejected_data with a reason, others\' invokes all 202', async () => {
+    const spec = {
+      '@context': ['dtmi:dtdl:context;3'],
+      '@id': 'dtmi:com:example:poison;1',
+      '@type': 'Interface',
+      contents: [{ '@type': 'Telemetry', name: 'v', schema: { '@type': 'Object' } }],
+    };
+    const sender = await adaptedDevice(spec);
+    const other = await responder();
+    const mqtts: MqttClient = await mqtt.connectAsync(sender.mqttOptions);
+    const wss: MqttClient = await mqtt.connectAsync({ ...sender.wssOptions, clientId: `${sender.externalKey}-wss` });
+    try {
+      const invokes: Array<Promise<number>> = [];
+      const invoke = () =>
+        invokes.push(t.rest('POST', `/20250531/digitalTwinInstances/${other.instanceId}/actions/invokeRawCommand`, COMMAND).then((r) => r.status));
+      const poisons: Array<Promise<unknown>> = [];
+      for (let round = 0; round < 3; round++) {
+        for (let k = 0; k < 10; k++) invoke();
+        poisons.push(
+          mqtts.publishAsync('mqtts/deep', deep(5000), { qos: 1 }),
+          wss.publishAsync('wss/deep', deep(5000), { qos: 1 }),
+          httpsPost(sender, '/https/deep', deep(5000)).then((s) => expect(s).toBe(202)),
+          mqtts.publishAsync('mqtts/bytes', notUtf8, { qos: 1 }),
+          wss.publishAsync('wss/bytes', notUtf8, { qos: 1 }),
+          httpsPost(sender, '/https/bytes', notUtf8).then((s) => expect(s).toBe(202)),
+        );
+        for (let k = 0; k < 10; k++) invoke();
+      }
+      await Promise.all(poisons);
+      expect(await Promise.all(invokes)).toEqual(invokes.map(() => 202));
+      await until(() => rows('rejected_data', sender.instanceId).length === 18);
+      const rejected = rows('rejected_data', sender.instanceId);
+      const byEndpoint = (endpoint: string) => rejected.filter((r) => r.endpoint === endpoint).map((r) => [r.reason_code, r.reason_message]);
+      for (const transport of ['mqtts', 'wss', 'https']) {
+        expect(byEndpoint(`${transport}/deep`)).toEqual(Array.from({ length: 3 }, () => [400, 'Payload nests JSON deeper than 64 levels']));
+        expect(byEndpoint(`${transport}/bytes`)).toEqual(Array.from({ length: 3 }, () => [400, 'Payload is not UTF-8 text; an adapter maps JSON payloads only']));
+      }
+      // Each poison message is still the device's raw_data, byte for byte.
+      const raw = rows('raw_data', sender.instanceId);
+      expect(raw).toHaveLength(18);
+      expect(raw.filter((r) => r.endpoint.endsWith('/deep')).every((r) => Buffer.compare(r.content, deep(5000)) === 0)).toBe(true);
+      expect(raw.filter((r) => r.endpoint.endsWith('/bytes')).every((r) => Buffer.compare(r.content, notUtf8) === 0)).toBe(true);
+      expect(rows('snapshot_data', sender.instanceId)).toEqual([]);
+    } finally {
+      await mqtts.endAsync();
+      await wss.endAsync();
+    }
+  });
+
+  it('a payload as large as a packet may be (450 KB) is bounded work: mapped, or rejected at the time limit; one past the depth limit is rejected', async () => {
+    const spec = {
+      '@context': ['dtmi:dtdl:context;3'],
+      '@id': 'dtmi:com:example:huge;1',
+      '@type': 'Interface',
+      contents: [{ '@type': 'Telemetry', name: 'v', schema: { '@type': 'Array', elementSchema: 'integer' } }],
+    };
+    const sender = await adaptedDevice(spec);
+    const client = await mqtt.connectAsync(sender.mqttOptions);
+    try {
+      const huge = JSON.stringify({ v: Array.from({ length: 120_000 }, (_, i) => i % 1000) });
+      expect(huge.length).toBeGreaterThan(400_000);
+      await client.publishAsync('huge', huge, { qos: 1 });
+      await client.publishAsync('deep', deep(64), { qos: 1 });
+      const done = () => rows('snapshot_data', sender.instanceId).length + rows('rejected_data', sender.instanceId).length;
+      await until(() => done() === 2);
+      const rejected = rows('rejected_data', sender.instanceId);
+      expect(rejected.filter((r) => r.endpoint === 'deep').map((r) => r.reason_message)).toEqual(['Payload nests JSON deeper than 64 levels']);
+      // jq gets --adapter-time-limit for it like for any message; on a busy machine that may not be enough.
+      const snapshot = rows('snapshot_data', sender.instanceId);
+      if (snapshot.length === 1) expect(JSON.parse(snapshot[0].value)).toHaveLength(120_000);
+      else expect(rejected.filter((r) => r.endpoint === 'huge').map((r) => r.reason_code)).toEqual([504]);
     } finally {
       await client.endAsync();
     }

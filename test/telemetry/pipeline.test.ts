@@ -25,7 +25,7 @@ beforeAll(() => {
   jq = createJqEngine();
   flushes = [];
   // The test plays the batch: flushes wait until it says the batch ends.
-  pipeline = createTelemetryPipeline({ store, jq, timeLimitMs: 200, atEndOfBatch: (f) => flushes.push(f), afterCommit: (e) => e() });
+  pipeline = createTelemetryPipeline({ store, jq, timeLimitMs: 200, atEndOfBatch: (f) => flushes.push(f), afterCommit: (e) => e(), write: (apply) => apply() });
 });
 afterAll(() => jq.close());
 
