@@ -136,7 +136,7 @@ async function jqProbe(): Promise<Record<string, unknown>> {
       inboundRoutes: [
         { condition: '${endpoint(1) == "loop"}', payloadMapping: { '$.n': '${def f: f; f}' } },
         { condition: '${endpoint(1) == "range"}', payloadMapping: { '$.n': '${[range(1e8)] | length}' } },
-        { condition: '${endpoint(1) == "repeat"}', payloadMapping: { '$.n': '${"a" * 1e8 | length}' } },
+        { condition: '${endpoint(1) == "repeat"}', payloadMapping: { '$.n': '${"a" * (1e8 + .i) | length}' } },
       ],
     });
     const sender = await emu.createDevice({ digitalTwinAdapterId: adapter.id });

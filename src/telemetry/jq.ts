@@ -67,6 +67,11 @@ require(jqPath).then((jq) => {
 `;
 
 const START_TIMEOUT_MS = 15_000;
+/**
+ * How long a compile check may take; the caller (an API request) waits for it. jq folds
+ * constants while compiling, so `"a" * 1e8` alone took 7 s to compile.
+ */
+const CHECK_LIMIT_MS = 1_000;
 /** Bytes a call may give back; more is treated as a runaway (bounded work per message). */
 const MAX_OUTPUT = 16 * 1024 * 1024;
 /** Idle workers kept started besides the one in use: a warm spare for when it runs away. */
@@ -232,8 +237,8 @@ export function createJqEngine(): JqEngine {
   return {
     check(program) {
       // limit(0; …) compiles and binds the whole program (an unused def would not be) but runs none of it.
-      const r = call({ program: `limit(0; ${program})`, input: 'null', check: true }, START_TIMEOUT_MS);
-      if (!r) return 'jq did not answer';
+      const r = call({ program: `limit(0; ${program})`, input: 'null', check: true }, CHECK_LIMIT_MS);
+      if (!r) return `compiling it took longer than ${CHECK_LIMIT_MS} ms (jq computes constant expressions such as "a" * 1e8 while compiling)`;
       return r.error === undefined ? null : cleanError(r.error);
     },
     run(program, input, timeLimitMs) {
