@@ -6,12 +6,11 @@
  * reason, and nothing escapes as an uncaught exception (vitest fails a run that has one).
  * Runs are few and bounded: the file takes seconds, not minutes.
  */
-import { request } from 'node:https';
 import fc from 'fast-check';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDevice } from '../../src/programmatic.js';
-import { startTestEmulator, until, type TestEmulator } from '../support/harness.js';
+import { devicePost, startTestEmulator, until, type TestEmulator } from '../support/harness.js';
 
 let t: TestEmulator;
 let domainId: string;
@@ -198,19 +197,6 @@ afterAll(async () => {
   await Promise.all([...clients.values()].map((c) => c.endAsync(true)));
 });
 
-function httpsPost(device: TestDevice, path: string, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: 'localhost', port: t.emu.httpsPort, path, method: 'POST', ca: t.emu.ca, auth: `${device.username}:${device.password}`, headers: { 'content-length': body.length } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const count = (table: string, instanceId: string) =>
   (t.emu.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE digital_twin_instance_id = ?`).get(instanceId) as { n: number }).n;
@@ -223,7 +209,7 @@ const count = (table: string, instanceId: string) =>
 async function sendAndCheck(device: TestDevice, transport: Transport, payload: Buffer): Promise<void> {
   const before = { raw: count('raw_data', device.instanceId), rejected: count('rejected_data', device.instanceId), historized: count('historized_data', device.instanceId) };
   const endpoint = `fuzz/${transport}/${++serial}`;
-  if (transport === 'https') expect(await httpsPost(device, `/${endpoint}`, payload)).toBe(202);
+  if (transport === 'https') expect(await devicePost(t.emu, device, `/${endpoint}`, payload)).toBe(202);
   else await (await clientOf(device, transport)).publishAsync(endpoint, payload, { qos: 1 });
   await until(() => t.emu.telemetry.pending() === 0);
   expect(count('raw_data', device.instanceId)).toBe(before.raw + 1);

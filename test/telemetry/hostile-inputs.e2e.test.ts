@@ -4,11 +4,10 @@
  * 5,000 levels deep, huge or not UTF-8. Each costs only its own message (a rejected_data
  * row with a reason, its raw_data kept); another device's commands complete meanwhile.
  */
-import { request } from 'node:https';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDevice } from '../../src/programmatic.js';
-import { startTestEmulator, until, type TestEmulator } from '../support/harness.js';
+import { devicePost, startTestEmulator, until, type TestEmulator } from '../support/harness.js';
 
 let t: TestEmulator;
 let domainId: string;
@@ -179,20 +178,6 @@ describe('a runaway adapter costs its own messages their time limit, not other d
   }, 180_000);
 });
 
-/** POSTs `body` as the device to the HTTPS device endpoint; resolves with the status. */
-function httpsPost(device: TestDevice, path: string, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: 'localhost', port: t.emu.httpsPort, path, method: 'POST', ca: t.emu.ca, auth: `${device.username}:${device.password}`, headers: { 'content-length': body.length } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('poison payloads on every transport are rejected alone', () => {
   const deep = (n: number) => Buffer.from(`{"v":${'['.repeat(n)}${']'.repeat(n)}}`);
@@ -220,10 +205,10 @@ describe('poison payloads on every transport are rejected alone', () => {
         poisons.push(
           mqtts.publishAsync('mqtts/deep', deep(5000), { qos: 1 }),
           wss.publishAsync('wss/deep', deep(5000), { qos: 1 }),
-          httpsPost(sender, '/https/deep', deep(5000)).then((s) => expect(s).toBe(202)),
+          devicePost(t.emu, sender, '/https/deep', deep(5000)).then((s) => expect(s).toBe(202)),
           mqtts.publishAsync('mqtts/bytes', notUtf8, { qos: 1 }),
           wss.publishAsync('wss/bytes', notUtf8, { qos: 1 }),
-          httpsPost(sender, '/https/bytes', notUtf8).then((s) => expect(s).toBe(202)),
+          devicePost(t.emu, sender, '/https/bytes', notUtf8).then((s) => expect(s).toBe(202)),
         );
         for (let k = 0; k < 10; k++) invoke();
       }
