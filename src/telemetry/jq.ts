@@ -249,6 +249,8 @@ export function createJqEngine(): JqEngine {
       if (closed) return { result: { error: 'the jq engine is closed' } };
       const slot = late.size < MAX_LATE ? takeReady() : null;
       if (!slot) {
+        // jq-web failed to start again and again: every caller is told, nothing queues for ever.
+        if (failures >= 3 && idle.length === 0) return { result: { error: 'the jq engine (jq-web) did not start' } };
         // Every worker is busy or starting: the event loop does not wait for one.
         replenish();
         const later = new Promise<Reply | null>((resolve) => waiting.push({ message, timeLimitMs, resolve }));

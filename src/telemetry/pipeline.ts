@@ -337,7 +337,7 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
     if (next.length > 0 && round === 0) map(next, 1);
   }
 
-  function apply(w: Work, b: Binding, r: Record<string, unknown> | { timedOut: true } | { error: string }, next: Work[]): void {
+  function apply(w: Work, b: Binding, r: Outcome, next: Work[]): void {
     if ('timedOut' in r) return reject(w, REASON.timeLimit, `Adapter expressions ran longer than ${opts.timeLimitMs} ms and were stopped`);
     if ('error' in r) return reject(w, REASON.expressionFailed, `Adapter expression failed: ${String(r.error)}`);
     if (r.x !== undefined) {
@@ -445,5 +445,5 @@ export type TelemetryPipeline = ReturnType<typeof createTelemetryPipeline>;
 
 /** SQLite's own errors (full disk, I/O) are the write's to answer, not one message's rejection. */
 function isStorageError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'SqliteError' || 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_'));
+  return err instanceof Error && (err.name === 'SqliteError' || ('code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_')));
 }
