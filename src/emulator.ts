@@ -213,6 +213,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       timeLimitMs: durationMs(config.adapterTimeLimit),
       atEndOfBatch: (flush) => batch.atEnd(flush),
       afterCommit: (effect) => batch.afterCommit(effect),
+      // Messages whose adapter ran past the wait are mapped in a write of their own.
+      write: (apply) => batch.add(apply, (err) => err && log.warn({ err }, 'mapping telemetry through an adapter failed to commit'), 'next-turn'),
     });
     metrics.watchAdapters(telemetry.stats);
     const twins = twinResources(store, clock, config.region, jq);

@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { OciError } from '../errors.js';
+import { jsonDepth } from '../json-depth.js';
+
+export { jsonDepth };
 
 /** Every route not listed below accepts a body up to this size (set on the Fastify instance). */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -15,25 +18,6 @@ export const BODY_LIMITS: Readonly<Record<string, number>> = {
 
 /** Deeper JSON is refused before it is parsed: the schema validator and JSON.stringify recurse. */
 export const MAX_JSON_DEPTH = 64;
-
-/** How deeply `text` nests arrays and objects, counting only brackets outside strings; stops early past `limit`. */
-export function jsonDepth(text: string, limit = Infinity): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) max = depth;
-      if (max > limit) return max;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
-}
 
 /**
  * A non-finite number anywhere in `value` (JSON.parse reads 1e999 as Infinity, and Ajv

@@ -1,3 +1,10 @@
+import type { RE2JS } from 're2js';
+import { sourceRequire } from '../lazy-require.js';
+
+// Loaded at the first pattern: importing re2js costs ~40 ms of every start.
+let re2js: typeof import('re2js') | undefined;
+const re2 = () => (re2js ??= (sourceRequire ? sourceRequire('re2js') : require('re2js')) as typeof import('re2js'));
+
 /**
  * DTDL v3 as OCI IoT takes it: an Interface whose contents are Telemetry, Property,
  * Component, Relationship and Command, with primitive and complex schemas and the
@@ -22,7 +29,14 @@ export interface ContentDefinition {
   historized: boolean;
   schema: Schema;
   /** Oracle's validation extension (`Validated` co-type). */
-  limits?: { minimum?: number; maximum?: number; pattern?: RegExp; minLength?: number; maxLength?: number };
+  limits?: { minimum?: number; maximum?: number; pattern?: Pattern; minLength?: number; maxLength?: number };
+}
+
+/** A Validated `pattern`, matched in time linear in the value (RE2), so no value can stall the broker. */
+export interface Pattern {
+  source: string;
+  /** Whether `value` matches, or 'too-long' when matching it would cost more than a message may. */
+  test(value: string): boolean | 'too-long';
 }
 
 export interface ParsedModel {
@@ -166,15 +180,38 @@ function limitsOf(c: Record<string, unknown>, where: string): ContentDefinition[
     if (typeof c[k] !== 'number') fail(`spec ${where}: ${k} must be a number`);
     return c[k] as number;
   };
-  let pattern: RegExp | undefined;
-  if (c.pattern !== undefined) {
-    try {
-      pattern = new RegExp(String(c.pattern), 'u');
-    } catch {
-      fail(`spec ${where}: pattern ${JSON.stringify(c.pattern)} is not a valid regular expression`);
-    }
-  }
+  const pattern = c.pattern === undefined ? undefined : patternOf(c.pattern, where);
   return { minimum: num('minimum'), maximum: num('maximum'), minLength: num('minLength'), maxLength: num('maxLength'), pattern };
+}
+
+/** Longest `pattern` taken: RE2 compiles it to a program whose size grows with it. */
+const MAX_PATTERN_LENGTH = 4096;
+/**
+ * RE2's matching costs about (program size × value length) steps: `\w{1000}` over a 100 KB
+ * value is ~1 s. Past this many a value is refused as too long for its pattern (~50 ms).
+ */
+const MAX_MATCH_STEPS = 20_000_000;
+
+/**
+ * A DTDL pattern on RE2 (npm `re2js`): DTDL patterns are regular expressions, and RE2 runs
+ * them in time linear in the value. What RE2 cannot run in linear time (backreferences,
+ * lookahead and lookbehind) is refused when the model is written, not met at a device's
+ * message (README "Where OCI is not documented").
+ */
+function patternOf(source: unknown, where: string): Pattern {
+  if (typeof source !== 'string') return fail(`spec ${where}: pattern must be a string`);
+  if (source.length > MAX_PATTERN_LENGTH) fail(`spec ${where}: pattern is longer than ${MAX_PATTERN_LENGTH} characters`);
+  let re: RE2JS;
+  try {
+    re = re2().RE2JS.compile(source);
+  } catch (err) {
+    const why = (err as Error).message.replace(/^error parsing regexp: /, '');
+    return fail(
+      `spec ${where}: pattern ${JSON.stringify(source)} is not a regular expression the emulator runs (RE2 syntax; no backreferences or lookaround): ${why}`,
+    );
+  }
+  const size = Math.max(1, re.programSize());
+  return { source, test: (value) => (value.length * size > MAX_MATCH_STEPS ? 'too-long' : re.test(value)) };
 }
 
 function schemaOf(s: unknown, where: string, named: Map<string, Schema>, depth: number): Schema {
@@ -242,7 +279,9 @@ export function checkValue(def: ContentDefinition, value: unknown): Checked {
     if (l.maximum !== undefined && v > l.maximum) return { ok: false, reason: `${def.path}: ${v} is above the maximum ${l.maximum}` };
   }
   if (typeof v === 'string') {
-    if (l.pattern && !l.pattern.test(v)) return { ok: false, reason: `${def.path}: ${JSON.stringify(v)} does not match the pattern ${l.pattern.source}` };
+    const matched = l.pattern?.test(v) ?? true;
+    if (matched === 'too-long') return { ok: false, reason: `${def.path}: a value of ${v.length} characters is too long to match against the pattern ${l.pattern!.source}` };
+    if (!matched) return { ok: false, reason: `${def.path}: ${JSON.stringify(v.slice(0, 200))} does not match the pattern ${l.pattern!.source}` };
     if (l.minLength !== undefined && v.length < l.minLength) return { ok: false, reason: `${def.path}: shorter than ${l.minLength}` };
     if (l.maxLength !== undefined && v.length > l.maxLength) return { ok: false, reason: `${def.path}: longer than ${l.maxLength}` };
   }

@@ -4,7 +4,8 @@ import type { AdapterRow, ModelRow } from '../store/twin-resources.js';
 import { compileAdapter, JQ_HELPERS, type CompiledAdapter, type InboundEnvelope, type InboundRoute } from './adapter.js';
 import { checkValue, parseModel, type ParsedModel } from './dtdl.js';
 import { JQ_PRELUDE } from './expressions.js';
-import type { JqEngine } from './jq.js';
+import type { JqEngine, JqResult } from './jq.js';
+import { MAX_MAPPED_DEPTH, parseJson, parsePayload } from './payload.js';
 
 /** A device message as the platform kept it in raw_data. */
 export interface TelemetryMessage {
@@ -28,6 +29,7 @@ export const REASON = {
   noTarget: 404,
   expressionFailed: 422,
   empty: 500,
+  mappingFailed: 500,
   timeLimit: 504,
 } as const;
 
@@ -37,12 +39,20 @@ export interface PipelineOptions {
   /** Time one message's expressions may take before the message is rejected. */
   timeLimitMs: number;
   /**
+   * How long the end of a batch waits for jq (the event loop waits with it) before the
+   * batch is mapped later, in a write of its own (default 50 ms, never more than the time
+   * limit). An adapter that ran past its time limit is mapped later at once for a while.
+   */
+  waitMs?: number;
+  /**
    * Runs `flush` at the end of the current batch of device writes, still inside its
    * transaction (or at once outside a batch), so mapped rows commit with raw_data.
    */
   atEndOfBatch: (flush: () => void) => void;
   /** Runs `effect` once the batch commits (announcements must not get ahead of the rows). */
   afterCommit: (effect: () => void) => void;
+  /** Queues `apply` to run in a write transaction of its own: the rows of messages mapped later. */
+  write: (apply: () => void) => void;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -50,6 +60,8 @@ interface Work {
   msg: TelemetryMessage;
   /** The parsed payload (or, for a message an envelope forwarded, the content root). */
   data: unknown;
+  /** Why the payload cannot be mapped (not UTF-8, not JSON, too deep), when it cannot. */
+  unmappable?: string;
   /** Set on a message a gateway's envelope addressed to this instance. */
   forwardedBy?: string;
 }
@@ -60,6 +72,9 @@ interface Binding {
   model: ParsedModel;
 }
 
+type Item = { w: Work; b: Binding };
+type Outcome = Record<string, unknown> | { timedOut: true } | { error: string };
+
 /** jq's share of the pipeline's time, for the benchmark. */
 export interface PipelineStats {
   messages: number;
@@ -68,12 +83,22 @@ export interface PipelineStats {
   totalMs: number;
 }
 
+const DEFAULT_WAIT_MS = 50;
+/** How long an adapter that ran past its time limit has its messages mapped later without a wait. */
+const SLOW_FOR_MS = 60_000;
+
 /**
  * The adapter pipeline: maps each message of an instance that has an adapter through its
  * envelope and first matching route onto the model, then writes historized_data rows (for
  * Historized contents), snapshot_data upserts (latest time_observed wins) or one
  * rejected_data row. Knows neither Fastify nor Aedes; a whole batch goes through jq in one
  * call (jq-web compiles per call), a message at a time only when that call fails.
+ *
+ * A batch is mapped in its own transaction when jq answers within `waitMs`; otherwise jq
+ * goes on in its worker, off the event loop, and the batch is mapped in a later write (its
+ * raw_data is already committed), so a runaway adapter costs its own messages their time
+ * limit and not other devices' latency. Mapping never throws into the shared write: any
+ * failure of one message is that message's rejected_data row.
  */
 export function createTelemetryPipeline(opts: PipelineOptions) {
   const { store, jq } = opts;
@@ -87,6 +112,12 @@ export function createTelemetryPipeline(opts: PipelineOptions) {
   /** Instances whose snapshot this flush changed, announced after the commit. */
   let touched = new Set<string>();
   const stats: PipelineStats = { messages: 0, jqCalls: 0, jqMs: 0, totalMs: 0 };
+  /** Adapters (binding keys) that ran past the time limit, until when (performance.now()). */
+  const slow = new Map<string, number>();
+  const waitMs = Math.min(opts.waitMs ?? DEFAULT_WAIT_MS, opts.timeLimitMs);
+  let closed = false;
+  /** Messages being mapped later, not yet written. */
+  let pending = 0;
 
   function binding(adapter: AdapterRow, modelRow: ModelRow): Binding | null {
     const key = `${adapter.id}:${adapter.revision}:${modelRow.id}:${modelRow.revision}`;
@@ -150,31 +181,163 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
   /** Segments of an endpoint: `iot/v1/telemetry` → iot, v1, telemetry (a leading / starts no empty segment). */
   const segments = (endpoint: string) => endpoint.replace(/^\/+/, '').split('/');
 
-  function evaluate(items: Array<{ w: Work; b: Binding }>, bindings: Binding[]): Array<Record<string, unknown> | { timedOut: true } | { error: string }> {
-    const index = new Map(bindings.map((b, i) => [b, i]));
-    const lines = items.map(({ w, b }) => JSON.stringify({ a: index.get(b), e: segments(w.msg.endpoint), p: w.data }));
-    const text = program(bindings);
-    const started = performance.now();
-    const batchLimit = opts.timeLimitMs + items.length;
-    const result = jq.run(text, lines.join('\n'), batchLimit);
-    stats.jqCalls++;
-    if ('lines' in result && result.lines.length === items.length) {
-      stats.jqMs += performance.now() - started;
-      return result.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  /** Adapters of batches jq has not answered yet: their next messages do not wait either. */
+  const unanswered = new Map<string, number>();
+  const isSlow = (b: Binding) => unanswered.has(b.adapterKey) || (slow.get(b.adapterKey) ?? -Infinity) > performance.now();
+  const awaiting = (items: Item[], by: 1 | -1) => {
+    for (const key of new Set(items.map((x) => x.b.adapterKey))) {
+      const n = (unanswered.get(key) ?? 0) + by;
+      if (n > 0) unanswered.set(key, n);
+      else unanswered.delete(key);
     }
-    // One message made the batch fail (too slow, halted jq): run them one by one, each within the limit.
-    const out = items.map((_, i) => {
-      const one = jq.run(text, lines[i], opts.timeLimitMs);
-      stats.jqCalls++;
-      if ('timedOut' in one) return { timedOut: true as const };
-      if ('error' in one) return { error: one.error };
-      return one.lines.length === 1 ? (JSON.parse(one.lines[0]) as Record<string, unknown>) : { error: `jq gave ${one.lines.length} results` };
+  };
+
+  /** jq's answer for each item, or null when the call as a whole failed (then each item is run alone). */
+  function outcomes(result: JqResult, count: number): Outcome[] | null {
+    if (!('lines' in result) || result.lines.length !== count) return null;
+    return result.lines.map((line) => {
+      const parsed = parseJson(line, MAX_MAPPED_DEPTH, 'The mapped result');
+      return 'value' in parsed ? (parsed.value as Record<string, unknown>) : { error: parsed.reason };
     });
-    stats.jqMs += performance.now() - started;
-    return out;
   }
 
-  function apply(w: Work, b: Binding, r: Record<string, unknown> | { timedOut: true } | { error: string }, next: Work[]): void {
+  /** The one-message outcome of a call over one message. */
+  function single(result: JqResult): Outcome {
+    if ('timedOut' in result || 'error' in result) return result;
+    return outcomes(result, 1)?.[0] ?? { error: `jq gave ${result.lines.length} results` };
+  }
+
+  /**
+   * Maps `work` inside the write transaction being applied. What jq does not answer within
+   * the wait goes on, and is mapped in a write of its own when it answers (or is cut off).
+   */
+  function map(work: Work[], round: number): void {
+    const started = performance.now();
+    const now: Item[] = [];
+    const alone: Item[] = [];
+    for (const w of work) {
+      let b: Binding | null;
+      try {
+        b = bindingOf(w.msg.instanceId);
+      } catch (err) {
+        // An adapter that no longer compiles (its model changed under it) rejects rather than stalls.
+        reject(w, REASON.expressionFailed, `Adapter cannot be applied: ${(err as Error).message}`);
+        continue;
+      }
+      if (!b) {
+        if (w.forwardedBy) reject(w, REASON.noTarget, `Envelope target ${w.msg.instanceId} has no digital twin adapter`);
+        continue;
+      }
+      if (w.unmappable !== undefined || w.data === undefined) {
+        reject(w, REASON.notJson, w.unmappable ?? 'Payload is not JSON; an adapter maps JSON payloads only');
+        continue;
+      }
+      (isSlow(b) ? alone : now).push({ w, b });
+    }
+    stats.messages += now.length + alone.length;
+    if (now.length > 0) {
+      const batch = inputs(now);
+      const limit = opts.timeLimitMs + batch.items.length;
+      const started = startJq(batch.text, batch.lines.join('\n'), Math.min(limit, waitMs + batch.items.length / 20), limit);
+      if ('result' in started) {
+        const results = outcomes(started.result, batch.items.length);
+        if (results) applyAll(batch.items, results, round);
+        else {
+          pending += batch.items.length;
+          one(batch, round);
+        }
+      } else {
+        awaiting(batch.items, 1);
+        pending += batch.items.length;
+        void started.later.then((result) => {
+          awaiting(batch.items, -1);
+          const results = outcomes(result, batch.items.length);
+          if (results) later(batch.items.length, () => applyAll(batch.items, results, round));
+          else one(batch, round);
+        });
+      }
+    }
+    if (alone.length > 0) {
+      const batch = inputs(alone);
+      pending += batch.items.length;
+      one(batch, round);
+    }
+    stats.totalMs += performance.now() - started;
+  }
+
+  /** jq's input for each item; an item that cannot be serialized is rejected here. */
+  function inputs(items: Item[]): { items: Item[]; lines: string[]; text: string } {
+    const bindings = [...new Set(items.map((x) => x.b))];
+    const index = new Map(bindings.map((b, i) => [b, i]));
+    const kept: Item[] = [];
+    const lines: string[] = [];
+    for (const item of items) {
+      try {
+        lines.push(JSON.stringify({ a: index.get(item.b), e: segments(item.w.msg.endpoint), p: item.w.data }));
+        kept.push(item);
+      } catch (err) {
+        reject(item.w, REASON.mappingFailed, `Mapping failed: ${String(err)}`);
+      }
+    }
+    return { items: kept, lines, text: program(bindings) };
+  }
+
+  function startJq(text: string, input: string, wait: number, limit: number): ReturnType<JqEngine['start']> {
+    const began = performance.now();
+    stats.jqCalls++;
+    try {
+      const started = jq.start(text, input, { waitMs: wait, timeLimitMs: limit });
+      stats.jqMs += performance.now() - began;
+      return started;
+    } catch (err) {
+      return { result: { error: (err as Error).message } };
+    }
+  }
+
+  /**
+   * Each item in a jq call of its own, none waited for on the event loop: after a call over
+   * many failed (so only the culprit is rejected), or for a slow adapter. The engine runs a
+   * few at once; each result is written as it comes.
+   */
+  function one(batch: { items: Item[]; lines: string[]; text: string }, round: number): void {
+    batch.items.forEach((item, k) => {
+      const started = startJq(batch.text, batch.lines[k], 0, opts.timeLimitMs);
+      const settle = (result: JqResult) => {
+        if ('timedOut' in result) slow.set(item.b.adapterKey, performance.now() + SLOW_FOR_MS);
+        const outcome = single(result);
+        later(1, () => applyAll([item], [outcome], round));
+      };
+      if ('result' in started) settle(started.result);
+      else void started.later.then(settle);
+    });
+  }
+
+  /** Runs `apply` (the mapping of `count` messages) in a write of its own, then announces what it mapped. */
+  function later(count: number, apply: () => void): void {
+    if (closed) return;
+    opts.write(() => {
+      pending -= count;
+      apply();
+      announce();
+    });
+  }
+
+  function applyAll(items: Item[], results: Outcome[], round: number): void {
+    const next: Work[] = [];
+    items.forEach(({ w, b }, k) => {
+      try {
+        apply(w, b, results[k], next);
+      } catch (err) {
+        if (isStorageError(err)) throw err;
+        // Nothing one message holds may undo the others' writes: it becomes its rejection.
+        reject(w, REASON.mappingFailed, `Mapping failed: ${String(err)}`);
+      }
+    });
+    // Forwarded messages (an envelope target) take one more round, through the target's adapter.
+    if (next.length > 0 && round === 0) map(next, 1);
+  }
+
+  function apply(w: Work, b: Binding, r: Outcome, next: Work[]): void {
     if ('timedOut' in r) return reject(w, REASON.timeLimit, `Adapter expressions ran longer than ${opts.timeLimitMs} ms and were stopped`);
     if ('error' in r) return reject(w, REASON.expressionFailed, `Adapter expression failed: ${String(r.error)}`);
     if (r.x !== undefined) {
@@ -225,41 +388,13 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
   }
 
   function flush(): void {
-    const started = performance.now();
-    let work = queue;
+    const work = queue;
     queue = [];
-    // Forwarded messages (an envelope target) take one more round, through the target's adapter.
-    for (let round = 0; round < 2 && work.length > 0; round++) {
-      const next: Work[] = [];
-      const items: Array<{ w: Work; b: Binding }> = [];
-      for (const w of work) {
-        let b: Binding | null;
-        try {
-          b = bindingOf(w.msg.instanceId);
-        } catch (err) {
-          // An adapter that no longer compiles (its model changed under it) rejects rather than stalls.
-          reject(w, REASON.expressionFailed, `Adapter cannot be applied: ${(err as Error).message}`);
-          continue;
-        }
-        if (!b) {
-          if (w.forwardedBy) reject(w, REASON.noTarget, `Envelope target ${w.msg.instanceId} has no digital twin adapter`);
-          continue;
-        }
-        if (w.data === undefined) {
-          reject(w, REASON.notJson, 'Payload is not JSON; an adapter maps JSON payloads only');
-          continue;
-        }
-        items.push({ w, b });
-      }
-      if (items.length > 0) {
-        const bindings = [...new Set(items.map((x) => x.b))];
-        const results = evaluate(items, bindings);
-        items.forEach(({ w, b }, k) => apply(w, b, results[k], next));
-      }
-      stats.messages += items.length;
-      work = next;
-    }
-    stats.totalMs += performance.now() - started;
+    map(work, 0);
+    announce();
+  }
+
+  function announce(): void {
     if (touched.size > 0 && listeners.size > 0) {
       const ids = [...touched];
       opts.afterCommit(() => {
@@ -272,15 +407,18 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
   /** Takes a message just stored in raw_data; mapped at the end of the batch, in its transaction. */
   function receive(msg: TelemetryMessage): void {
     if (!bindingPossible(msg.instanceId)) return;
-    let parsed: unknown;
+    let work: Work;
     if (msg.contentType === 'application/json') {
-      try {
-        parsed = JSON.parse(msg.payload.toString('utf8'));
-      } catch {
-        parsed = undefined;
-      }
+      const parsed = parsePayload(msg.payload);
+      work = 'value' in parsed ? { msg, data: parsed.value } : { msg, data: undefined, unmappable: parsed.reason };
+    } else {
+      work = {
+        msg,
+        data: undefined,
+        unmappable: msg.contentType === 'application/octet-stream' ? 'Payload is not UTF-8 text; an adapter maps JSON payloads only' : undefined,
+      };
     }
-    if (queue.push({ msg, data: parsed }) === 1) opts.atEndOfBatch(flush);
+    if (queue.push(work) === 1) opts.atEndOfBatch(flush);
   }
 
   return {
@@ -302,9 +440,14 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
+    /** Messages whose adapter ran past the wait and whose rows are not written yet (0: every message received so far is mapped). */
+    pending: (): number => pending,
     /** Cumulative counters (messages mapped, jq calls and their time). */
     stats: (): PipelineStats => ({ ...stats }),
-    close: () => jq.close(),
+    close: () => {
+      closed = true;
+      jq.close();
+    },
   };
 
   /** Cheap pre-check so unstructured devices (no adapter) cost nothing more than before. */
@@ -315,3 +458,8 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
 }
 
 export type TelemetryPipeline = ReturnType<typeof createTelemetryPipeline>;
+
+/** SQLite's own errors (full disk, I/O) are the write's to answer, not one message's rejection. */
+function isStorageError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'SqliteError' || ('code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_')));
+}

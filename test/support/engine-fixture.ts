@@ -46,7 +46,7 @@ export function engineFixture(options: EngineFixtureOptions = {}): EngineFixture
   const engine = createCommandEngine({ db, clock, devices: devices.port, maxInFlight: options.maxInFlight, maxPendingPerDevice: options.maxPendingPerDevice });
   const store = createStore(db);
   // No instance has an adapter here: the pipeline keeps raw_data and never reaches jq.
-  const telemetry = createTelemetryPipeline({ store, jq: {} as JqEngine, timeLimitMs: 1000, atEndOfBatch: (flush) => flush(), afterCommit: (effect) => effect() });
+  const telemetry = createTelemetryPipeline({ store, jq: {} as JqEngine, timeLimitMs: 1000, atEndOfBatch: (flush) => flush(), afterCommit: (effect) => effect(), write: (apply) => apply() });
   const inbound = createInbound();
   inbound.attach({ clock, classify: store.commands.classifyPublish, engine: engine.signals, telemetry });
   const command = options.command ?? { requestDataFormat: 'JSON', requestEndpoint: 'cmd', requestData: { a: 1 } };

@@ -6,6 +6,7 @@
  * tests need: a raw REST call, an MQTT.js device that collects what it receives, and the
  * wide `commands` row (delivery facts beside OCI's columns).
  */
+import { request } from 'node:https';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import type { DeliveryStatus } from '../../src/store/delivery-states.js';
 import type { InvokeRawCommandDetails } from '../../src/commands/request.js';
@@ -155,3 +156,18 @@ export function until(predicate: () => boolean): Promise<void> {
   });
 }
 
+
+/** POSTs `body` to the device HTTPS endpoint as `device` (Basic auth), as Oracle's publish-https sample does; resolves with the status. */
+export function devicePost(emu: StartedEmulator, device: { username: string; password: string }, path: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: 'localhost', port: emu.httpsPort, path, method: 'POST', ca: emu.ca, auth: `${device.username}:${device.password}`, headers: { 'content-length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}

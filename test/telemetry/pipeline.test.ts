@@ -24,8 +24,9 @@ beforeAll(() => {
   store.controlPlane.ensureDefault({ region: 'us-ashburn-1', hostsOf: (d, g) => ({ deviceHost: `${d}.device.iot.localhost`, dataHost: `${g}.data.iot.localhost`, dbConnectionString: `tcps:db:1522/${g}` }), now: iso(clock.now()) });
   jq = createJqEngine();
   flushes = [];
-  // The test plays the batch: flushes wait until it says the batch ends.
-  pipeline = createTelemetryPipeline({ store, jq, timeLimitMs: 200, atEndOfBatch: (f) => flushes.push(f), afterCommit: (e) => e() });
+  // The test plays the batch: flushes wait until it says the batch ends. It waits for jq as long as the time limit,
+  // so a batch is mapped in its own transaction even on a busy machine.
+  pipeline = createTelemetryPipeline({ store, jq, timeLimitMs: 200, waitMs: 200, atEndOfBatch: (f) => flushes.push(f), afterCommit: (e) => e(), write: (apply) => apply() });
 });
 afterAll(() => jq.close());
 
