@@ -171,6 +171,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       loginGate: testControl.loginGate,
     });
     const started = broker;
+    metrics.extend(broker.metricFamilies);
     closers.push(() => started.close());
     testControl.attachBroker(broker);
     const adminToken = adminTokenFor(config.bindHost, config.adminToken);

@@ -121,6 +121,8 @@ export async function startBroker(opts: BrokerOptions) {
       const httpsPort = await https.listen(opts.httpsPort, opts.host);
       return { mqttPort, httpsPort };
     },
+    /** The device ports' connection counts for /metrics. */
+    metricFamilies: () => [...mqtts.metricFamilies(), ...https.metricFamilies()],
     isOnline: delivery.isOnline,
     subscriptionsOf: delivery.subscriptionsOf,
     connectionsOf: delivery.connectionsOf,

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { TlsMaterial } from '../pki/certificates.js';
+import { capConnections, timeoutCheckInterval } from '../ops/connection-cap.js';
 import { deviceTlsOptions } from '../pki/tls-policy.js';
 import { GuardedConnection } from './guarded-connection.js';
 import type { BrokerLimits } from './limits.js';
@@ -27,10 +28,16 @@ export function createHttpsListener(deps: {
   log: BrokerLog;
 }) {
   const { limits, log } = deps;
-  const server = createServer(deviceTlsOptions(deps.tls, limits.connectTimeoutMs), deps.publish);
-  // A request's head must arrive as fast as an MQTT CONNECT must.
+  const server = createServer(
+    { ...deviceTlsOptions(deps.tls, limits.connectTimeoutMs), connectionsCheckingInterval: timeoutCheckInterval(limits.connectTimeoutMs) },
+    deps.publish,
+  );
+  // A request's head must arrive as fast as an MQTT CONNECT must (a silent socket's too).
   server.headersTimeout = limits.connectTimeoutMs;
   server.requestTimeout = limits.drainTimeoutMs;
+  // An idle keep-alive socket waits for its next request as long as a new one for its first.
+  server.keepAliveTimeout = limits.connectTimeoutMs;
+  const metricFamilies = capConnections(server, { metric: 'https', what: 'the device HTTPS port', flag: '--https-max-connections' }, limits.maxConnections.https);
   // Credentials and size are checked before a client that asks is told to send its body.
   server.on('checkContinue', (req, res) => deps.publish(req, res, true));
   const wss = new WebSocketServer({
@@ -55,6 +62,7 @@ export function createHttpsListener(deps: {
   dropFailedHandshakes(server, log, 'https');
 
   return {
+    metricFamilies,
     listen: (port: number, host: string) => listenOn(server, port, host),
     /** Stops accepting; resolves once open connections have ended (closing Aedes ends the WebSockets). */
     close(): Promise<void> {
