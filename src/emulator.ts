@@ -13,7 +13,7 @@ import type { DevicePort } from './commands/device-port.js';
 import { durationMs, resolveConfig, type EmulatorConfig } from './config.js';
 import { createControlPlane, type ControlPlane } from './control/control-plane.js';
 import { deviceHostWildcard } from './control/hosts.js';
-import { ensureCertificates } from './pki/certificates.js';
+import { checkCertificates, ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, startCheckFor, type Db } from './store/database.js';
 import { checkDataDir } from './store/data-files.js';
 import { createStore, type Store } from './store/index.js';
@@ -91,8 +91,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = givenLogger ?? createLogger(config.logLevel);
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
-  // Before anything reads or writes the data directory: one it cannot use, or a second
-  // emulator on it, stops here with one line.
+  // Before anything is written: a certs or data directory it cannot use, or a second
+  // emulator on the data directory, stops here with one line.
+  const certs = checkCertificates(config.certsDir, [config.deviceHost, deviceHostWildcard(config.domainHostSuffix)]);
   if (config.dataDir !== ':memory:') checkDataDir(config.dataDir);
   const lock = config.dataDir === ':memory:' ? null : lockDataDir(config.dataDir);
   let db: Db;
@@ -130,11 +131,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     closers.push(() => control.stop());
     // The wildcard covers every domain made later without a restart; older names stay covered.
-    const tls = await ensureCertificates(config.certsDir, [
-      config.deviceHost,
-      deviceHostWildcard(config.domainHostSuffix),
-      ...control.store.liveDomains().map((d) => d.device_host),
-    ]);
+    const tls = await ensureCertificates(
+      config.certsDir,
+      [config.deviceHost, deviceHostWildcard(config.domainHostSuffix), ...control.store.liveDomains().map((d) => d.device_host)],
+      certs,
+    );
 
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.

@@ -2,13 +2,9 @@
  * What the connection-cap tests share: the built CLI started under a file-descriptor limit,
  * and raw TCP connections that show whether the server answered or closed them.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { dirname, join, resolve } from 'node:path';
-
-const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
-const cli = join(root, 'dist', 'cli.js');
+import { cli, startServing } from './cli-start.js';
 
 export interface RawConnection {
   socket: Socket;
@@ -67,26 +63,15 @@ export interface CliEmulator {
 
 /** `oci-iot-emulator start` on any free ports, under `ulimit -n <fdLimit>` (soft and hard) for the whole process. */
 export async function startCliWithFdLimit(fdLimit: number, dataDir: string, certsDir: string, flags: string[]): Promise<CliEmulator> {
-  const child: ChildProcessWithoutNullStreams = spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', dataDir, '--certs-dir', certsDir, '--log-level', 'warn', ...flags]);
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  await new Promise<void>((res, rej) => {
-    child.stdout.on('data', (b: Buffer) => ((out += b.toString()), out.includes('clock') && res()));
-    child.once('exit', (code) => rej(new Error(`exited ${code}: ${err}`)));
-  });
-  const restPort = Number(/REST API\s+http:\/\/[^:]+:(\d+)/.exec(out)![1]);
+  const serving = await startServing('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', dataDir, '--certs-dir', certsDir, '--log-level', 'warn', ...flags]);
+  const port = (pattern: RegExp) => Number(pattern.exec(serving.out)![1]);
+  const restPort = port(/REST API\s+http:\/\/[^:]+:(\d+)/);
   return {
     restPort,
-    mqttPort: Number(/MQTTS\s+mqtts:\/\/[^:]+:(\d+)/.exec(out)![1]),
-    httpsPort: Number(/device HTTPS\s+https:\/\/[^:]+:(\d+)/.exec(out)![1]),
+    mqttPort: port(/MQTTS\s+mqtts:\/\/[^:]+:(\d+)/),
+    httpsPort: port(/device HTTPS\s+https:\/\/[^:]+:(\d+)/),
     metrics: async () => (await fetch(`http://127.0.0.1:${restPort}/metrics`)).text(),
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: async () => void (await serving.stop()),
   };
 }
 
