@@ -23,6 +23,8 @@ const asRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
 const work = mkdtempSync(join(tmpdir(), 'oci-iot-badcerts-'));
 const mounts: string[] = [];
+/** Directories made read-only by chmod (not as root), made writable again before they are removed. */
+const chmodded: string[] = [];
 /** A complete, valid set for the default host names, copied into each case. */
 const template = join(work, 'template');
 const FILES = ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem'];
@@ -32,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   for (const m of mounts.reverse()) spawnSync('umount', [m]);
+  for (const d of chmodded) chmodSync(d, 0o755);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -48,6 +51,7 @@ function readOnlyCertsDir(name: string, files: string[]): string {
   if (!asRoot) {
     const dir = certsDirWith(name, files);
     chmodSync(dir, 0o555);
+    chmodded.push(dir);
     return dir;
   }
   const dir = join(work, name);
@@ -82,6 +86,7 @@ describe('a certs directory the emulator cannot use at start', () => {
   it('a CA key the emulator may not read: names the file and says how to give access', () => {
     const dir = certsDirWith('unreadable-key');
     const key = join(dir, 'ca-key.pem');
+    const before = contents(dir);
     chmodSync(key, 0o000);
     // As root, the emulator runs as nobody, which may use everything but that key.
     const options = asRoot ? { uid: NOBODY, gid: NOBODY } : {};
@@ -91,11 +96,11 @@ describe('a certs directory the emulator cannot use at start', () => {
       mkdirSync(dataDir('unreadable-key-parent'));
       chownSync(dataDir('unreadable-key-parent'), NOBODY, NOBODY);
     }
-    const before = contents(dir);
     // The data directory's parent is the one nobody may write to.
     const data = join(asRoot ? dataDir('unreadable-key-parent') : work, 'data');
     const res = startToEnd(data, dir, [], options);
     expectOneLine(res, `${key} cannot be read`, /EACCES.*give the emulator's user read access to it \(chmod u\+r or chown\)/);
+    chmodSync(key, 0o600);
     expect(contents(dir)).toEqual(before);
     expect(existsSync(data)).toBe(false);
   });
