@@ -62,6 +62,10 @@ export interface EmulatorConfig {
   restRequestTimeout: string;
   /** Open REST connections beyond which a new one is closed at once. */
   restMaxConnections: number;
+  /** Open MQTTS connections beyond which a new one is closed at once. */
+  mqttMaxConnections: number;
+  /** Open connections to the device HTTPS port (WSS and HTTPS POST) beyond which a new one is closed at once. */
+  httpsMaxConnections: number;
   /** Run SQLite's full `integrity_check` on the database at start (not only the quick check of a small one). */
   checkDatabase: boolean;
   /** Further Host names the console and /emulator/* answer to (comma-separated), beside localhost, IPs and the device hosts. */
@@ -126,6 +130,8 @@ export const DEFAULTS: EmulatorConfig = {
   seed: '',
   dataApiAuth: 'any',
   proxyPort: null,
+  mqttMaxConnections: 20_000,
+  httpsMaxConnections: 20_000,
 };
 
 /** One table drives the CLI flags, the environment variables, `--help` and the README. */
@@ -150,9 +156,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'signatureKeys', flag: '--signature-keys', env: 'OCI_IOT_SIGNATURE_KEYS', type: 'string', help: 'public keys for --verify-signatures: a .json file {"<keyId>": "<PEM>"}, or a PEM file or directory of *.pem files matched by the fingerprint in the keyId' },
   { key: 'mqttMaxPacketSize', flag: '--mqtt-max-packet-size', env: 'OCI_IOT_MQTT_MAX_PACKET_SIZE', type: 'integer', min: 1024, max: 268_435_460, help: 'largest MQTT packet a logged-in device may send, in bytes; a bigger one closes the connection' },
   { key: 'mqttMaxConnectSize', flag: '--mqtt-max-connect-size', env: 'OCI_IOT_MQTT_MAX_CONNECT_SIZE', type: 'integer', min: 128, max: 268_435_460, help: 'largest packet accepted before the CONNECT is authenticated, in bytes' },
-  { key: 'mqttConnectTimeout', flag: '--mqtt-connect-timeout', env: 'OCI_IOT_MQTT_CONNECT_TIMEOUT', type: 'duration', help: 'time a new socket has to finish TLS and send CONNECT before it is closed' },
+  { key: 'mqttConnectTimeout', flag: '--mqtt-connect-timeout', env: 'OCI_IOT_MQTT_CONNECT_TIMEOUT', type: 'duration', help: "time a new device socket has to finish TLS, then to send CONNECT (MQTTS, WSS) or a request's headers (HTTPS); an idle keep-alive HTTPS connection is closed this long after its last response" },
   { key: 'mqttMaxKeepalive', flag: '--mqtt-max-keepalive', env: 'OCI_IOT_MQTT_MAX_KEEPALIVE', type: 'integer', min: 1, max: 65535, help: 'largest keepalive in seconds; keepalive 0 or above it gets CONNACK 2' },
-  { key: 'mqttDrainTimeout', flag: '--mqtt-drain-timeout', env: 'OCI_IOT_MQTT_DRAIN_TIMEOUT', type: 'duration', help: 'a device that does not read what is written to it within this time is dropped' },
+  { key: 'mqttDrainTimeout', flag: '--mqtt-drain-timeout', env: 'OCI_IOT_MQTT_DRAIN_TIMEOUT', type: 'duration', help: 'a device that does not read what is written to it within this time is dropped; an HTTPS POST must be sent whole within it (408 after it)' },
   { key: 'mqttMaxInflight', flag: '--mqtt-max-inflight', env: 'OCI_IOT_MQTT_MAX_INFLIGHT', type: 'integer', min: 1, max: 65535, help: 'unacknowledged QoS 1 commands in flight to one device; more wait as PENDING' },
   { key: 'loginFailuresPerKey', flag: '--login-failures-per-key', env: 'OCI_IOT_LOGIN_FAILURES_PER_KEY', type: 'integer', min: 1, max: 1_000_000, help: 'failed device logins for one external key before backoff starts' },
   { key: 'loginFailuresPerAddress', flag: '--login-failures-per-address', env: 'OCI_IOT_LOGIN_FAILURES_PER_ADDRESS', type: 'integer', min: 1, max: 1_000_000, help: 'failed device logins from one source address before backoff starts' },
@@ -165,6 +171,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'restHeadersTimeout', flag: '--rest-headers-timeout', env: 'OCI_IOT_REST_HEADERS_TIMEOUT', type: 'duration', help: "time a REST connection has to send a request's headers; a connection that sends nothing is closed after it too" },
   { key: 'restRequestTimeout', flag: '--rest-request-timeout', env: 'OCI_IOT_REST_REQUEST_TIMEOUT', type: 'duration', help: 'time a REST connection has to send a whole request, body included (408 after it)' },
   { key: 'restMaxConnections', flag: '--rest-max-connections', env: 'OCI_IOT_REST_MAX_CONNECTIONS', type: 'integer', min: 1, max: 1_000_000, help: 'open connections the REST port accepts; more are closed at once, so they cannot use up the file descriptors device logins need' },
+  { key: 'mqttMaxConnections', flag: '--mqtt-max-connections', env: 'OCI_IOT_MQTT_MAX_CONNECTIONS', type: 'integer', min: 1, max: 1_000_000, help: 'open connections the MQTTS port accepts (logged in or not); more are closed at once, so they cannot use up the file descriptors the other ports need' },
+  { key: 'httpsMaxConnections', flag: '--https-max-connections', env: 'OCI_IOT_HTTPS_MAX_CONNECTIONS', type: 'integer', min: 1, max: 1_000_000, help: 'open connections the device HTTPS port accepts (MQTT over WSS and HTTPS POST together); more are closed at once, so they cannot use up the file descriptors the other ports need' },
   { key: 'checkDatabase', flag: '--check-database', env: 'OCI_IOT_CHECK_DATABASE', type: 'boolean', help: "check the whole database with SQLite's integrity_check at start and refuse a damaged one (without it, only a database of up to 64 MiB gets the quicker quick_check)" },
   { key: 'allowHosts', flag: '--allow-host', env: 'OCI_IOT_ALLOW_HOST', type: 'string', help: 'further Host names (comma-separated) the console and /emulator/* answer to; beside them only localhost, IP addresses, the bind address and the device hosts are served (against DNS rebinding)' },
   { key: 'proxyPort', flag: '--proxy-port', env: 'OCI_IOT_PROXY_PORT', type: 'optional-port', help: "port of the HTTPS proxy mode: HTTP CONNECT to OCI's host names only (iot.<region>.oci.oraclecloud.com, …), answered by the emulator with its own certificate, so clients need only HTTPS_PROXY and the CA bundle (0 = any free port; off by default)" },

@@ -15,7 +15,7 @@ import { createControlPlane, type ControlPlane } from './control/control-plane.j
 import { dataHostOf, dbConnectionStringOf, deviceHostOf, deviceHostWildcard, hostNameOf, isApiHost, isTunneledHost, ociIotSuffix, ociServiceNames } from './control/hosts.js';
 import { createHttpsProxy } from './proxy/https-proxy.js';
 import { headAsGet } from './api/head-requests.js';
-import { ensureCertificates } from './pki/certificates.js';
+import { checkCertificates, ensureCertificates } from './pki/certificates.js';
 import { databasePath, openDatabase, startCheckFor, type Db } from './store/database.js';
 import { checkDataDir } from './store/data-files.js';
 import { createStore, type Store } from './store/index.js';
@@ -115,8 +115,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const log = givenLogger ?? createLogger(config.logLevel);
   const clock: Clock = config.clock === 'manual' ? manualClock(manualClockStart) : systemClock();
 
-  // Before anything reads or writes the data directory: one it cannot use, or a second
-  // emulator on it, stops here with one line.
+  // Before anything is written: a certs or data directory it cannot use, or a second
+  // emulator on the data directory, stops here with one line.
+  const certs = checkCertificates(config.certsDir, [config.deviceHost, deviceHostWildcard(config.domainHostSuffix), ...ociServiceNames(config.region, config.domainHostSuffix)]);
   if (config.dataDir !== ':memory:') checkDataDir(config.dataDir);
   const lock = config.dataDir === ':memory:' ? null : lockDataDir(config.dataDir);
   let db: Db;
@@ -160,13 +161,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     closers.push(() => control.stop());
     // The wildcard covers every domain made later without a restart; older names stay covered.
-    const tls = await ensureCertificates(config.certsDir, [
+    const tls = await ensureCertificates(
+      config.certsDir,
+      [
       config.deviceHost,
       deviceHostWildcard(config.domainHostSuffix),
       // OCI's own host names, served on the HTTPS port (and through the proxy mode).
       ...ociServiceNames(config.region, config.domainHostSuffix),
       ...control.store.liveDomains().map((d) => d.device_host),
-    ]);
+      ],
+      certs,
+    );
 
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
@@ -203,6 +208,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       loginGate: testControl.loginGate,
     });
     const started = broker;
+    metrics.extend(broker.metricFamilies);
     closers.push(() => started.close());
     testControl.attachBroker(broker);
     const adminToken = adminTokenFor(config.bindHost, config.adminToken);

@@ -27,3 +27,9 @@ export const incorrectState = (message: string) => new OciError(409, 'IncorrectS
  * damaged or unwritable file): its message is the whole answer, one line, no stack.
  */
 export class StartError extends Error {}
+
+/** A file system error as a start refusal says it: `EROFS: read-only file system`, without the path it names itself. */
+export function errnoReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.code}: ${e.message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')}` : String(err);
+}

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OciError } from '../errors.js';
 import { requestMethod } from './head-requests.js';
 
@@ -19,6 +19,22 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ code: 'NotFound', message: `No such operation: ${requestMethod(request.raw)} ${request.url.split('?')[0]}` });
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route or error handler
+ * runs (a path that does not decode, a path parameter over `maxParamLength`), in OCI's
+ * shape. Fastify's own answer would be `{error, code: 'FST_ERR_…'}` and, for the long
+ * parameter, a 414 that OCI does not use.
+ */
+export function frameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A path parameter is longer than 1024 characters'
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'The request path is not a valid URL (a bad %-escape)'
+        : 'The request cannot be routed';
+  void reply.status(400).send({ code: 'InvalidParameter', message });
 }
 
 function toOci(error: FastifyError): { status: number; code: string; message: string } {

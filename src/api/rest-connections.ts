@@ -1,5 +1,5 @@
 import type { RequestListener, Server } from 'node:http';
-import { family } from '../ops/metrics.js';
+import { capConnections, timeoutCheckInterval } from '../ops/connection-cap.js';
 import { headAsGetServer } from './head-requests.js';
 
 /** What bounds the REST port's sockets, in milliseconds and connections. */
@@ -30,9 +30,7 @@ export interface RestConnections {
  * timeout here ends them.
  */
 export function restConnections(limits: RestLimits): RestConnections {
-  let open = 0;
-  let accepted = 0;
-  let refused = 0;
+  let metricFamilies: () => string[] = () => [];
   const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   return {
     serverFactory(handler, opts) {
@@ -40,26 +38,14 @@ export function restConnections(limits: RestLimits): RestConnections {
         headersTimeout,
         requestTimeout: limits.requestTimeoutMs,
         keepAliveTimeout: limits.keepAliveTimeoutMs,
-        // How often Node looks for requests past their timeouts (its default is every 30 s).
-        connectionsCheckingInterval: Math.max(50, Math.min(headersTimeout / 4, 30_000)),
+        connectionsCheckingInterval: timeoutCheckInterval(headersTimeout),
       });
       server.keepAliveTimeout = limits.keepAliveTimeoutMs;
       server.headersTimeout = headersTimeout;
       server.requestTimeout = limits.requestTimeoutMs;
-      server.maxConnections = limits.maxConnections;
-      server.on('connection', (socket) => {
-        open++;
-        accepted++;
-        socket.once('close', () => open--);
-      });
-      server.on('drop', () => refused++);
+      metricFamilies = capConnections(server, { metric: 'rest', what: 'the REST port', flag: '--rest-max-connections' }, limits.maxConnections);
       return server;
     },
-    metricFamilies: () => [
-      family('oci_iot_rest_connections', 'gauge', 'Open connections to the REST port', [['oci_iot_rest_connections', {}, open]]),
-      family('oci_iot_rest_max_connections', 'gauge', 'Open connections the REST port accepts (--rest-max-connections)', [['oci_iot_rest_max_connections', {}, limits.maxConnections]]),
-      family('oci_iot_rest_connections_accepted_total', 'counter', 'Connections the REST port accepted', [['oci_iot_rest_connections_accepted_total', {}, accepted]]),
-      family('oci_iot_rest_connections_refused_total', 'counter', 'Connections the REST port closed at once because --rest-max-connections were open', [['oci_iot_rest_connections_refused_total', {}, refused]]),
-    ],
+    metricFamilies: () => metricFamilies(),
   };
 }

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requestId } from '../ids.js';
 import { registerAdminAuth, type HostPolicy } from './admin-auth.js';
 import type { ApiContext } from './context.js';
-import { registerErrorHandling } from './errors.js';
+import { frameworkError, registerErrorHandling } from './errors.js';
 import { registerJsonBody } from './json-body.js';
 import { restConnections } from './rest-connections.js';
 import { durationMs } from '../config.js';
@@ -47,6 +47,8 @@ export function buildApi(
     bodyLimit: DEFAULT_BODY_LIMIT,
     // OCIDs run past find-my-way's default 100-character limit for a path parameter.
     routerOptions: { maxParamLength: 1024 },
+    // What the router refuses itself (an overlong parameter, a bad %-escape) in OCI's shape too.
+    frameworkErrors: frameworkError,
     // The OCI SDKs send `opc-request-id`; it becomes the request id in our logs too.
     requestIdHeader: 'opc-request-id',
     genReqId: () => requestId(),

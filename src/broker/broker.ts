@@ -133,6 +133,8 @@ export async function startBroker(opts: BrokerOptions) {
     serveApi: https.serveApi,
     /** Takes a tunneled connection as if it had reached the device HTTPS port. */
     acceptHttps: https.accept,
+    /** The device ports' connection counts for /metrics. */
+    metricFamilies: () => [...mqtts.metricFamilies(), ...https.metricFamilies()],
     isOnline: delivery.isOnline,
     subscriptionsOf: delivery.subscriptionsOf,
     connectionsOf: delivery.connectionsOf,

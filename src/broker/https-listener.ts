@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { TlsMaterial } from '../pki/certificates.js';
+import { capConnections, timeoutCheckInterval } from '../ops/connection-cap.js';
 import { deviceTlsOptions } from '../pki/tls-policy.js';
 import { GuardedConnection } from './guarded-connection.js';
 import type { BrokerLimits } from './limits.js';
@@ -30,13 +31,16 @@ export function createHttpsListener(deps: {
   const { limits, log } = deps;
   // The service APIs on OCI's host names (see `serveApi`); until then every request is a device's.
   let api: ApiRoute | null = null;
-  const server = createServer(deviceTlsOptions(deps.tls, limits.connectTimeoutMs), (req, res) => {
+  const server = createServer({ ...deviceTlsOptions(deps.tls, limits.connectTimeoutMs), connectionsCheckingInterval: timeoutCheckInterval(limits.connectTimeoutMs) }, (req, res) => {
     if (api?.accepts(req)) api.handle(req, res);
     else deps.publish(req, res);
   });
-  // A request's head must arrive as fast as an MQTT CONNECT must.
+  // A request's head must arrive as fast as an MQTT CONNECT must (a silent socket's too).
   server.headersTimeout = limits.connectTimeoutMs;
   server.requestTimeout = limits.drainTimeoutMs;
+  // An idle keep-alive socket waits for its next request as long as a new one for its first.
+  server.keepAliveTimeout = limits.connectTimeoutMs;
+  const metricFamilies = capConnections(server, { metric: 'https', what: 'the device HTTPS port', flag: '--https-max-connections' }, limits.maxConnections.https);
   // Credentials and size are checked before a client that asks is told to send its body.
   server.on('checkContinue', (req, res) => {
     if (!api?.accepts(req)) return deps.publish(req, res, true);
@@ -65,6 +69,7 @@ export function createHttpsListener(deps: {
   dropFailedHandshakes(server, log, 'https');
 
   return {
+    metricFamilies,
     listen: (port: number, host: string) => listenOn(server, port, host),
     /**
      * Requests `accepts` claims (by the host they name) go to `handle` instead of the

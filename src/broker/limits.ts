@@ -41,6 +41,8 @@ export interface BrokerLimits {
   connectTimeoutMs: number;
   maxKeepalive: number;
   drainTimeoutMs: number;
+  /** Open connections each device port accepts; more are closed at once. */
+  maxConnections: { mqtts: number; https: number };
   login: { failuresPerKey: number; failuresPerAddress: number; backoffMaxMs: number };
 }
 
@@ -51,6 +53,7 @@ export function brokerLimits(config: EmulatorConfig): BrokerLimits {
     connectTimeoutMs: durationMs(config.mqttConnectTimeout),
     maxKeepalive: config.mqttMaxKeepalive,
     drainTimeoutMs: durationMs(config.mqttDrainTimeout),
+    maxConnections: { mqtts: config.mqttMaxConnections, https: config.httpsMaxConnections },
     login: {
       failuresPerKey: config.loginFailuresPerKey,
       failuresPerAddress: config.loginFailuresPerAddress,

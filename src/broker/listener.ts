@@ -3,6 +3,7 @@ import type { AddressInfo, Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Connection } from 'aedes';
 import type { TlsMaterial } from '../pki/certificates.js';
+import { capConnections } from '../ops/connection-cap.js';
 import { deviceTlsOptions } from '../pki/tls-policy.js';
 import { GuardedConnection } from './guarded-connection.js';
 import type { BrokerLimits } from './limits.js';
@@ -10,7 +11,9 @@ import type { BrokerLog } from './log.js';
 
 /**
  * The MQTTS listener: TLS with the emulator's certificate, then each connection wrapped
- * in a GuardedConnection (packet size and drain limits) before Aedes sees a byte.
+ * in a GuardedConnection (packet size and drain limits) before Aedes sees a byte. A socket
+ * has the connect timeout to finish its handshake and again to send CONNECT, and the port
+ * has a connection cap of its own.
  */
 export function createTlsListener(deps: {
   tls: TlsMaterial;
@@ -23,8 +26,10 @@ export function createTlsListener(deps: {
     deps.handle(new GuardedConnection(socket, guardOptions(limits, log, socket))),
   );
   dropFailedHandshakes(server, log);
+  const metricFamilies = capConnections(server, { metric: 'mqtts', what: 'the MQTTS port', flag: '--mqtt-max-connections' }, limits.maxConnections.mqtts);
 
   return {
+    metricFamilies,
     /** Binds; resolves with the port (useful when asked for port 0). */
     listen: (port: number, host: string) => listenOn(server, port, host),
     /** Stops accepting; resolves once every open connection has ended (closing Aedes ends them). */

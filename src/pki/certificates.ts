@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP, isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { X509Certificate as NodeX509, type webcrypto } from 'node:crypto';
+import { assertWritable, checkCertsDir, FILES, writeCertsFiles, type CertsDirState } from './certs-dir.js';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
@@ -12,44 +12,68 @@ export interface TlsMaterial {
   key: string;
 }
 
-export const FILES = {
-  ca: 'ca.pem',
-  caKey: 'ca-key.pem',
-  cert: 'server.pem',
-  key: 'server-key.pem',
-} as const;
+export { FILES } from './certs-dir.js';
+
+/**
+ * Checks the certs directory (certs-dir.ts) for these host names before anything is
+ * written anywhere: besides what checkCertsDir refuses, a directory that is not writable
+ * while the server certificate must be issued (again) for them.
+ */
+export function checkCertificates(dir: string, hosts: string[]): CertsDirState {
+  const state = checkCertsDir(dir);
+  const why = reissueReason(state, namesFor(hosts));
+  if (why) assertWritable(state.dir, why);
+  return state;
+}
 
 /**
  * Returns the local CA and a server certificate whose SANs cover every name devices
  * may use. Existing files are reused; the server certificate is re-issued from the same
- * CA only when a name is missing or it is about to expire, so a CA file already handed
- * to clients stays valid.
+ * CA only when a name is missing, it is about to expire or it is damaged, so a CA file
+ * already handed to clients stays valid. `state` is the directory as checked at start; a
+ * directory it cannot use is a CertsDirError, with nothing written.
  */
-export async function ensureCertificates(dir: string, hosts: string[]): Promise<TlsMaterial> {
-  mkdirSync(dir, { recursive: true });
-  const path = (name: string) => join(dir, name);
-  const names = [...new Set(['localhost', '127.0.0.1', '::1', ...hosts])];
-
-  if (!existsSync(path(FILES.ca)) || !existsSync(path(FILES.caKey))) {
+export async function ensureCertificates(dir: string, hosts: string[], state: CertsDirState = checkCertsDir(dir)): Promise<TlsMaterial> {
+  const names = namesFor(hosts);
+  let { ca, server } = state;
+  const why = reissueReason(state, names);
+  if (!ca) {
     const issued = await issue(names);
-    writeFileSync(path(FILES.caKey), issued.caKey, { mode: 0o600 });
-    writeFileSync(path(FILES.ca), issued.ca);
-    writeFileSync(path(FILES.key), issued.key, { mode: 0o600 });
-    writeFileSync(path(FILES.cert), issued.cert);
-  } else if (!existsSync(path(FILES.cert)) || !serverCertCovers(readFileSync(path(FILES.cert), 'utf8'), names)) {
-    const issued = await issue(names, {
-      ca: readFileSync(path(FILES.ca), 'utf8'),
-      caKey: readFileSync(path(FILES.caKey), 'utf8'),
-    });
-    writeFileSync(path(FILES.key), issued.key, { mode: 0o600 });
-    writeFileSync(path(FILES.cert), issued.cert);
+    writeCertsFiles(
+      state.dir,
+      [
+        { name: FILES.caKey, text: issued.caKey, secret: true },
+        { name: FILES.ca, text: issued.ca },
+        { name: FILES.key, text: issued.key, secret: true },
+        { name: FILES.cert, text: issued.cert },
+      ],
+      why!,
+    );
+    ca = { cert: issued.ca, key: issued.caKey };
+    server = { cert: issued.cert, key: issued.key };
+  } else if (why || !server) {
+    const issued = await issue(names, { ca: ca.cert, caKey: ca.key });
+    writeCertsFiles(
+      state.dir,
+      [
+        { name: FILES.key, text: issued.key, secret: true },
+        { name: FILES.cert, text: issued.cert },
+      ],
+      why ?? 'has no usable server certificate',
+    );
+    server = { cert: issued.cert, key: issued.key };
   }
-  return {
-    caFile: path(FILES.ca),
-    ca: readFileSync(path(FILES.ca), 'utf8'),
-    cert: readFileSync(path(FILES.cert), 'utf8'),
-    key: readFileSync(path(FILES.key), 'utf8'),
-  };
+  return { caFile: join(state.dir, FILES.ca), ca: ca.cert, cert: server.cert, key: server.key };
+}
+
+const namesFor = (hosts: string[]) => [...new Set(['localhost', '127.0.0.1', '::1', ...hosts])];
+
+/** Why files must be written for these names (as the end of "the certs directory … <why>"), or null. */
+function reissueReason(state: CertsDirState, names: string[]): string | null {
+  if (!state.ca) return 'has no CA yet';
+  if (!state.server) return 'has no usable server certificate (it is missing or damaged, or not of this CA)';
+  if (!serverCertCovers(state.server.cert, names)) return `has a server certificate that must be issued again (to cover ${names.join(', ')} and be valid a week ahead)`;
+  return null;
 }
 
 function serverCertCovers(pem: string, names: string[]): boolean {

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { StartError } from '../errors.js';
+import { errnoReason, StartError } from '../errors.js';
 
 /** A data directory or database file the emulator cannot start on; the message says which and what to do. */
 export class DataFileError extends StartError {}
@@ -10,10 +10,7 @@ export const DATA_FILES = ['emulator.db', 'emulator.db-wal', 'emulator.db-shm', 
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
-const reason = (err: unknown) => {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')}` : String(err);
-};
+const reason = errnoReason;
 
 /**
  * Checks the data directory before the emulator takes its lock or opens its database, so

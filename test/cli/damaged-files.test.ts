@@ -8,16 +8,14 @@
  * tmpfs remounted read-only, and a file bind-mounted read-only over itself. As another user,
  * chmod does it.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.js';
+import { expectOneLine, hash, startCli, startToEnd } from '../support/cli-start.js';
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
-const cli = join(root, 'dist', 'cli.js');
 const asRoot = process.getuid?.() === 0;
 const work = mkdtempSync(join(tmpdir(), 'oci-iot-damaged-'));
 const mounts: string[] = [];
@@ -48,27 +46,7 @@ function dataDirWithDatabase(name: string, parent = work): string {
   return dir;
 }
 
-function start(dataDir: string, ...extra: string[]) {
-  return spawnSync(
-    process.execPath,
-    [cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', dataDir, '--certs-dir', certsDir, '--log-level', 'warn', ...extra],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-}
-
-const hash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** What every refusal has in common: exit 1, nothing served, one line naming `names`. */
-function expectOneLine(res: ReturnType<typeof start>, names: string, says: RegExp): void {
-  expect(res.stdout, 'nothing served').not.toContain('is ready');
-  expect(res.status, res.stderr).toBe(1);
-  const lines = res.stderr.trimEnd().split('\n');
-  expect(lines, res.stderr).toHaveLength(1);
-  expect(lines[0]).not.toMatch(/^\s+at /m);
-  expect(lines[0].startsWith(`oci-iot-emulator: `)).toBe(true);
-  expect(lines[0]).toContain(names);
-  expect(lines[0]).toMatch(says);
-}
+const start = (dataDir: string, ...extra: string[]) => startToEnd(dataDir, certsDir, extra);
 
 describe('a damaged or unusable data directory at start', () => {
   it('a read-only data directory: names the directory and says to make it writable', () => {
@@ -118,17 +96,8 @@ describe('a damaged or unusable data directory at start', () => {
 
   it('a missing data directory that can be created is created, as before', async () => {
     const dir = join(work, 'new', 'nested', 'data');
-    const child = spawn(process.execPath, [cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', dir, '--certs-dir', certsDir, '--log-level', 'warn']);
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const exit = new Promise<number | null>((res) => child.on('exit', res));
-    await new Promise<void>((res, rej) => {
-      child.stdout.on('data', (b: Buffer) => ((out += b.toString()), out.includes('clock') && res()));
-      void exit.then((code) => rej(new Error(`exited ${code}: ${err}`)));
-    });
-    child.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    const serving = await startCli(dir, certsDir);
+    expect(await serving.stop()).toBe(0);
     expect(readFileSync(join(dir, 'emulator.db')).subarray(0, 15).toString()).toBe('SQLite format 3');
   });
 

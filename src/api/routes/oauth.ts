@@ -27,6 +27,10 @@ export const oauthRoutes: FastifyPluginAsync = async (app) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
+  // Any other body reaches the route, which refuses it in OAuth's shape (OAuth clients read
+  // `error`, not OCI's `code`); this plugin is encapsulated, so the API keeps its JSON-only parsing.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_req, _body, done) => done(null, undefined));
 
   app.post<{ Body: Record<string, string> | undefined }>('/oauth2/v1/token', async (req, reply) => {
     if (!req.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
