@@ -172,6 +172,16 @@ export function commandStore(db: Db) {
   const rawCommandData = db.prepare('SELECT * FROM raw_command_data WHERE id = ?');
   const rawData = rawDataStore(db);
 
+  /**
+   * `fn` in a transaction of its own, or, called inside one (the write batch's savepoint for
+   * the write it belongs to), in that one: whatever fails there undoes the caller's whole
+   * write, so a savepoint per store call would only repeat it.
+   */
+  function atomic<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const own = db.transaction(fn);
+    return (...args) => (db.inTransaction ? fn(...args) : own(...args));
+  }
+
   function event(commandId: number, from: DeliveryStatus | null, to: DeliveryStatus, note: EventNote): void {
     insertEvent.run(commandId, note.time, from, to, note.cause, note.detail ? JSON.stringify(note.detail) : null);
   }
@@ -186,7 +196,7 @@ export function commandStore(db: Db) {
     return prepared(db, sql).run({ ...set, __id: id, __from: from }).changes === 1;
   }
 
-  const create = db.transaction((row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => {
+  const create = atomic((row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => {
     const id = Number(insert.run(row).lastInsertRowid);
     if (sent) {
       event(id, null, 'PENDING', note);
@@ -199,7 +209,7 @@ export function commandStore(db: Db) {
     return { id, ...row };
   });
 
-  const change = db.transaction(
+  const change = atomic(
     (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote, effects: ChangeEffects = {}): boolean => {
       if (!update(id, from, set)) return false;
       event(id, from, set.delivery_status ?? from, note);
@@ -212,7 +222,7 @@ export function commandStore(db: Db) {
     },
   );
 
-  const keepPublish = db.transaction(
+  const keepPublish = atomic(
     (row: Omit<RawDataRow, 'id'>, late: (rawId: number) => Omit<EventNote, 'time'>): number => {
       const rawId = rawData.insert(row);
       const last = lastFinishedFor.get(row.digital_twin_instance_id, row.endpoint) as CommandRow | undefined;
