@@ -460,6 +460,14 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   );
   CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(webhook_id, id) WHERE status = 'PENDING';
   `,
+  /* 9: a device's commands by state only while they are live (PENDING, SENT): every query of
+        this index asks for one of those states, and a full index keyed by instance put each
+        commit's entries on as many pages as devices took part in it. The OR form (not IN)
+        is what lets SQLite use it for `delivery_status = 'SENT'` */ `
+  DROP INDEX commands_instance_status;
+  CREATE INDEX commands_instance_status ON commands(digital_twin_instance_id, delivery_status, id)
+    WHERE delivery_status = 'PENDING' OR delivery_status = 'SENT';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -83,3 +83,36 @@ it('a copy never replaces a database that appeared in the meantime', () => {
   expect(readFileSync(existing, 'utf8')).toBe('not ours');
   expect(readdirSync(dir)).toEqual(['emulator.db']);
 });
+
+it("opens a database the previous release wrote (schema 8) with commands in every state: a device's live commands are still found, by the live-only index", async () => {
+  const { commandStore } = await import('../../src/store/commands.js');
+  const old = new Database(join(dir, 'emulator.db'));
+  old.pragma('journal_mode = WAL');
+  for (const step of MIGRATIONS.slice(0, 8)) {
+    if (typeof step === 'string') old.exec(step);
+    else step(old);
+  }
+  old.pragma('user_version = 8');
+  const insert = old.prepare(
+    `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
+       response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
+     VALUES ('dev', 'cmd', 'PT1M', 'JSON', 'application/json', 'rsp', ?, 'me', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'dom', 0, 60000)`,
+  );
+  const ids = Object.fromEntries(['COMPLETED', 'SENT', 'PENDING', 'EXPIRED', 'NOT_RESPONDED', 'REFUSED'].map((s) => [s, Number(insert.run(s).lastInsertRowid)]));
+  old.close();
+
+  const db = openDatabase(dir);
+  expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+  expect(db.prepare('SELECT count(*) AS n FROM commands').get()).toEqual({ n: 6 });
+  // Only the live commands are in the index.
+  expect(db.prepare("SELECT id FROM commands INDEXED BY commands_instance_status WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT' ORDER BY id").all('dev')).toEqual([{ id: ids.SENT }]);
+  const store = commandStore(db);
+  expect(store.pendingFor('dev').map((c) => c.id)).toEqual([ids.PENDING]);
+  expect(store.countPending('dev')).toBe(1);
+  const publish = store.classifyPublish('dev', 'rsp');
+  expect(publish.kind === 'response' && publish.command.id).toBe(ids.SENT);
+  const plan = (sql: string, ...args: unknown[]) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+  expect(plan("SELECT count(*) FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING'", 'dev')).toMatch(/INDEX commands_instance_status/);
+  db.close();
+});
