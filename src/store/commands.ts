@@ -161,9 +161,10 @@ export function commandStore(db: Db) {
        (SELECT id FROM commands INDEXED BY commands_via_gateway
           WHERE gateway_instance_id = @publisher AND delivery_status = 'SENT' AND response_endpoint = @endpoint ORDER BY id LIMIT 1))`,
   );
+  // Kept by the schema's triggers: the newest command on each device and response topic that finished.
   const lastFinishedFor = db.prepare(
-    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ?
-       AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED') ORDER BY id DESC LIMIT 1`,
+    `SELECT c.* FROM command_last_finished f JOIN commands c ON c.id = f.command_id
+     WHERE f.digital_twin_instance_id = ? AND f.response_endpoint = ?`,
   );
   const clearDeadline = db.prepare('UPDATE commands SET next_deadline_ms = NULL WHERE id = ?');
   const eventsOf = db.prepare('SELECT from_status, to_status, cause FROM command_events WHERE command_id = ? ORDER BY id');

@@ -460,13 +460,44 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   );
   CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(webhook_id, id) WHERE status = 'PENDING';
   `,
-  /* 9: a device's commands by state only while they are live (PENDING, SENT): every query of
-        this index asks for one of those states, and a full index keyed by instance put each
-        commit's entries on as many pages as devices took part in it. The OR form (not IN)
-        is what lets SQLite use it for `delivery_status = 'SENT'` */ `
+  /* 9: indexes only for the queries that run. A device's commands by state only while they
+        are live (PENDING, SENT): every query of this index asks for one of those states, and
+        a full index keyed by instance put each commit's entries on as many pages as devices
+        took part in it. The OR form (not IN) is what lets SQLite use it for
+        `delivery_status = 'SENT'` */ `
   DROP INDEX commands_instance_status;
   CREATE INDEX commands_instance_status ON commands(digital_twin_instance_id, delivery_status, id)
     WHERE delivery_status = 'PENDING' OR delivery_status = 'SENT';
+
+  -- A device publish no command awaits asks for the last command that awaited a response on
+  -- its topic (to note a late response on it): one row per device and response topic, kept
+  -- by triggers, in place of an index of every two-way command by device, which put each
+  -- commit's entries on as many pages as devices took part (most of a command's WAL bytes).
+  CREATE TABLE command_last_finished (
+    digital_twin_instance_id TEXT NOT NULL,
+    response_endpoint TEXT NOT NULL,
+    command_id INTEGER NOT NULL,
+    PRIMARY KEY (digital_twin_instance_id, response_endpoint)
+  ) WITHOUT ROWID;
+  INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
+    SELECT digital_twin_instance_id, response_endpoint, max(id) FROM commands
+    WHERE response_endpoint IS NOT NULL AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
+    GROUP BY digital_twin_instance_id, response_endpoint;
+  CREATE TRIGGER commands_finished AFTER UPDATE OF delivery_status ON commands
+    WHEN NEW.response_endpoint IS NOT NULL AND NEW.delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
+  BEGIN
+    INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
+      VALUES (NEW.digital_twin_instance_id, NEW.response_endpoint, NEW.id)
+      ON CONFLICT (digital_twin_instance_id, response_endpoint) DO UPDATE SET command_id = max(command_id, excluded.command_id);
+  END;
+  CREATE TRIGGER commands_inserted_finished AFTER INSERT ON commands
+    WHEN NEW.response_endpoint IS NOT NULL AND NEW.delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
+  BEGIN
+    INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
+      VALUES (NEW.digital_twin_instance_id, NEW.response_endpoint, NEW.id)
+      ON CONFLICT (digital_twin_instance_id, response_endpoint) DO UPDATE SET command_id = max(command_id, excluded.command_id);
+  END;
+  DROP INDEX commands_response_endpoint;
   `,
 ];
 
