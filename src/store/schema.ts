@@ -471,8 +471,9 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
 
   -- A device publish no command awaits asks for the last command that awaited a response on
   -- its topic (to note a late response on it): one row per device and response topic, kept
-  -- by triggers, in place of an index of every two-way command by device, which put each
-  -- commit's entries on as many pages as devices took part (most of a command's WAL bytes).
+  -- by a trigger (a command is created PENDING, SENT or REFUSED and finishes by an UPDATE),
+  -- in place of an index of every two-way command by device, which put each commit's
+  -- entries on as many pages as devices took part (most of a command's WAL bytes).
   CREATE TABLE command_last_finished (
     digital_twin_instance_id TEXT NOT NULL,
     response_endpoint TEXT NOT NULL,
@@ -484,13 +485,6 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
     WHERE response_endpoint IS NOT NULL AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
     GROUP BY digital_twin_instance_id, response_endpoint;
   CREATE TRIGGER commands_finished AFTER UPDATE OF delivery_status ON commands
-    WHEN NEW.response_endpoint IS NOT NULL AND NEW.delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
-  BEGIN
-    INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
-      VALUES (NEW.digital_twin_instance_id, NEW.response_endpoint, NEW.id)
-      ON CONFLICT (digital_twin_instance_id, response_endpoint) DO UPDATE SET command_id = max(command_id, excluded.command_id);
-  END;
-  CREATE TRIGGER commands_inserted_finished AFTER INSERT ON commands
     WHEN NEW.response_endpoint IS NOT NULL AND NEW.delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
   BEGIN
     INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
