@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup|in-process] [--rounds=3] [--profile]`
+ * `npx tsx bench/compare.ts --before=<cli.js> --after=<cli.js> --name=<stem> [--workload=commands|telemetry|startup|in-process] [--rounds=3] [--profile] [--ceiling]`
  *
  * A/B of two emulator builds, for before/after records of a fix. Rounds alternate the
  * order of the builds so drift on a shared machine hits both. `--profile` also writes a CPU
@@ -10,7 +10,10 @@
  * rates do. Writes bench/results/<stem>.md.
  *
  * - commands: 100 TLS devices (--devices), two-way commands; an open loop at a fixed rate
- *   (the same work for both builds) and a closed loop at concurrency 16 (--concurrency).
+ *   (the same work for both builds) and a closed loop at concurrency 16 (--concurrency, or a
+ *   list: --concurrency=16,64). --ceiling also runs two-way-min (bench/servers/two-way-min.mjs,
+ *   the floor of the same command on the same stack) in every round, and reports each build's
+ *   CPU per command as a ratio to its (issue 25's goals: c=64 ≥ 0.7×, c=16 ≥ 0.6×).
  * - telemetry: 20 TLS devices × 10 QoS 1 publishes in flight.
  * - startup: `cli.js start` on an existing data and certs dir, timed from spawn to both
  *   listeners accepting (--starts per round, 4 unless given), with the CPU it used by then
@@ -35,6 +38,8 @@ import { freePort } from './lib/net.js';
 import { spawnWrapped, stopChild } from './lib/proc.js';
 import { timeInProcess, timeStart, type InProcessRun, type StartRun } from './scenarios/startup.js';
 import { REPO_ROOT } from './lib/context.js';
+import { startTwoWayMin } from './lib/two-way-min.js';
+import { ratio } from './lib/stats.js';
 
 const opts = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s, 2) as [string, string]));
 if (!opts.before || !opts.after || !opts.name) {
@@ -45,13 +50,14 @@ const workload = opts.workload === 'telemetry' || opts.workload === 'startup' ||
 const rounds = Number(opts.rounds ?? 3);
 const fixedRate = Number(opts.rate ?? 200);
 // The closed loop's concurrency: higher shows what is shared between requests in flight (group commit).
-const concurrency = Number(opts.concurrency ?? 16);
+const concurrencies = String(opts.concurrency ?? 16).split(',').map(Number);
+const withCeiling = 'ceiling' in opts && (opts.workload ?? 'commands') === 'commands';
 // Fewer devices give each a longer command history, for fixes whose effect grows with it.
 const commandDevices = Number(opts.devices ?? 100);
 const WARMUP_MS = 1000;
 const MEASURE_MS = 5000;
 
-type Variant = 'before' | 'after';
+type Variant = 'before' | 'after' | 'min';
 
 /** One measured figure of a run: work per second and emulator CPU per unit of work. */
 interface Figure {
@@ -71,20 +77,21 @@ const WORKLOADS = {
   commands: {
     devices: commandDevices,
     subscribe: COMMAND_TOPIC,
-    labels: [`open loop ${fixedRate}/s`, `closed loop c=${concurrency}`],
+    labels: [`open loop ${fixedRate}/s`, ...concurrencies.map((c) => `closed loop c=${c}`)],
     unit: 'command',
-    async measure(emu: EmulatorProcess, load: LoadProcess, devices: number): Promise<Figure[]> {
+    async measure(emu: Pick<EmulatorProcess, 'pid' | 'restUrl'>, load: LoadProcess, devices: number): Promise<Figure[]> {
       const base = { restUrl: emu.restUrl, twoWay: true, targets: devices, warmupMs: WARMUP_MS, measureMs: MEASURE_MS };
       let cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
       const open = await load.call('openLoop', { ...base, rate: fixedRate });
       const openCpu = await cpu;
-      cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
-      const closed = await load.call('closedLoop', { ...base, concurrency });
-      const closedCpu = await cpu;
-      return [
-        { perSecond: open.perSecond, cpu: openCpu, cpuPerUnitUs: (openCpu * 1e6) / open.perSecond, note: `client ${pct(open.latency)}` },
-        { perSecond: closed.perSecond, cpu: closedCpu, cpuPerUnitUs: (closedCpu * 1e6) / closed.perSecond, note: `client ${pct(closed.latency)}` },
-      ];
+      const figures: Figure[] = [{ perSecond: open.perSecond, cpu: openCpu, cpuPerUnitUs: (openCpu * 1e6) / open.perSecond, note: `client ${pct(open.latency)}` }];
+      for (const concurrency of concurrencies) {
+        cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
+        const closed = await load.call('closedLoop', { ...base, concurrency });
+        const closedCpu = await cpu;
+        figures.push({ perSecond: closed.perSecond, cpu: closedCpu, cpuPerUnitUs: (closedCpu * 1e6) / closed.perSecond, note: `client ${pct(closed.latency)}` });
+      }
+      return figures;
     },
   },
   telemetry: {
@@ -92,7 +99,7 @@ const WORKLOADS = {
     subscribe: null,
     labels: ['10 in flight per device'],
     unit: 'row',
-    async measure(emu: EmulatorProcess, load: LoadProcess): Promise<Figure[]> {
+    async measure(emu: Pick<EmulatorProcess, 'pid' | 'restUrl'>, load: LoadProcess): Promise<Figure[]> {
       const cpu = cpuWindow(emu.pid, WARMUP_MS, MEASURE_MS);
       const t = await load.call('telemetry', { windowPerDevice: 10, payloadBytes: 64, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, observer: null });
       const c = await cpu;
@@ -120,6 +127,7 @@ const w = WORKLOADS[workload];
 const runs: Run[] = [];
 
 async function runOnce(variant: Variant, round: number): Promise<Run> {
+  if (variant === 'min') return runCeiling(round);
   const dir = ctx.tempDir('compare');
   const emu = await startEmulatorProcess(ctx, {
     dataDir: join(dir, 'data'),
@@ -138,9 +146,24 @@ async function runOnce(variant: Variant, round: number): Promise<Run> {
   }
 }
 
+/** two-way-min under the same load as the builds. */
+async function runCeiling(round: number): Promise<Run> {
+  const min = await startTwoWayMin(ctx, w.devices, `${opts.name}-min-r${round}`);
+  const load = startLoad(ctx);
+  try {
+    await load.call('connect', { url: `mqtts://127.0.0.1:${min.mqttPort}`, caFile: min.caFile, devices: min.devices, parallel: 50, subscribe: w.subscribe });
+    return { variant: 'min', round, figures: await w.measure(min, load, w.devices) };
+  } finally {
+    await load.stop();
+    await min.stop();
+  }
+}
+
+const variants: Variant[] = withCeiling ? ['before', 'after', 'min'] : ['before', 'after'];
+
 try {
   for (let round = 1; round <= rounds; round++) {
-    const order: Variant[] = round % 2 ? ['before', 'after'] : ['after', 'before'];
+    const order: Variant[] = round % 2 ? variants : [...variants].reverse();
     for (const variant of order) {
       const run = await runOnce(variant, round);
       runs.push(run);
@@ -154,7 +177,7 @@ try {
 const cells = (f: Figure) => [int(f.perSecond), `${int(f.cpuPerUnitUs)} µs`, `${fixed(f.cpu * 100, 0)} %`, f.note];
 const header = w.labels.flatMap((l) => [`${l}: /s`, `CPU per ${w.unit}`, 'emulator CPU', 'note']);
 const med = (v: Variant, i: number, f: (x: Figure) => number) => median(runs.filter((r) => r.variant === v).map((r) => f(r.figures[i])));
-const summary = (['before', 'after'] as const).map((v) => [
+const summary = variants.map((v) => [
   v,
   ...w.labels.flatMap((_, i) => [int(med(v, i, (f) => f.perSecond)), `${int(med(v, i, (f) => f.cpuPerUnitUs))} µs`]),
 ]);
@@ -163,12 +186,23 @@ const text = [
   `# ${opts.name}: before / after (${workload})`,
   '',
   `${new Date().toISOString()} · ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB, Node ${machine.node} · other work: ${(busy * 100).toFixed(0)} % of all cores busy before the run.`,
-  `before: \`${opts.before}\`, after: \`${opts.after}\`; ${w.devices} TLS devices; ${MEASURE_MS / 1000} s measured after ${WARMUP_MS / 1000} s warm-up; ${rounds} rounds, alternating order. Rates move with other work on the machine; CPU per ${w.unit} is the figure to compare.`,
+  `before: \`${opts.before}\`, after: \`${opts.after}\`${withCeiling ? ', min: bench/servers/two-way-min.mjs' : ''}; ${w.devices} TLS devices; ${MEASURE_MS / 1000} s measured after ${WARMUP_MS / 1000} s warm-up; ${rounds} rounds, alternating order. Rates move with other work on the machine; CPU per ${w.unit} is the figure to compare.`,
   '',
   'Medians:',
   '',
   markdownTable(['build', ...w.labels.flatMap((l) => [`${l}: /s`, `CPU per ${w.unit}`])], summary),
   '',
+  ...(withCeiling
+    ? [
+        'Against two-way-min (its CPU per command ÷ the build\'s: the rate ratio if each had a whole core; goals c=64 ≥ 0.7×, c=16 ≥ 0.6×):',
+        '',
+        markdownTable(
+          ['build', ...w.labels],
+          (['before', 'after'] as const).map((v) => [v, ...w.labels.map((_, i) => `${fixed(ratio(med('min', i, (f) => f.cpuPerUnitUs), med(v, i, (f) => f.cpuPerUnitUs)), 2)}× (rates ${fixed(ratio(med(v, i, (f) => f.perSecond), med('min', i, (f) => f.perSecond)), 2)}×)`)]),
+        ),
+        '',
+      ]
+    : []),
   'Runs:',
   '',
   markdownTable(['build', 'round', ...header], runs.map((r) => [r.variant, String(r.round), ...r.figures.flatMap(cells)])),

@@ -1,7 +1,9 @@
 /**
- * `npx tsx bench/profile-summary.ts <file.cpuprofile> [top]`: the functions and the
+ * `npx tsx bench/profile-summary.ts <file.cpuprofile> [top] [--last=S]`: the functions and the
  * packages with the most self time in a V8 CPU profile (from `npm run bench -- --profile`,
- * which writes bench/results/profiles/<scenario>.cpuprofile), as markdown tables.
+ * which writes bench/results/profiles/<scenario>.cpuprofile), as markdown tables. `--last=S`
+ * counts only the samples of the last S seconds before the process stopped (the measured
+ * window of a bench/compare.ts run, without start-up and provisioning); busy time excludes idle.
  */
 import { readFileSync } from 'node:fs';
 import { markdownTable } from './lib/format.js';
@@ -31,11 +33,18 @@ function packageOf(url: string, name: string): string {
   return local ? `${local[1]}/${local[2].split('/')[0]}` : url;
 }
 
-export function summarize(profile: CpuProfile, top: number): string {
+export function summarize(profile: CpuProfile, top: number, lastSeconds = Infinity): string {
   // Self time per node: the sum of the time deltas of the samples that landed on it.
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const span = profile.timeDeltas.reduce((a, b) => a + b, 0);
+  const from = span - lastSeconds * 1e6;
+  let at = 0;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at >= from) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const idle = profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((n, node) => n + (self.get(node.id) ?? 0), 0);
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
   for (const node of profile.nodes) {
@@ -76,7 +85,7 @@ export function summarize(profile: CpuProfile, top: number): string {
       .slice(0, top)
       .map(([k, us]) => [k, `${(us / 1000).toFixed(0)} ms`, `${((100 * us) / total).toFixed(1)} %`]);
   return [
-    `Sampled ${(total / 1e6).toFixed(1)} s of ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s.`,
+    `Sampled ${(total / 1e6).toFixed(1)} s of ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s${Number.isFinite(lastSeconds) ? ` (the last ${lastSeconds} s)` : ''}; ${((total - idle) / 1e6).toFixed(1)} s busy.`,
     '',
     markdownTable(['package / area', 'self time', 'share'], rows(byPackage)),
     '',
@@ -86,9 +95,11 @@ export function summarize(profile: CpuProfile, top: number): string {
   ].join('\n');
 }
 
-const [file, top = '25'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const last = Number(args.find((a) => a.startsWith('--last='))?.slice('--last='.length) ?? Infinity);
+const [file, top = '25'] = args.filter((a) => !a.startsWith('--'));
 if (!file) {
   process.stderr.write('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]\n');
   process.exit(2);
 }
-process.stdout.write(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(top)) + '\n');
+process.stdout.write(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(top), last) + '\n');

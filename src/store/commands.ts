@@ -161,9 +161,10 @@ export function commandStore(db: Db) {
        (SELECT id FROM commands INDEXED BY commands_via_gateway
           WHERE gateway_instance_id = @publisher AND delivery_status = 'SENT' AND response_endpoint = @endpoint ORDER BY id LIMIT 1))`,
   );
+  // Kept by the schema's triggers: the newest command on each device and response topic that finished.
   const lastFinishedFor = db.prepare(
-    `SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ?
-       AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED') ORDER BY id DESC LIMIT 1`,
+    `SELECT c.* FROM command_last_finished f JOIN commands c ON c.id = f.command_id
+     WHERE f.digital_twin_instance_id = ? AND f.response_endpoint = ?`,
   );
   const clearDeadline = db.prepare('UPDATE commands SET next_deadline_ms = NULL WHERE id = ?');
   const eventsOf = db.prepare('SELECT from_status, to_status, cause FROM command_events WHERE command_id = ? ORDER BY id');
@@ -171,6 +172,16 @@ export function commandStore(db: Db) {
   const countByStatus = db.prepare('SELECT delivery_status AS status, count(*) AS n FROM commands GROUP BY delivery_status');
   const rawCommandData = db.prepare('SELECT * FROM raw_command_data WHERE id = ?');
   const rawData = rawDataStore(db);
+
+  /**
+   * `fn` in a transaction of its own, or, called inside one (the write batch's savepoint for
+   * the write it belongs to), in that one: whatever fails there undoes the caller's whole
+   * write, so a savepoint per store call would only repeat it.
+   */
+  function atomic<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const own = db.transaction(fn);
+    return (...args) => (db.inTransaction ? fn(...args) : own(...args));
+  }
 
   function event(commandId: number, from: DeliveryStatus | null, to: DeliveryStatus, note: EventNote): void {
     insertEvent.run(commandId, note.time, from, to, note.cause, note.detail ? JSON.stringify(note.detail) : null);
@@ -186,7 +197,7 @@ export function commandStore(db: Db) {
     return prepared(db, sql).run({ ...set, __id: id, __from: from }).changes === 1;
   }
 
-  const create = db.transaction((row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => {
+  const create = atomic((row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => {
     const id = Number(insert.run(row).lastInsertRowid);
     if (sent) {
       event(id, null, 'PENDING', note);
@@ -199,7 +210,7 @@ export function commandStore(db: Db) {
     return { id, ...row };
   });
 
-  const change = db.transaction(
+  const change = atomic(
     (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote, effects: ChangeEffects = {}): boolean => {
       if (!update(id, from, set)) return false;
       event(id, from, set.delivery_status ?? from, note);
@@ -212,7 +223,7 @@ export function commandStore(db: Db) {
     },
   );
 
-  const keepPublish = db.transaction(
+  const keepPublish = atomic(
     (row: Omit<RawDataRow, 'id'>, late: (rawId: number) => Omit<EventNote, 'time'>): number => {
       const rawId = rawData.insert(row);
       const last = lastFinishedFor.get(row.digital_twin_instance_id, row.endpoint) as CommandRow | undefined;

@@ -49,7 +49,7 @@ export function faultStore(db: Db) {
      SELECT id, ?, delivery_status, delivery_status, ?, ? FROM commands WHERE id = ?`,
   );
   const unfinished = db.prepare(
-    "SELECT id FROM commands WHERE digital_twin_instance_id = ? AND delivery_status IN ('PENDING', 'SENT') ORDER BY id",
+    "SELECT id FROM commands WHERE digital_twin_instance_id = ? AND (delivery_status = 'PENDING' OR delivery_status = 'SENT') ORDER BY id",
   );
   const unackedByMessageId = db.prepare(
     `SELECT c.id FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id

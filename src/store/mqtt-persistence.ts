@@ -367,11 +367,12 @@ function prepareStatements(db: Database.Database) {
     // `IS` rather than `=`: like the in-memory persistence, clearing with an
     // undefined messageId removes the first packet that has none yet (aedes
     // does this when authorizeForward rejects a freshly queued packet).
-    outgoingClear: db.prepare<[string, number | null], PacketRow>(
-      `DELETE FROM mqtt_outgoing WHERE seq = (
-         SELECT seq FROM mqtt_outgoing WHERE client_id = ? AND message_id IS ? ORDER BY seq LIMIT 1
-       ) RETURNING packet, payload`,
+    // Found first, deleted only when there: most PUBACKs are of commands, never queued here,
+    // and a read takes no write lock (a DELETE of nothing still does: ~2x the CPU).
+    outgoingClearFind: db.prepare<[string, number | null], PacketRow & { seq: number }>(
+      'SELECT seq, packet, payload FROM mqtt_outgoing WHERE client_id = ? AND message_id IS ? ORDER BY seq LIMIT 1',
     ),
+    outgoingClearSeq: db.prepare<[number]>('DELETE FROM mqtt_outgoing WHERE seq = ?'),
     outgoingLastSeq: db
       .prepare<[string], number | null>('SELECT MAX(seq) FROM mqtt_outgoing WHERE client_id = ?')
       .pluck(),
@@ -676,8 +677,11 @@ export class SqlitePersistence {
    * still names the packet id the device acknowledged.
    */
   async outgoingClearMessageId(client: ClientRef, packet: MqttPacket): Promise<MqttPacket | undefined> {
-    const row = this.#stmt.outgoingClear.get(client.id, packet?.messageId ?? null);
-    if (row) return decodePacket(row, true);
+    const row = this.#stmt.outgoingClearFind.get(client.id, packet?.messageId ?? null);
+    if (row) {
+      this.#stmt.outgoingClearSeq.run(row.seq);
+      return decodePacket(row, true);
+    }
     return packet?.cmd === 'puback' && typeof packet.messageId === 'number' ? packet : undefined;
   }
 

@@ -472,6 +472,39 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   UPDATE snapshot_data SET time_observed = substr(time_observed, 1, 23) || '000Z'
    WHERE length(time_observed) = 24 AND substr(time_observed, 24, 1) = 'Z';
   `,
+  /* 11: indexes only for the queries that run. A device's commands by state only while they
+        are live (PENDING, SENT): every query of this index asks for one of those states, and
+        a full index keyed by instance put each commit's entries on as many pages as devices
+        took part in it. The OR form (not IN) is what lets SQLite use it for
+        `delivery_status = 'SENT'` */ `
+  DROP INDEX commands_instance_status;
+  CREATE INDEX commands_instance_status ON commands(digital_twin_instance_id, delivery_status, id)
+    WHERE delivery_status = 'PENDING' OR delivery_status = 'SENT';
+
+  -- A device publish no command awaits asks for the last command that awaited a response on
+  -- its topic (to note a late response on it): one row per device and response topic, kept
+  -- by a trigger (a command is created PENDING, SENT or REFUSED and finishes by an UPDATE),
+  -- in place of an index of every two-way command by device, which put each commit's
+  -- entries on as many pages as devices took part (most of a command's WAL bytes).
+  CREATE TABLE command_last_finished (
+    digital_twin_instance_id TEXT NOT NULL,
+    response_endpoint TEXT NOT NULL,
+    command_id INTEGER NOT NULL,
+    PRIMARY KEY (digital_twin_instance_id, response_endpoint)
+  ) WITHOUT ROWID;
+  INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
+    SELECT digital_twin_instance_id, response_endpoint, max(id) FROM commands
+    WHERE response_endpoint IS NOT NULL AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
+    GROUP BY digital_twin_instance_id, response_endpoint;
+  CREATE TRIGGER commands_finished AFTER UPDATE OF delivery_status ON commands
+    WHEN NEW.response_endpoint IS NOT NULL AND NEW.delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED')
+  BEGIN
+    INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
+      VALUES (NEW.digital_twin_instance_id, NEW.response_endpoint, NEW.id)
+      ON CONFLICT (digital_twin_instance_id, response_endpoint) DO UPDATE SET command_id = max(command_id, excluded.command_id);
+  END;
+  DROP INDEX commands_response_endpoint;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -52,8 +52,9 @@ it('a PUBACK or a device publish finds its command by index, not by scanning the
   expect(plan('SELECT command_id FROM command_deliveries WHERE session_instance_id = ? AND client_id = ? AND message_id = ? AND qos = 1 AND time_acknowledged IS NULL ORDER BY command_id DESC LIMIT 1', 'd', 'c', 1)).toMatch(/USING INDEX command_deliveries_unacknowledged/);
   // A gateway's publish finds the command it carried for an INDIRECT instance.
   expect(plan("SELECT * FROM commands WHERE gateway_instance_id = ? AND delivery_status = 'SENT' AND response_endpoint = ? ORDER BY id LIMIT 1", 'g', 'r')).toMatch(/USING INDEX commands_via_gateway/);
-  expect(plan("SELECT * FROM commands WHERE digital_twin_instance_id = ? AND response_endpoint = ? AND delivery_status IN ('NOT_RESPONDED', 'EXPIRED', 'COMPLETED') ORDER BY id DESC LIMIT 1", 'd', 'r')).toBe(
-    'SEARCH commands USING INDEX commands_response_endpoint (digital_twin_instance_id=? AND response_endpoint=?)',
+  // A publish no command awaits finds the last command that awaited one on its topic.
+  expect(plan('SELECT c.* FROM command_last_finished f JOIN commands c ON c.id = f.command_id WHERE f.digital_twin_instance_id = ? AND f.response_endpoint = ?', 'd', 'r')).toBe(
+    'SEARCH f USING PRIMARY KEY (digital_twin_instance_id=? AND response_endpoint=?); SEARCH c USING INTEGER PRIMARY KEY (rowid=?)',
   );
   db.close();
 });
@@ -119,5 +120,42 @@ it('rewrites time_observed kept with milliseconds to microseconds, so old and ne
   const db = openDatabase(dir);
   expect(db.prepare('SELECT time_observed FROM historized_data').get()).toEqual({ time_observed: '2025-09-10T13:47:05.226000Z' });
   expect(db.prepare('SELECT time_observed FROM snapshot_data').get()).toEqual({ time_observed: '2025-09-10T13:47:05.226000Z' });
+  db.close();
+});
+
+it("opens a database the previous release wrote (schema 8) with commands in every state: a device's live commands are still found, by the live-only index", async () => {
+  const { commandStore } = await import('../../src/store/commands.js');
+  const old = new Database(join(dir, 'emulator.db'));
+  old.pragma('journal_mode = WAL');
+  for (const step of MIGRATIONS.slice(0, 8)) {
+    if (typeof step === 'string') old.exec(step);
+    else step(old);
+  }
+  old.pragma('user_version = 8');
+  const insert = old.prepare(
+    `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
+       response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
+     VALUES ('dev', 'cmd', 'PT1M', 'JSON', 'application/json', 'rsp', ?, 'me', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'dom', 0, 60000)`,
+  );
+  const ids = Object.fromEntries(['COMPLETED', 'SENT', 'PENDING', 'EXPIRED', 'NOT_RESPONDED', 'REFUSED'].map((s) => [s, Number(insert.run(s).lastInsertRowid)]));
+  old.close();
+
+  const db = openDatabase(dir);
+  expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+  expect(db.prepare('SELECT count(*) AS n FROM commands').get()).toEqual({ n: 6 });
+  // Only the live commands are in the index.
+  expect(db.prepare("SELECT id FROM commands INDEXED BY commands_instance_status WHERE digital_twin_instance_id = ? AND delivery_status = 'SENT' ORDER BY id").all('dev')).toEqual([{ id: ids.SENT }]);
+  const store = commandStore(db);
+  expect(store.pendingFor('dev').map((c) => c.id)).toEqual([ids.PENDING]);
+  expect(store.countPending('dev')).toBe(1);
+  // The last finished command on the topic (REFUSED never awaited one) carried over, and a late publish is noted on it.
+  expect(db.prepare('SELECT command_id FROM command_last_finished WHERE digital_twin_instance_id = ? AND response_endpoint = ?').get('dev', 'rsp')).toEqual({ command_id: ids.NOT_RESPONDED });
+  store.keepPublish({ digital_twin_instance_id: 'dev', endpoint: 'rsp', content_type: 'application/json', content: Buffer.from('{}'), time_received: '2026-01-01T00:01:00.000Z' }, () => ({ cause: 'late' }));
+  expect(store.events(ids.NOT_RESPONDED).map((e) => e.cause)).toEqual(['late']);
+  const publish = store.classifyPublish('dev', 'rsp');
+  expect(publish.kind === 'response' && publish.command.id).toBe(ids.SENT);
+  const plan = (sql: string, ...args: unknown[]) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+  expect(plan("SELECT count(*) FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING'", 'dev')).toMatch(/INDEX commands_instance_status/);
   db.close();
 });
