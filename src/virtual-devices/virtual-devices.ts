@@ -267,16 +267,19 @@ export function createVirtualDevices(deps: {
       const awaiting = store.awaitingCommand(instanceId, topic);
       const target = config.responseEndpoint ?? awaiting?.response_endpoint;
       if (!target) return; // a one-way command: nothing to answer
-      const answer = render(config.response, payload, deps.jq);
       const delay = config.responseDelay ? durationMs(config.responseDelay, 'responseDelay') : 0;
       // The delay counts from when the command was sent, not from when its bytes arrived, so
       // a test that moves the manual clock right after invoking does not race the network.
       const sentAt = awaiting?.time_sent ? Date.parse(awaiting.time_sent) : clock.now();
-      later(sentAt + delay, () => {
-        client.publish(target, answer, { qos: config.qos ?? 1 });
-        runtime.counts.responsesSent++;
-        emit({ virtualDeviceId: id, instanceId, kind: 'response', topic: target, payload: answer.toString('utf8').slice(0, 2000) });
-      });
+      const answerWith = (answer: Buffer) =>
+        later(sentAt + delay, () => {
+          client.publish(target, answer, { qos: config.qos ?? 1 });
+          runtime.counts.responsesSent++;
+          emit({ virtualDeviceId: id, instanceId, kind: 'response', topic: target, payload: answer.toString('utf8').slice(0, 2000) });
+        });
+      const answer = render(config.response, payload, deps.jq);
+      if (Buffer.isBuffer(answer)) answerWith(answer);
+      else void answer.then(answerWith);
     });
 
     const telemetry = config.telemetry;

@@ -72,6 +72,20 @@ describe('virtual devices', () => {
     expect((await emu.waitForCommand(ib, 'COMPLETED')).response_data).toBe('{"status":"ok"}');
   });
 
+  it('a runaway jq template answers with its time-limit error, and meanwhile another device completes its command', async () => {
+    const runaway = await emu.createDevice();
+    const other = await emu.createDevice();
+    emu.virtualDevices.create({ instanceId: runaway.instanceId, response: { kind: 'jq', expression: 'def f: f; f' } });
+    emu.virtualDevices.create({ instanceId: other.instanceId });
+    await subscribed(emu, runaway.instanceId, 'cmd/setpoint');
+    await subscribed(emu, other.instanceId, 'cmd/setpoint');
+    const stuck = await emu.invoke(runaway.instanceId, COMMAND);
+    // The template runs in jq's worker; the event loop goes on serving the other device.
+    const fine = await emu.invoke(other.instanceId, COMMAND);
+    expect((await emu.waitForCommand(fine, 'COMPLETED')).response_data).toBe('{"temp":33}');
+    expect((await emu.waitForCommand(stuck, 'COMPLETED')).response_data).toBe('{"error":"jq ran past 1000 ms"}');
+  });
+
   it("its own responseEndpoint overrides the command's: it answers there, so the command is not answered and ends NOT_RESPONDED", async () => {
     const device = await emu.createDevice();
     const vd = emu.virtualDevices.create({ instanceId: device.instanceId, endpoints: ['cmd/#'], responseEndpoint: 'rsp/elsewhere' });
