@@ -6,6 +6,7 @@ import { DEFAULTS } from '../config.js';
 import type { TlsMaterial } from '../pki/certificates.js';
 import type { Db } from '../store/database.js';
 import type { Store } from '../store/index.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import { createSqlitePersistence } from '../store/mqtt-persistence.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { acknowledgementHandler } from './acknowledgement.js';
@@ -49,6 +50,8 @@ export interface BrokerOptions {
   log?: BrokerLog;
   /** Asked once a device's credentials are accepted, on every transport: a refusal to impose instead (faults/), or null. */
   loginGate?: (instanceId: string) => { returnCode: 3 | 5; reason: string } | null;
+  /** Where storage faults are noted and writes tried again (a full disk holds PUBACKs, not the process). */
+  storage?: StorageHealth;
 }
 
 /**
@@ -82,10 +85,10 @@ export async function startBroker(opts: BrokerOptions) {
 
   const persistence = createSqlitePersistence(db, {
     maxQueuedPerClient: opts.maxQueuedPerClient,
-    onAcknowledged: acknowledgementHandler({ batch, signals, log }),
+    onAcknowledged: acknowledgementHandler({ batch, signals, log, storage: opts.storage }),
   });
   const gateways = createGateways(opts.store.instances);
-  const presence = createPresence({ sessions, clock, connections, gateways, signals, log });
+  const presence = createPresence({ sessions, clock, connections, gateways, signals, log, storage: opts.storage });
   const subscriptions = subscriptionHandlers({ connections, gateways, signals, presence, log });
   const delivery = createDelivery({ connections, sessions, gateways, persistence, batch });
 
@@ -97,7 +100,7 @@ export async function startBroker(opts: BrokerOptions) {
     drainTimeout: limits.drainTimeoutMs,
     ...loginHooks({ login, connections, log }),
     authorizeSubscribe,
-    ...devicePublishHooks({ connections, batch, signals }),
+    ...devicePublishHooks({ connections, batch, signals, storage: opts.storage }),
   });
   aedes.on('clientReady', presence.clientReady);
   aedes.on('clientDisconnect', presence.clientDisconnect);
@@ -109,7 +112,7 @@ export async function startBroker(opts: BrokerOptions) {
     tls: opts.tls,
     limits,
     handle: aedes.handle,
-    publish: httpsPublishHandler({ login, batch, signals, maxBodySize: limits.maxPacketSize, log }),
+    publish: httpsPublishHandler({ login, batch, signals, maxBodySize: limits.maxPacketSize, log, storage: opts.storage }),
     log,
   });
 

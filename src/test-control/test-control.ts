@@ -11,6 +11,7 @@ import { createDeviceFaults } from '../faults/device-faults.js';
 import { createFaultBook, type DeviceFaultSpec } from '../faults/faults.js';
 import { counter, family, type Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { JqEngine } from '../telemetry/jq.js';
 import { createVirtualDevices } from '../virtual-devices/virtual-devices.js';
 import { createWebhooks } from '../webhooks/webhooks.js';
@@ -22,7 +23,7 @@ import { named } from '../api/named-plugin.js';
  * composition root asks it for the decorators it puts between the engine and the broker,
  * and for the Fastify hook and routes; the parts themselves know nothing of each other.
  */
-export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine }) {
+export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine; storage?: StorageHealth }) {
   const { store, clock, metrics } = deps;
   const queue = clockQueue(clock);
   const applied = counter<'scope' | 'kind' | 'target'>((l) => `${l.scope} ${l.kind} ${l.target}`);
@@ -33,7 +34,7 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
   const attempts = counter<'outcome'>((l) => l.outcome);
   attempts.inc({ outcome: 'success' }, 0);
   attempts.inc({ outcome: 'failure' }, 0);
-  const webhooks = createWebhooks({ store, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }) });
+  const webhooks = createWebhooks({ store, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }), storage: deps.storage });
   metrics.extend(() => {
     const deliveries = new Map<string, number>(webhooks.totals().map((r) => [r.status, r.n]));
     return [
@@ -46,7 +47,7 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
     ];
   });
 
-  const virtualDevices = createVirtualDevices({ store, clock, queue, jq: deps.jq });
+  const virtualDevices = createVirtualDevices({ store, clock, queue, jq: deps.jq, storage: deps.storage });
 
   const faults: FaultControl = {
     set: (spec) => ('instanceId' in spec ? deviceFaults.add(spec as DeviceFaultSpec) : book.add(spec)),

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { isManual, iso } from '../../clock.js';
 import { parseDuration } from '../../durations.js';
 import { conflict, invalid } from '../../errors.js';
+import { RETRY_AFTER_SECONDS } from '../../store/storage-errors.js';
 
 const clockBody = {
   type: 'object',
@@ -20,7 +21,14 @@ const clockReply = {
 export const emulatorRoutes: FastifyPluginAsync = async (app) => {
   const { clock } = app.emu;
 
-  app.get('/emulator/health', async () => ({ status: 'ok' }));
+  // Degraded while the storage refuses writes (a full, read-only or failing disk): 503, and why.
+  app.get('/emulator/health', async (_req, reply) => {
+    const storage = app.emu.storage?.status() ?? { ok: true };
+    if (storage.ok) return { status: 'ok' };
+    const { ok: _ok, ...why } = storage;
+    void reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS));
+    return { status: 'degraded', storage: why };
+  });
 
   app.get('/emulator/clock', { schema: { response: { 200: clockReply } } }, async () => ({
     kind: clock.kind,
