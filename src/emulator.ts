@@ -18,7 +18,7 @@ import { createWriteBatch } from './store/write-batch.js';
 import { createCheckpointer } from './store/checkpointer.js';
 import { createStorageHealth, type StorageHealth } from './store/storage-health.js';
 import { createLogger } from './ops/logger.js';
-import { createMetrics } from './ops/metrics.js';
+import { createMetrics, family } from './ops/metrics.js';
 import { twinResources, type TwinResources } from './resources/twins.js';
 import { createJqEngine } from './telemetry/jq.js';
 import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
@@ -170,6 +170,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     const started = broker;
     closers.push(() => started.close());
+    metrics.extend(() => [
+      family('oci_iot_mqtt_qos0_dropped_total', 'counter', 'QoS 0 commands dropped because their device did not read its connection (more than the high-water mark waiting)', [
+        ['oci_iot_mqtt_qos0_dropped_total', {}, started.qos0Dropped()],
+      ]),
+      family('oci_iot_storage_degraded', 'gauge', '1 while the database refuses writes (a full, read-only or failing disk; see /emulator/health), else 0', [
+        ['oci_iot_storage_degraded', {}, storage.status().ok ? 0 : 1],
+      ]),
+    ]);
     testControl.attachBroker(broker);
     const adminToken = adminTokenFor(config.bindHost, config.adminToken);
 

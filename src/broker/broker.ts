@@ -50,6 +50,8 @@ export interface BrokerOptions {
   log?: BrokerLog;
   /** Asked once a device's credentials are accepted, on every transport: a refusal to impose instead (faults/), or null. */
   loginGate?: (instanceId: string) => { returnCode: 3 | 5; reason: string } | null;
+  /** Bytes one connection may have waiting before QoS 0 commands to it are dropped (delivery.ts's default when omitted). */
+  qos0HighWaterBytes?: number;
   /** Where storage faults are noted and writes tried again (a full disk holds PUBACKs, not the process). */
   storage?: StorageHealth;
 }
@@ -90,7 +92,7 @@ export async function startBroker(opts: BrokerOptions) {
   const gateways = createGateways(opts.store.instances);
   const presence = createPresence({ sessions, clock, connections, gateways, signals, log, storage: opts.storage });
   const subscriptions = subscriptionHandlers({ connections, gateways, signals, presence, log });
-  const delivery = createDelivery({ connections, sessions, gateways, persistence, batch });
+  const delivery = createDelivery({ connections, sessions, gateways, persistence, batch, qos0HighWaterBytes: opts.qos0HighWaterBytes });
 
   sessions.resetOnline(iso(clock.now()));
   const aedes = await Aedes.createBroker({
@@ -127,6 +129,7 @@ export async function startBroker(opts: BrokerOptions) {
       return { mqttPort, httpsPort };
     },
     isOnline: delivery.isOnline,
+    qos0Dropped: delivery.qos0Dropped,
     subscriptionsOf: delivery.subscriptionsOf,
     connectionsOf: delivery.connectionsOf,
     onPresence: presence.onPresence,
