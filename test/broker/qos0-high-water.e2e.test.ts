@@ -23,7 +23,7 @@ const dropped = async () => {
 
 it('QoS 0 commands to a device that never reads are dropped past the high-water mark and counted; the emulator stays up', async () => {
   const device = await t.createDevice();
-  const { device: raw, returnCode } = await rawLogin({ port: t.emu.mqttPort, ca: t.emu.ca }, { clientId: 'never-reads', username: device.username, password: device.password });
+  const { device: raw, returnCode } = await rawLogin({ port: t.emu.mqttPort, ca: t.emu.ca }, { clientId: 'never-reads', username: device.username, password: Buffer.from(device.password) });
   expect(returnCode).toBe(0);
   raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'cmd/#', qos: 0 }] });
   await raw.next('suback');
