@@ -62,7 +62,9 @@ export function createPresence(deps: {
       log('info', 'device connected', { instanceId: id.instanceId, clientId: id.clientId, clean: client.clean, transport: id.transport });
       announce(id.instanceId, 'connected');
       const failed = (err: unknown) => log('warn', 'delivery after connect failed', { err: String(err) });
-      signals.deviceReady(id.instanceId, { clientId: id.clientId, clean: client.clean }).catch(failed);
+      const ready = () => signals.deviceReady(id.instanceId, { clientId: id.clientId, clean: client.clean });
+      // On a full disk the waiting commands are sent once they can be marked SENT.
+      ready().catch((err: unknown) => (storage?.failed(err, 'delivery after connect') ? storage.retry('delivery after connect', ready, `ready:${id.instanceId}:${id.clientId}`) : failed(err)));
       for (const served of gateways.servedBy(id).slice(1)) signals.subscribed(served).catch(failed);
     },
     clientDisconnect(client: Client): void {

@@ -25,7 +25,11 @@ import { named } from '../api/named-plugin.js';
  */
 export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine; storage?: StorageHealth }) {
   const { store, clock, metrics } = deps;
-  const queue = clockQueue(clock);
+  // A timed action the storage refuses (a full disk under a delayed command) is tried again later.
+  const queue = clockQueue(clock, (err, action) => {
+    if (!deps.storage?.failed(err, 'a timed action')) throw err;
+    deps.storage.retry('a timed action', action);
+  });
   const applied = counter<'scope' | 'kind' | 'target'>((l) => `${l.scope} ${l.kind} ${l.target}`);
   const book = createFaultBook({ store, clock, onApplied: (row) => applied.inc({ scope: row.scope, kind: row.kind, target: row.target }) });
   let broker: { disconnect(instanceId: string): void } | null = null;
