@@ -190,3 +190,39 @@ export function createStorageHealth(deps: { dataDir: string; clock: Clock; log: 
     },
   };
 }
+
+/**
+ * `target` with every method whose promise rejects for the storage noted in `health` on
+ * the path `where` (the rejection itself goes on as before): the broker's session
+ * persistence, whose failures Aedes answers by closing the connection, so the cause still
+ * shows in /emulator/health and the log.
+ */
+export function notingStorageFaults<T extends object>(target: T, where: string, health: Pick<StorageHealth, 'failed'> | undefined): T {
+  if (!health) return target;
+  // One wrapper per method, made at its first use: the broker calls some on every packet.
+  const wrappers = new WeakMap<object, (...args: unknown[]) => unknown>();
+  return new Proxy(target, {
+    get(obj, key) {
+      const value = Reflect.get(obj, key, obj) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = value as (...a: unknown[]) => unknown;
+      let wrapper = wrappers.get(method);
+      if (!wrapper) {
+        // Still an async function where it was one: Aedes checks that of its persistence.
+        wrapper =
+          method.constructor.name === 'AsyncFunction'
+            ? async (...args: unknown[]) => {
+                try {
+                  return await method.apply(obj, args);
+                } catch (err) {
+                  health.failed(err, where);
+                  throw err;
+                }
+              }
+            : (...args: unknown[]) => method.apply(obj, args);
+        wrappers.set(method, wrapper);
+      }
+      return wrapper;
+    },
+  });
+}

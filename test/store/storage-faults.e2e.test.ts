@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { request } from 'node:https';
+import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_COMMAND, startTestEmulator, until, type TestEmulator } from '../support/harness.js';
@@ -168,6 +169,27 @@ describe('devices', () => {
     expect(sessionRow(device.instanceId)).toEqual([{ online: 1 }]);
     expect(d.client.connected).toBe(true);
     await d.close();
+  });
+
+  it('devices logging in on a read-only disk: nothing thrown at the process; a persistent session is taken, a clean one waits for the disk', async () => {
+    const persistent = await t.createDevice();
+    const clean = await t.createDevice();
+    readOnly();
+    const p = await t.connect(persistent, { clean: false, clientId: `ro-${persistent.instanceId.slice(-8)}` });
+    expect(p.client.connected).toBe(true);
+    // A clean session whose old state cannot be cleared is not accepted: closed without CONNACK, the device tries again.
+    const refused = await new Promise<string>((resolve) => {
+      const c = mqtt.connect(`mqtts://localhost:${t.emu.mqttPort}`, { ca: t.emu.ca, username: clean.externalKey, password: clean.password, clientId: 'ro-clean', reconnectPeriod: 0 });
+      c.once('connect', () => resolve('connected'));
+      c.once('close', () => resolve('closed'));
+    });
+    expect(refused).toBe('closed');
+    expect(t.emu.storage.status()).toMatchObject({ ok: false, code: 'SQLITE_READONLY' });
+    spaceBack();
+    const again = await t.connect(clean, { clientId: 'ro-clean' });
+    expect(again.client.connected).toBe(true);
+    await again.close();
+    await p.close();
   });
 
   it('a device that disconnects on a read-only disk is recorded offline once it can be', async () => {
