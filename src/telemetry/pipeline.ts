@@ -38,9 +38,10 @@ export interface PipelineOptions {
   timeLimitMs: number;
   /**
    * Runs `flush` at the end of the current batch of device writes, still inside its
-   * transaction (or at once outside a batch), so mapped rows commit with raw_data.
+   * transaction (or at once outside a batch), so mapped rows commit with raw_data. If it
+   * throws, `split` gives one part per message, each mapped alone, a failing one rejected.
    */
-  atEndOfBatch: (flush: () => void) => void;
+  atEndOfBatch: (flush: () => void, split: () => Array<{ run(): void; failed(err: unknown): void }>) => void;
   /** Runs `effect` once the batch commits (announcements must not get ahead of the rows). */
   afterCommit: (effect: () => void) => void;
   log?: (msg: string, fields: Record<string, unknown>) => void;
@@ -223,9 +224,14 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
   }
 
   function flush(): void {
-    const started = performance.now();
-    let work = queue;
+    const taken = queue;
     queue = [];
+    flushItems(taken);
+  }
+
+  function flushItems(taken: Work[]): void {
+    const started = performance.now();
+    let work = taken;
     // Forwarded messages (an envelope target) take one more round, through the target's adapter.
     for (let round = 0; round < 2 && work.length > 0; round++) {
       const next: Work[] = [];
@@ -278,7 +284,16 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
         parsed = undefined;
       }
     }
-    if (queue.push({ msg, data: parsed }) === 1) opts.atEndOfBatch(flush);
+    if (queue.push({ msg, data: parsed }) === 1) {
+      const taken = queue;
+      // A mapping that throws for the whole batch: each message alone, and the one that still throws is rejected.
+      opts.atEndOfBatch(flush, () =>
+        taken.map((w) => ({
+          run: () => flushItems([w]),
+          failed: (err) => reject(w, REASON.expressionFailed, `Adapter mapping failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
+        })),
+      );
+    }
   }
 
   return {
