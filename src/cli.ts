@@ -78,6 +78,11 @@ async function start(args: string[]): Promise<void> {
   // Loaded here so the client commands (device, iot, sql) start without the server's modules.
   const { startEmulator } = await import('./emulator.js');
   const emu = await startEmulator({ ...optionsFrom(values), env: process.env });
+  // A write a library started and nobody awaited (the broker's session store) that the
+  // storage refused is noted, not the end of the process; anything else still ends it.
+  process.on('unhandledRejection', (reason) => {
+    if (!emu.storage.failed(reason, 'a write nobody awaited')) throw reason;
+  });
   // Before the ready lines: whoever waits for them may send a signal at once.
   let stopping = false;
   const stop = (signal: string) => {

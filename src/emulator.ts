@@ -22,8 +22,9 @@ import { createStore, type Store } from './store/index.js';
 import { lockDataDir } from './store/data-dir-lock.js';
 import { createWriteBatch } from './store/write-batch.js';
 import { createCheckpointer } from './store/checkpointer.js';
+import { createStorageHealth, type StorageHealth } from './store/storage-health.js';
 import { createLogger } from './ops/logger.js';
-import { createMetrics } from './ops/metrics.js';
+import { createMetrics, family } from './ops/metrics.js';
 import { twinResources, type TwinResources } from './resources/twins.js';
 import { createJqEngine } from './telemetry/jq.js';
 import { createTelemetryPipeline, type TelemetryPipeline } from './telemetry/pipeline.js';
@@ -99,6 +100,8 @@ export interface Emulator {
   webhooks: TestControl['webhooks'];
   /** Devices the emulator hosts, answering commands and publishing telemetry (also under /emulator/virtual-devices). */
   virtualDevices: TestControl['virtualDevices'];
+  /** Whether the storage takes writes (a full or failing disk makes it degraded), and the retries waiting on it. */
+  storage: StorageHealth;
   /** The broker as the engine sees it: presence and subscriptions per instance. */
   devices: DevicePort & { isOnline(instanceId: string): boolean };
   /** What the seed (--seed, `seed`) created and found already there; null without one. */
@@ -132,7 +135,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throw err;
   }
   const store = createStore(db);
-  const closers: Array<() => Promise<void> | void> = [() => lock?.release(), () => void db.close()];
+  // A full, read-only or failing disk: every write path answers or retries through it, logged once.
+  const storage = createStorageHealth({ dataDir: resolve(config.dataDir), clock, log: log.child({ component: 'storage' }) });
+  const closers: Array<() => Promise<void> | void> = [() => lock?.release(), () => void db.close(), () => storage.stop()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
@@ -157,7 +162,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       workRequestMs: durationMs(config.workRequestDuration),
       // A deleted domain's devices are deleted with it; their live sessions end too.
       onDomainDeleted: (_domainId, instanceIds) => instanceIds.forEach((id) => broker?.disconnect(id)),
-      purge: { onError: (err) => log.warn({ err }, 'retention purge failed; it runs again next minute') },
+      purge: {
+        onError: (err) => {
+          if (!storage.failed(err, 'retention purge')) log.warn({ err }, 'retention purge failed; it runs again next minute');
+        },
+        onPassed: () => storage.succeeded(),
+      },
+      storage,
     });
     closers.push(() => control.stop());
     // The wildcard covers every domain made later without a restart; older names stay covered.
@@ -175,10 +186,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     // What devices send is applied in one transaction per event-loop turn; the engine's
     // announcements and command bytes caused by it wait for that commit.
-    const checkpointer = createCheckpointer(db);
+    const checkpointer = createCheckpointer(db, { onError: (err) => storage.failed(err, 'WAL checkpoint') });
     let commandsInFlight = () => 0;
     // Device writes wait for a shared commit only while two or more commands are under way.
-    const batch = createWriteBatch(db, { onCommit: checkpointer.noteCommit, paceWhen: () => commandsInFlight() >= 2 });
+    const batch = createWriteBatch(db, {
+      onCommit: (applied) => {
+        checkpointer.noteCommit();
+        if (applied > 0) storage.succeeded();
+      },
+      paceWhen: () => commandsInFlight() >= 2,
+      onError: (err, what) => {
+        if (!storage.failed(err, what)) log.error({ err }, `${what} failed`);
+      },
+    });
     // Run in reverse: what is still queued commits, then the worker lets go, then the database closes.
     closers.push(() => checkpointer.close(), () => batch.drain());
     const metrics = createMetrics(store);
@@ -186,7 +206,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const jq = createJqEngine();
     closers.push(() => jq.close());
     // Faults, virtual devices and webhooks: what tests and demos steer the emulator with.
-    const testControl = createTestControl({ store, clock, metrics, jq });
+    const testControl = createTestControl({ store, clock, metrics, jq, storage });
     closers.push(() => testControl.stop());
     const brokerLog = log.child({ component: 'broker' });
     // Every device event's way in; its stages are attached once the engine exists (it needs the broker).
@@ -206,10 +226,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       limits: brokerLimits(config),
       log: (level, msg, fields) => brokerLog[level](fields ?? {}, msg),
       loginGate: testControl.loginGate,
+      storage,
     });
     const started = broker;
     metrics.extend(broker.metricFamilies);
     closers.push(() => started.close());
+    metrics.extend(() => [
+      family('oci_iot_mqtt_qos0_dropped_total', 'counter', 'QoS 0 commands dropped because their device did not read its connection (more than the high-water mark waiting)', [
+        ['oci_iot_mqtt_qos0_dropped_total', {}, started.qos0Dropped()],
+      ]),
+      family('oci_iot_storage_degraded', 'gauge', '1 while the database refuses writes (a full, read-only or failing disk; see /emulator/health), else 0', [
+        ['oci_iot_storage_degraded', {}, storage.status().ok ? 0 : 1],
+      ]),
+    ]);
     testControl.attachBroker(broker);
     const adminToken = adminTokenFor(config.bindHost, config.adminToken);
 
@@ -217,7 +246,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       store,
       jq,
       timeLimitMs: durationMs(config.adapterTimeLimit),
-      atEndOfBatch: (flush) => batch.atEnd(flush),
+      atEndOfBatch: (flush, split) => batch.atEnd(flush, split),
       afterCommit: (effect) => batch.afterCommit(effect),
       // Messages whose adapter ran past the wait are mapped in a write of their own.
       write: (apply) => batch.add(apply, (err) => err && log.warn({ err }, 'mapping telemetry through an adapter failed to commit'), 'next-turn'),
@@ -232,6 +261,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       maxPendingPerDevice: config.maxPendingPerDevice,
       maxInFlight: config.mqttMaxInflight,
       batch,
+      storage,
     });
     commandsInFlight = engine.commandsInFlight;
     engine.onTransition(metrics.transition);
@@ -272,7 +302,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // Work requests that came due while the emulator was down finish now, in order.
     control.start();
     const api = buildApi(
-      { store, db, clock, config, domain, group, engine, control, twins, telemetry, devices: broker },
+      { store, db, clock, config, domain, group, engine, control, twins, telemetry, devices: broker, storage },
       {
         logger: false,
         // Request lines are debug detail; at the default info level the API logs only problems.
@@ -330,6 +360,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       devices: { ...broker.devices, isOnline: broker.isOnline },
       adminToken,
       routes: api.routeList,
+      storage,
       faults: testControl.faults,
       webhooks: testControl.webhooks,
       virtualDevices: testControl.virtualDevices,

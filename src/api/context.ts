@@ -7,6 +7,7 @@ import type { DomainGroupRow, DomainRow } from '../store/control-plane.js';
 import type { TwinResources } from '../resources/twins.js';
 import type { Store } from '../store/index.js';
 import type { OauthTokens } from './oauth-tokens.js';
+import type { StorageHealth } from '../store/storage-health.js';
 
 /** What the routes need, decorated onto the Fastify instance as `emu`. */
 export interface ApiContext {
@@ -30,6 +31,8 @@ export interface ApiContext {
     disconnect(instanceId: string): void;
     isOnline(instanceId: string): boolean;
   };
+  /** Whether the storage takes writes; storage faults are answered 503 through it. */
+  storage?: StorageHealth;
 }
 
 declare module 'fastify' {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OciError } from '../errors.js';
+import { RETRY_AFTER_SECONDS, storageFault } from '../store/storage-errors.js';
 import { requestMethod } from './head-requests.js';
 
 interface ValidationIssue {
@@ -12,9 +13,25 @@ interface ValidationIssue {
 /** Turns every failure into OCI's error body `{code, message}` with OCI's status. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A full, read-only or failing disk is an answer, not a crash: 503, come back later (logged once by the health).
+    const health = app.hasDecorator('emu') ? app.emu.storage : undefined;
+    const fault = health ? health.failed(error, `${request.method} ${request.routeOptions.url ?? request.url}`) : storageFault(error);
+    if (fault) {
+      void reply
+        .status(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ code: 'ServiceUnavailable', message: `The emulator cannot store this now: ${fault.message}. Retry later.` });
+      return;
+    }
     const { status, code, message } = toOci(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(status).send({ code, message });
+  });
+  // A change answered 2xx was written: the storage takes writes again (logged once).
+  app.addHook('onResponse', (request, reply, done) => {
+    const health = app.emu?.storage;
+    if (health && !health.status().ok && reply.statusCode < 300 && request.method !== 'GET' && request.method !== 'HEAD') health.succeeded();
+    done();
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ code: 'NotFound', message: `No such operation: ${requestMethod(request.raw)} ${request.url.split('?')[0]}` });

@@ -1,10 +1,13 @@
 import { Aedes } from 'aedes';
 import { X509Certificate } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { iso, type Clock } from '../clock/clock.js';
 import { DEFAULTS } from '../config.js';
 import type { TlsMaterial } from '../pki/certificates.js';
 import type { Db } from '../store/database.js';
 import type { Store } from '../store/index.js';
+import { isStorageFault } from '../store/storage-errors.js';
+import { notingStorageFaults, type StorageHealth } from '../store/storage-health.js';
 import { createSqlitePersistence } from '../store/mqtt-persistence.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { acknowledgementHandler } from './acknowledgement.js';
@@ -51,6 +54,10 @@ export interface BrokerOptions {
   inbound: Inbound;
   /** Asked once a device's credentials are accepted, on every transport: a refusal to impose instead (faults/), or null. */
   loginGate?: (instanceId: string) => { returnCode: 3 | 5; reason: string } | null;
+  /** Bytes one connection may have waiting before QoS 0 commands to it are dropped (delivery.ts's default when omitted). */
+  qos0HighWaterBytes?: number;
+  /** Where storage faults are noted and writes tried again (a full disk holds PUBACKs, not the process). */
+  storage?: StorageHealth;
 }
 
 /**
@@ -81,11 +88,23 @@ export async function startBroker(opts: BrokerOptions) {
     return refusal ? { ok: false, returnCode: refusal.returnCode, reason: refusal.reason, key: attempt.username ?? '' } : outcome;
   };
 
-  const persistence = createSqlitePersistence(db, { maxQueuedPerClient: opts.maxQueuedPerClient });
+  const persistence = notingStorageFaults(createSqlitePersistence(db, { maxQueuedPerClient: opts.maxQueuedPerClient }), 'MQTT session', opts.storage);
+  // Aedes chains `delWill(...).finally(...)` at every CONNECT and never handles its rejection:
+  // on a read-only disk that is an unhandled rejection, the end of the process. A will that
+  // cannot be deleted there is left as it is, and the login goes on.
+  const delWill = persistence.delWill.bind(persistence);
+  persistence.delWill = async (client) => {
+    try {
+      return await delWill(client);
+    } catch (err) {
+      if (opts.storage?.failed(err, 'MQTT session')) return undefined;
+      throw err;
+    }
+  };
   const gateways = createGateways(opts.store.instances);
-  const presence = createPresence({ sessions, clock, connections, gateways, signals, log });
+  const presence = createPresence({ sessions, clock, connections, gateways, signals, log, storage: opts.storage });
   const subscriptions = subscriptionHandlers({ connections, gateways, signals, presence, log });
-  const delivery = createDelivery({ connections, sessions, gateways, persistence, batch });
+  const delivery = createDelivery({ connections, sessions, gateways, persistence, batch, qos0HighWaterBytes: opts.qos0HighWaterBytes });
 
   sessions.resetOnline(iso(clock.now()));
   const aedes = await Aedes.createBroker({
@@ -98,14 +117,26 @@ export async function startBroker(opts: BrokerOptions) {
     topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
     ...loginHooks({ login, connections, log, maxKeepalive: limits.maxKeepalive }),
     authorizeSubscribe,
-    ...devicePublishHooks({ connections, batch, signals }),
+    ...devicePublishHooks({ connections, batch, signals, storage: opts.storage }),
+  });
+  // Aedes 2 reports a session-store failure it has no client to hand to (an expired session's
+  // wipe, a will's clean-up) as its `error` event, which ends the process with no listener:
+  // a storage fault is noted (and the write left, as delWill above); anything else still throws.
+  // (Aedes' types leave the `error` event out; the broker is an EventEmitter.)
+  (aedes as unknown as EventEmitter).on('error', (err: unknown) => {
+    if (!opts.storage?.failed(err, 'MQTT session')) throw err;
   });
   // A device's PUBACK: Aedes clears the packet id in the persistence, then emits `ack`.
-  aedes.on('ack', acknowledgementHandler({ batch, signals, log }));
+  aedes.on('ack', acknowledgementHandler({ batch, signals, log, storage: opts.storage }));
   // Aedes 2.0.0-beta.1 predates 1.2's fix GHSA-p8r9-qf8w-p73r: a session that starts clean,
   // or ends with its connection, takes its QoS 2 duplicate-detection entries with it.
-  aedes.on('client', (client) => startsClean(client) && void persistence.cleanIncoming(client));
-  aedes.on('clientDisconnect', (client) => client.clean && void persistence.cleanIncoming(client));
+  // On a read-only or full disk the entries stay (the persistence noted the fault): nothing can be stored meanwhile.
+  const cleanIncoming = (client: { id: string }) =>
+    void persistence.cleanIncoming(client).catch((err: unknown) => {
+      if (!opts.storage || !isStorageFault(err)) throw err;
+    });
+  aedes.on('client', (client) => startsClean(client) && cleanIncoming(client));
+  aedes.on('clientDisconnect', (client) => client.clean && cleanIncoming(client));
   aedes.on('clientReady', presence.clientReady);
   aedes.on('clientDisconnect', presence.clientDisconnect);
   aedes.on('subscribe', subscriptions.subscribed);
@@ -116,7 +147,7 @@ export async function startBroker(opts: BrokerOptions) {
     tls: opts.tls,
     limits,
     handle: aedes.handle,
-    publish: httpsPublishHandler({ login, batch, signals, maxBodySize: limits.maxPacketSize, log }),
+    publish: httpsPublishHandler({ login, batch, signals, maxBodySize: limits.maxPacketSize, log, storage: opts.storage }),
     log,
   });
 
@@ -136,6 +167,7 @@ export async function startBroker(opts: BrokerOptions) {
     /** The device ports' connection counts for /metrics. */
     metricFamilies: () => [...mqtts.metricFamilies(), ...https.metricFamilies()],
     isOnline: delivery.isOnline,
+    qos0Dropped: delivery.qos0Dropped,
     subscriptionsOf: delivery.subscriptionsOf,
     connectionsOf: delivery.connectionsOf,
     onPresence: presence.onPresence,

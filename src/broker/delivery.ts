@@ -9,6 +9,12 @@ import { bestMatch } from './topics.js';
 
 type Subscription = { topic: string; qos: number };
 
+/**
+ * What one connection may have waiting to be written before QoS 0 commands to it are
+ * dropped: a device that reads keeps it near zero; 1 MiB is many commands of any usual size.
+ */
+export const QOS0_HIGH_WATER_BYTES = 1024 * 1024;
+
 /** One live connection that carries a device's commands, as the console and /emulator/devices show it. */
 export interface ConnectionView {
   clientId: string;
@@ -32,8 +38,12 @@ export function createDelivery(deps: {
   /** Where a persistent session's subscriptions outlive its connection. */
   persistence: { subscriptionsByClient(client: { id: string }): Promise<Subscription[]> };
   batch: WriteBatch;
+  /** Bytes a connection may have waiting to be written before QoS 0 commands to it are dropped. */
+  qos0HighWaterBytes?: number;
 }) {
   const { connections, sessions, gateways, persistence, batch } = deps;
+  const highWater = deps.qos0HighWaterBytes ?? QOS0_HIGH_WATER_BYTES;
+  let qos0Dropped = 0;
 
   function matching(sessionInstanceId: string, topic: string): DeliveryTarget[] {
     const targets: DeliveryTarget[] = [];
@@ -92,7 +102,16 @@ export function createDelivery(deps: {
         return true;
       }
       // A command's bytes never leave before the row that says it was SENT is committed.
-      batch.afterCommit(() => void client.conn.write(bytes, (err) => written(!err)));
+      batch.afterCommit(() => {
+        // A device that does not read its socket: QoS 0 is dropped (as Mosquitto does), so
+        // the emulator's memory does not grow with what it cannot take. The command is not
+        // COMPLETED, and ends EXPIRED at its deadline.
+        if (message.qos === 0 && client.conn.writableLength >= highWater) {
+          qos0Dropped++;
+          return written(false);
+        }
+        client.conn.write(bytes, (err) => written(!err));
+      });
       return true;
     },
   };
@@ -110,6 +129,8 @@ export function createDelivery(deps: {
 
   return {
     devices,
+    /** QoS 0 commands dropped because their connection had `qos0HighWaterBytes` or more waiting, since start. */
+    qos0Dropped: () => qos0Dropped,
     /** Online: it, or (INDIRECT) one of its gateways, has a live connection. */
     isOnline: (instanceId: string) => carriers(instanceId).some((c) => connections.isOnline(c)),
     /** Each live connection that carries the device's commands: its own, or its gateways'. */

@@ -1,4 +1,5 @@
 import type { AedesOptions } from 'aedes';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { Inbound } from './inbound.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { parseSessionId, type Connections } from './connections.js';
@@ -19,8 +20,10 @@ export function devicePublishHooks(deps: {
   connections: Connections;
   batch: WriteBatch;
   signals: Inbound;
+  /** A publish the storage refuses (full disk) is held, tried again later and acknowledged once stored. */
+  storage?: StorageHealth;
 }): Required<Pick<AedesOptions, 'authorizePublish' | 'authorizeForward'>> {
-  const { connections, batch, signals } = deps;
+  const { connections, batch, signals, storage } = deps;
   return {
     authorizePublish(client, packet, done) {
       if (packet.topic.startsWith('$SYS')) return done(new Error('$SYS topics are reserved'));
@@ -30,8 +33,19 @@ export function devicePublishHooks(deps: {
       packet.topic = `${INGESTED_TOPIC}/${instanceId ?? 'unknown'}`;
       packet.retain = false;
       const payload = packet.payload as Buffer;
-      if (instanceId) batch.add(() => signals.published(instanceId, topic, payload), done);
-      else done(null);
+      if (!instanceId) return done(null);
+      const apply = () => signals.published(instanceId, topic, payload);
+      batch.add(apply, (err) => {
+        if (!err || !client || !storage?.failed(err, 'MQTT publish')) return done(err);
+        // No PUBACK and no disconnect: Aedes reads nothing more from this device until the
+        // publish is stored, so the device waits instead of resending into a loop.
+        storage.retry('an MQTT publish', async () => {
+          // A device that went away will send it again when it is back: storing it now would store it twice.
+          if (client.closed) return;
+          await batch.run(apply);
+          done(null);
+        });
+      });
     },
     authorizeForward() {
       // Commands are written straight to the device's connection; nothing is routed.

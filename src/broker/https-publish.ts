@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { RETRY_AFTER_SECONDS, storageFault } from '../store/storage-errors.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { Inbound } from './inbound.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import type { DeviceLogin } from './device-login.js';
@@ -20,8 +22,10 @@ export function httpsPublishHandler(deps: {
   /** The largest body taken, in bytes: the same as the largest MQTT packet. */
   maxBodySize: number;
   log: BrokerLog;
+  /** Where a storage fault (full disk) is noted: the device is told 503, to send it again later. */
+  storage?: StorageHealth;
 }) {
-  const { login, batch, signals, maxBodySize, log } = deps;
+  const { login, batch, signals, maxBodySize, log, storage } = deps;
 
   /** `expectsContinue`: the client waits for 100 Continue before it sends the body (curl does for large ones). */
   return function publish(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
@@ -78,6 +82,10 @@ export function httpsPublishHandler(deps: {
       batch.add(
         () => signals.published(instanceId, endpoint, body),
         (err) => {
+          const fault = err && (storage ? storage.failed(err, 'HTTPS publish') : storageFault(err));
+          if (fault) {
+            return send(res, 503, { code: 'ServiceUnavailable', message: `the data was not stored: ${fault.message}; send it again later` }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+          }
           if (err) {
             log('warn', 'HTTPS publish not stored', { instanceId, endpoint, err: String(err) });
             return send(res, 500, { code: 'InternalServerError', message: 'the data was not stored; send it again' });

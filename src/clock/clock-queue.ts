@@ -15,7 +15,7 @@ export interface ClockQueue {
  * timer whatever the number of items, and a manual clock fires them, in time order, when
  * it moves.
  */
-export function clockQueue(clock: Clock): ClockQueue {
+export function clockQueue(clock: Clock, onError?: (err: unknown, action: () => void) => void): ClockQueue {
   // Kept sorted by (at, sequence); the queues here hold tens of items, not thousands.
   const items: Array<{ at: number; seq: number; action: () => void }> = [];
   let seq = 0;
@@ -26,7 +26,18 @@ export function clockQueue(clock: Clock): ClockQueue {
     if (firing || stopped) return;
     firing = true;
     try {
-      while (items.length && items[0].at <= now) items.shift()!.action();
+      while (items.length && items[0].at <= now) {
+        const { action } = items.shift()!;
+        if (!onError) action();
+        else {
+          // One action that fails (a full disk under a delayed command) must not stop the others or the process.
+          try {
+            action();
+          } catch (err) {
+            onError(err, action);
+          }
+        }
+      }
     } finally {
       firing = false;
     }

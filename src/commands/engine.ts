@@ -8,6 +8,7 @@ import { classifyPayload } from './payload.js';
 import type { CommandRequest } from './request.js';
 import { createScheduler } from '../clock/scheduler.js';
 import type { DeliveryStatus } from '../store/delivery-states.js';
+import type { StorageHealth } from '../store/storage-health.js';
 
 export interface Transition {
   command: CommandRow;
@@ -50,6 +51,8 @@ export function createCommandEngine(deps: {
    * a broker (unit tests) has its own.
    */
   batch?: WriteBatch;
+  /** On a full or failing disk, deadlines are settled later instead of ending the process. */
+  storage?: Pick<StorageHealth, 'guardTimer' | 'retry'>;
 }) {
   const { db, clock, devices } = deps;
   const batch = deps.batch ?? createWriteBatch(db);
@@ -69,7 +72,8 @@ export function createCommandEngine(deps: {
    */
   let inFlight = 0;
 
-  const scheduler = createScheduler(clock, { nextDeadline: store.nextDeadline, fireDue });
+  const timerHooks = { nextDeadline: store.nextDeadline, fireDue };
+  const scheduler = createScheduler(clock, deps.storage ? deps.storage.guardTimer('command deadlines', timerHooks) : timerHooks);
 
   /** Applies one state change and its event atomically; null if the command had moved on. */
   function transition(
@@ -188,9 +192,19 @@ export function createCommandEngine(deps: {
     function onWritten(ok: boolean) {
       // QoS 0 has no acknowledgement: once written, a one-way command is delivered.
       if (!ok || twoWay) return;
-      const current = store.get(id);
-      if (current && current.delivery_status === 'SENT') {
-        finish(current, 'COMPLETED', 'written to the device at QoS 0 (one-way)', clock.now());
+      const at = clock.now();
+      const complete = () => {
+        const current = store.get(id);
+        if (current && current.delivery_status === 'SENT') {
+          finish(current, 'COMPLETED', 'written to the device at QoS 0 (one-way)', at);
+        }
+      };
+      if (!deps.storage) return complete();
+      // In a socket's callback: a full disk is tried again later, never thrown at the stream.
+      try {
+        complete();
+      } catch {
+        deps.storage.retry('a QoS 0 command written', complete, `qos0-complete:${id}`);
       }
     }
   }

@@ -5,6 +5,7 @@ import { base32, ocid } from '../ids.js';
 import { checkEtag } from '../resources/instances.js';
 import { EMULATOR_COMPARTMENT, type DomainGroupRow, type DomainRow, type EntityType, type OperationType, type WorkRequestRow } from '../store/control-plane.js';
 import type { Store } from '../store/index.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { RetentionDataType } from '../store/retention.js';
 import { dataHostOf, dbConnectionStringOf, deviceHostOf, domainResolver } from './hosts.js';
 import { createRetentionPurge, RETENTION_COLUMN } from './retention.js';
@@ -69,7 +70,9 @@ export interface ControlPlaneOptions {
   /** Told after the commit that deleted a domain, with the instances deleted with it. */
   onDomainDeleted?(domainId: string, instanceIds: string[]): void;
   /** Retention purge pacing (defaults: every minute of clock time, 500 rows a batch). */
-  purge?: { intervalMs?: number; batchSize?: number; onError?(err: unknown): void };
+  purge?: { intervalMs?: number; batchSize?: number; onError?(err: unknown): void; onPassed?(): void };
+  /** On a full or failing disk, due work request steps are taken later instead of ending the process. */
+  storage?: Pick<StorageHealth, 'guardTimer'>;
 }
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
@@ -255,14 +258,15 @@ export function createControlPlane(opts: ControlPlaneOptions) {
     return started;
   }
 
-  const scheduler = createScheduler(clock, {
+  const timerHooks = {
     nextDeadline() {
       const a = store.nextWorkRequestStep();
       const b = purge.nextDeadline();
       return a === null ? b : b === null ? a : Math.min(a, b);
     },
     fireDue,
-  });
+  };
+  const scheduler = createScheduler(clock, opts.storage ? opts.storage.guardTimer('work requests', timerHooks) : timerHooks);
 
   purge.onRescheduled(() => scheduler.reschedule());
 

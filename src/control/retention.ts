@@ -33,6 +33,8 @@ export function createRetentionPurge(deps: {
   intervalMs?: number;
   batchSize?: number;
   onError?(err: unknown): void;
+  /** Told after each pass that ran to its end (a storage that refused an earlier one takes writes again). */
+  onPassed?(): void;
 }) {
   const interval = deps.intervalMs ?? 60_000;
   const batchSize = deps.batchSize ?? 500;
@@ -62,6 +64,10 @@ export function createRetentionPurge(deps: {
   function start(now: number): void {
     nextRunAt = now + interval;
     running = pass(now)
+      .then((report) => {
+        deps.onPassed?.();
+        return report;
+      })
       .catch((err: unknown) => {
         deps.onError?.(err);
         return { at: iso(now), deleted: {}, batches: 0 };

@@ -53,6 +53,8 @@ export interface CheckpointerOptions {
   intervalMs?: number;
   restartFrames?: number;
   startAfterCommits?: number;
+  /** Told of a checkpoint of the event loop's own that failed (a full or failing disk); the next report tries again. */
+  onError?: (err: unknown) => void;
   /** Each of the worker's checkpoints, as SQLite reports it (frames in the WAL, frames copied). */
   onReport?: (report: { log: number; checkpointed: number }) => void;
 }
@@ -76,14 +78,23 @@ export function createCheckpointer(db: Db, options: CheckpointerOptions = {}): C
     worker.unref();
     db.pragma('wal_autocheckpoint = 0');
     worker.on('message', (report: { log: number; checkpointed: number }) => {
-      if (report.log > restartFrames && db.open && !db.inTransaction) db.pragma('wal_checkpoint(PASSIVE)');
+      try {
+        if (report.log > restartFrames && db.open && !db.inTransaction) db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (err) {
+        // A full or failing disk: the WAL stays long until the next report tries again.
+        options.onError?.(err);
+      }
       options.onReport?.(report);
     });
     // A worker that fails leaves SQLite's own checkpoint in charge: nothing is lost, commits only stall again.
     worker.on('error', () => {});
     const gone = new Promise<void>((resolve) => {
       worker.once('exit', () => {
-        if (db.open) db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+        try {
+          if (db.open) db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+        } catch (err) {
+          options.onError?.(err);
+        }
         resolve();
       });
     });

@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { isStorageFault } from './storage-errors.js';
 
 /**
  * The batch of writes: what devices send that changes the database (publishes, and
@@ -38,9 +39,12 @@ export interface WriteBatch {
    * Runs `work` at the end of the batch being applied, still inside its transaction, or now
    * outside a batch. The adapter pipeline maps a whole batch of device messages at once this
    * way, and its rows commit (or roll back) with the raw_data rows they come from. `work`
-   * must not throw: it would undo the whole batch.
+   * runs in a savepoint: if it throws (a stack overflow included), what it wrote is undone
+   * and, when given, `split()` names its parts, each then run in a savepoint of its own, and
+   * a part that throws again undone and handed to its `failed` (a message becomes
+   * rejected_data) — so one bad part costs only itself and every write of the batch commits.
    */
-  atEnd(work: () => void): void;
+  atEnd(work: () => void, split?: () => Array<{ run(): void; failed(err: unknown): void }>): void;
   /** Applies what is queued now, without waiting for its turn: for closing. */
   drain(): void;
 }
@@ -56,8 +60,13 @@ export interface WriteBatchOptions {
    * every turn.
    */
   commitIntervalMs?: number;
-  /** Called after each commit of a batch (the WAL checkpointer counts them). */
-  onCommit?: () => void;
+  /** Called after each commit of a batch (the WAL checkpointer counts them), with how many of its writes it holds. */
+  onCommit?: (applied: number) => void;
+  /**
+   * Told of what failed without failing a write: an effect after the commit that threw, or
+   * a part of an ending that could not even be rejected. Without it these are dropped.
+   */
+  onError?: (err: unknown, what: string) => void;
   /**
    * Whether paced writes wait at all just now. Waiting pays only while several commands
    * are under way: for one caller sending commands one after another, every wait is
@@ -74,8 +83,9 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
   const pending: Array<{ apply: () => void; done: (err: Error | null) => void }> = [];
   /** Effects waiting for the transaction being applied; null when none is. */
   let effects: Array<() => void> | null = null;
+  type Ending = { work: () => void; split?: () => Array<{ run(): void; failed(err: unknown): void }> };
   /** Work for the end of the transaction being applied; null when none is. */
-  let endings: Array<() => void> | null = null;
+  let endings: Ending[] | null = null;
   // Each write is a savepoint of the batch's transaction: one that fails undoes all of itself.
   const applyOne = db.transaction((apply: () => void) => apply());
 
@@ -86,7 +96,7 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
     const errors = writes.map((): Error | null => null);
     try {
       const queued: Array<() => void> = [];
-      const ending: Array<() => void> = [];
+      const ending: Ending[] = [];
       effects = queued;
       endings = ending;
       try {
@@ -96,24 +106,67 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
             try {
               applyOne(write.apply);
             } catch (err) {
+              // A full disk or an I/O error may make SQLite roll back the whole transaction:
+              // then no write of the batch is stored, and each must hear so.
+              if (!db.inTransaction) throw err;
               errors[i] = err as Error;
               // Its savepoint undid its rows, so what it deferred must not happen either.
               queued.length = mark;
             }
           });
-          while (ending.length > 0) ending.shift()!();
+          while (ending.length > 0) runEnding(ending.shift()!, queued);
         })();
-        options.onCommit?.();
+        options.onCommit?.(errors.filter((e) => e === null).length);
       } finally {
         effects = null;
         endings = null;
       }
-      for (const effect of queued) effect();
+      for (const effect of queued) {
+        // Committed is committed: an effect that throws must not fail the writes it follows.
+        try {
+          effect();
+        } catch (err) {
+          options.onError?.(err, 'an effect after a commit');
+        }
+      }
     } catch (err) {
       errors.fill(err as Error);
     }
     // A publish that was not stored is not acknowledged: the connection closes and the device may retry.
     writes.forEach((write, i) => write.done(errors[i]));
+  }
+
+  /** An ending in its savepoint; if it throws, its parts one by one, each isolated. */
+  function runEnding(ending: Ending, queued: Array<() => void>): void {
+    const mark = queued.length;
+    try {
+      applyOne(ending.work);
+      return;
+    } catch (err) {
+      // The storage refusing the mapped rows refuses the batch: its writes are tried again whole.
+      if (!db.inTransaction || isStorageFault(err)) throw err;
+      queued.length = mark;
+      if (!ending.split) {
+        options.onError?.(err, 'work at the end of a batch');
+        return;
+      }
+    }
+    for (const part of ending.split()) {
+      const partMark = queued.length;
+      try {
+        applyOne(() => part.run());
+      } catch (err) {
+        if (!db.inTransaction || isStorageFault(err)) throw err;
+        queued.length = partMark;
+        try {
+          applyOne(() => part.failed(err));
+        } catch (again) {
+          if (!db.inTransaction || isStorageFault(again)) throw again;
+          queued.length = partMark;
+          options.onError?.(again, 'a part of the work at the end of a batch');
+        }
+      }
+    }
   }
 
   function add(apply: () => void, done: (err: Error | null) => void, timing: WriteTiming = 'paced'): void {
@@ -145,8 +198,8 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
       if (effects && db.inTransaction) effects.push(effect);
       else effect();
     },
-    atEnd(work) {
-      if (endings && db.inTransaction) endings.push(work);
+    atEnd(work, split) {
+      if (endings && db.inTransaction) endings.push({ work, split });
       else work();
     },
     drain() {

@@ -46,9 +46,10 @@ export interface PipelineOptions {
   waitMs?: number;
   /**
    * Runs `flush` at the end of the current batch of device writes, still inside its
-   * transaction (or at once outside a batch), so mapped rows commit with raw_data.
+   * transaction (or at once outside a batch), so mapped rows commit with raw_data. If it
+   * throws, `split` gives one part per message, each mapped alone, a failing one rejected.
    */
-  atEndOfBatch: (flush: () => void) => void;
+  atEndOfBatch: (flush: () => void, split: () => Array<{ run(): void; failed(err: unknown): void }>) => void;
   /** Runs `effect` once the batch commits (announcements must not get ahead of the rows). */
   afterCommit: (effect: () => void) => void;
   /** Queues `apply` to run in a write transaction of its own: the rows of messages mapped later. */
@@ -418,7 +419,19 @@ $__m.p | try (${branches} else null end) catch {x: .}`;
         unmappable: msg.contentType === 'application/octet-stream' ? 'Payload is not UTF-8 text; an adapter maps JSON payloads only' : undefined,
       };
     }
-    if (queue.push(work) === 1) opts.atEndOfBatch(flush);
+    if (queue.push(work) === 1) {
+      const taken = queue;
+      // A mapping that throws for the whole batch: each message alone, and the one that still throws is rejected.
+      opts.atEndOfBatch(flush, () =>
+        taken.map((w) => ({
+          run: () => {
+            map([w], 0);
+            announce();
+          },
+          failed: (err) => reject(w, REASON.mappingFailed, `Adapter mapping failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
+        })),
+      );
+    }
   }
 
   return {

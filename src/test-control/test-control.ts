@@ -8,6 +8,7 @@ import { createDeviceFaults } from '../faults/device-faults.js';
 import { createFaultBook, type DeviceFaultSpec, type FaultControl } from '../faults/faults.js';
 import { counter, family, type Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { JqEngine } from '../telemetry/jq.js';
 import { createVirtualDevices } from '../virtual-devices/virtual-devices.js';
 import { createWebhooks } from '../webhooks/webhooks.js';
@@ -19,9 +20,13 @@ import { createWebhooks } from '../webhooks/webhooks.js';
  * and for the Fastify hook (api/ registers the /emulator routes over `faults`, `webhooks`
  * and `virtualDevices`); the parts themselves know nothing of each other.
  */
-export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine }) {
+export function createTestControl(deps: { store: Store; clock: Clock; metrics: Metrics; jq: JqEngine; storage?: StorageHealth }) {
   const { store, clock, metrics } = deps;
-  const queue = clockQueue(clock);
+  // A timed action the storage refuses (a full disk under a delayed command) is tried again later.
+  const queue = clockQueue(clock, (err, action) => {
+    if (!deps.storage?.failed(err, 'a timed action')) throw err;
+    deps.storage.retry('a timed action', action);
+  });
   const applied = counter<'scope' | 'kind' | 'target'>((l) => `${l.scope} ${l.kind} ${l.target}`);
   const book = createFaultBook({ store, clock, onApplied: (row) => applied.inc({ scope: row.scope, kind: row.kind, target: row.target }) });
   let broker: { disconnect(instanceId: string): void } | null = null;
@@ -30,7 +35,7 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
   const attempts = counter<'outcome'>((l) => l.outcome);
   attempts.inc({ outcome: 'success' }, 0);
   attempts.inc({ outcome: 'failure' }, 0);
-  const webhooks = createWebhooks({ store, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }) });
+  const webhooks = createWebhooks({ store, clock, onAttempt: (r) => attempts.inc({ outcome: r.ok ? 'success' : 'failure' }), storage: deps.storage });
   metrics.extend(() => {
     const deliveries = new Map<string, number>(webhooks.totals().map((r) => [r.status, r.n]));
     return [
@@ -43,7 +48,7 @@ export function createTestControl(deps: { store: Store; clock: Clock; metrics: M
     ];
   });
 
-  const virtualDevices = createVirtualDevices({ store, clock, queue, jq: deps.jq });
+  const virtualDevices = createVirtualDevices({ store, clock, queue, jq: deps.jq, storage: deps.storage });
 
   const faults: FaultControl = {
     set: (spec) => ('instanceId' in spec ? deviceFaults.add(spec as DeviceFaultSpec) : book.add(spec)),

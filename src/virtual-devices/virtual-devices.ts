@@ -8,6 +8,7 @@ import { base32 } from '../ids.js';
 import type { Store } from '../store/index.js';
 import { secretPlaintext } from '../store/secrets.js';
 import type { VirtualDeviceRow } from '../store/virtual-devices.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { JqEngine } from '../telemetry/jq.js';
 import { compileGenerator, defaultGenerators, type Generator } from './generators.js';
 import { modelTelemetry } from './model-telemetry.js';
@@ -121,6 +122,8 @@ export function createVirtualDevices(deps: {
   queue: ClockQueue;
   /** The emulator's one jq engine, for jq templates. */
   jq: JqEngine;
+  /** A row the storage refuses (full disk) is written later, not thrown at the MQTT client's event. */
+  storage?: Pick<StorageHealth, 'retry'>;
 }) {
   const { clock, queue } = deps;
   const store = deps.store.virtualDevices;
@@ -245,7 +248,14 @@ export function createVirtualDevices(deps: {
       if (code !== 4 && code !== 5) return;
       const instance = instances.get(instanceId);
       if (!instance || instance.lifecycle_state !== 'ACTIVE') {
-        store.setRunning(id, false, iso(clock.now()));
+        const at = iso(clock.now());
+        const stopped = () => store.setRunning(id, false, at);
+        try {
+          stopped();
+        } catch (err) {
+          if (!deps.storage) throw err;
+          deps.storage.retry('a virtual device stopped', stopped, `virtual-device-running:${id}`);
+        }
         void retire().then(() => emit({ virtualDeviceId: id, instanceId, kind: 'error', message: 'its instance was deleted: stopped' }));
         return;
       }

@@ -3,6 +3,7 @@ import { iso, type Clock } from '../clock/clock.js';
 import type { Transition } from '../commands/engine.js';
 import { classifyPayload } from '../commands/payload.js';
 import { createScheduler } from '../clock/scheduler.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import { invalid, notFound } from '../errors.js';
 import { base32 } from '../ids.js';
 import type { Store } from '../store/index.js';
@@ -95,7 +96,13 @@ function view(row: DeliveryRow): DeliveryView {
  * clock (one scheduler, as command deadlines), and a delivery that fails `maxAttempts`
  * times is given up so the queue moves on. Queues survive a restart.
  */
-export function createWebhooks(deps: { store: Store; clock: Clock; onAttempt?: (report: AttemptReport) => void }) {
+export function createWebhooks(deps: {
+  store: Store;
+  clock: Clock;
+  onAttempt?: (report: AttemptReport) => void;
+  /** On a full or failing disk, an attempt's record is written later and the queue waits for it. */
+  storage?: Pick<StorageHealth, 'guardTimer' | 'retry' | 'failed'>;
+}) {
   const { clock } = deps;
   const store = deps.store.webhooks;
   const inFlight = new Set<string>();
@@ -111,7 +118,7 @@ export function createWebhooks(deps: { store: Store; clock: Clock; onAttempt?: (
     telemetryHooks = subscribed('telemetry');
   };
 
-  const scheduler = createScheduler(clock, {
+  const timerHooks = {
     nextDeadline() {
       let next: number | null = null;
       for (const h of hooks) {
@@ -121,14 +128,15 @@ export function createWebhooks(deps: { store: Store; clock: Clock; onAttempt?: (
       }
       return next;
     },
-    fireDue(now) {
+    fireDue(now: number) {
       for (const h of hooks) {
         if (inFlight.has(h.id)) continue;
         const head = store.head(h.id);
         if (head && head.next_attempt_ms !== null && head.next_attempt_ms <= now) void attempt(h, head);
       }
     },
-  });
+  };
+  const scheduler = createScheduler(clock, deps.storage ? deps.storage.guardTimer('webhook deliveries', timerHooks) : timerHooks);
   /** Something was queued or an attempt ended: what is due goes now (a manual clock does not move by itself). */
   const kick = () => {
     if (stopped) return;
@@ -172,16 +180,29 @@ export function createWebhooks(deps: { store: Store; clock: Clock; onAttempt?: (
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       error = cause?.code ?? cause?.message ?? (err as Error).message;
     }
-    inFlight.delete(hook.id);
-    if (stopped || !store.get(hook.id)) return;
     const now = clock.now();
     const ok = error === null;
     const status: DeliveryStatus = ok ? 'DELIVERED' : number >= hook.max_attempts ? 'FAILED' : 'PENDING';
-    store.attempted(delivery.id, { status, nextAttemptMs: status === 'PENDING' ? now + backoffMs(number) : null, lastStatus: httpStatus, lastError: error, time: iso(now) });
-    const report = { webhookId: hook.id, deliveryId: delivery.id, attempt: number, ok, status, httpStatus, error };
-    deps.onAttempt?.(report);
-    for (const listener of listeners) listener(report);
-    kick();
+    const record = () => {
+      if (stopped || !store.get(hook.id)) return void inFlight.delete(hook.id);
+      store.attempted(delivery.id, { status, nextAttemptMs: status === 'PENDING' ? now + backoffMs(number) : null, lastStatus: httpStatus, lastError: error, time: iso(now) });
+      inFlight.delete(hook.id);
+      const report = { webhookId: hook.id, deliveryId: delivery.id, attempt: number, ok, status, httpStatus, error };
+      deps.onAttempt?.(report);
+      for (const listener of listeners) listener(report);
+      kick();
+    };
+    try {
+      record();
+    } catch (err) {
+      if (!deps.storage) {
+        inFlight.delete(hook.id);
+        throw err;
+      }
+      // The hook stays in flight until its attempt is on record, so the delivery is not sent again meanwhile.
+      deps.storage.failed(err, 'webhook attempt');
+      deps.storage.retry('a webhook attempt record', record, `webhook-attempt:${delivery.id}`);
+    }
   }
 
   function enqueue(targets: WebhookRow[], event: string, data: Record<string, unknown>): void {

@@ -155,3 +155,55 @@ onFakeTimers('does not pace while paceWhen says waiting would not pay (one calle
   expect({ commits, rows: count(db) }).toEqual({ commits: 3, rows: 3 });
   db.close();
 });
+
+it('work at the end of a batch that throws (a stack overflow too) costs only its own part; every write and every other part commits', async () => {
+  const db = openDatabase(':memory:');
+  const batch = createWriteBatch(db);
+  const rejected: string[] = [];
+  const overflow = (n: number): number => overflow(n + 1) + 1;
+  const parts = ['m1', 'poison', 'm3'];
+  const results = await Promise.all(
+    ['w1', 'w2', 'w3'].map((key, i) =>
+      batch.run(() => {
+        insert(db, key);
+        // One ending for the whole batch, as the adapter pipeline registers it for the first message.
+        if (i === 0) {
+          const mapOne = (part: string) => {
+            if (part === 'poison') overflow(0);
+            insert(db, `mapped-${part}`);
+          };
+          batch.atEnd(
+            () => parts.forEach(mapOne),
+            () => parts.map((part) => ({ run: () => mapOne(part), failed: (err) => rejected.push(`${part}: ${(err as Error).name}`) })),
+          );
+        }
+        return key;
+      }),
+    ),
+  );
+  expect(results).toEqual(['w1', 'w2', 'w3']);
+  expect(rejected).toEqual(['poison: RangeError']);
+  const keys = (db.prepare("SELECT key FROM emulator_meta WHERE key LIKE 'w%' OR key LIKE 'mapped-%' ORDER BY key").all() as Array<{ key: string }>).map((r) => r.key);
+  expect(keys).toEqual(['mapped-m1', 'mapped-m3', 'w1', 'w2', 'w3']);
+  db.close();
+});
+
+it('a write that makes SQLite roll back the whole transaction (a full disk) fails every write of the batch, none half-committed', async () => {
+  const db = openDatabase(':memory:');
+  const batch = createWriteBatch(db);
+  const outcomes = await Promise.all(
+    ['a', 'b', 'c'].map((key) =>
+      batch.run(() => {
+        insert(db, key);
+        // What SQLITE_FULL may do: the transaction is gone when the error reaches the caller.
+        if (key === 'b') {
+          db.exec('ROLLBACK');
+          throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        }
+      }).then(() => 'stored', (err: Error) => err.message),
+    ),
+  );
+  expect(outcomes).toEqual(['database or disk is full', 'database or disk is full', 'database or disk is full']);
+  expect(count(db)).toBe((db.prepare("SELECT count(*) AS n FROM emulator_meta WHERE key NOT IN ('a','b','c')").get() as { n: number }).n);
+  db.close();
+});

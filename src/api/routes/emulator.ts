@@ -3,6 +3,7 @@ import { isManual, iso } from '../../clock/clock.js';
 import { parseDuration } from '../../durations.js';
 import { conflict, invalid } from '../../errors.js';
 import { exportSeed } from '../../seed/export.js';
+import { RETRY_AFTER_SECONDS } from '../../store/storage-errors.js';
 
 const clockBody = {
   type: 'object',
@@ -21,7 +22,14 @@ const clockReply = {
 export const emulatorRoutes: FastifyPluginAsync = async (app) => {
   const { clock } = app.emu;
 
-  app.get('/emulator/health', async () => ({ status: 'ok' }));
+  // Degraded while the storage refuses writes (a full, read-only or failing disk): 503, and why.
+  app.get('/emulator/health', async (_req, reply) => {
+    const storage = app.emu.storage?.status() ?? { ok: true };
+    if (storage.ok) return { status: 'ok' };
+    const { ok: _ok, ...why } = storage;
+    void reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS));
+    return { status: 'degraded', storage: why };
+  });
 
   // A seed file of what is there now (docs/seed.md): `--seed` of it makes the same again.
   app.get('/emulator/export', { schema: { tags: ['emulator'], summary: 'The live resources as a seed file (docs/seed.md), secrets with their content' } }, async (_req, reply) => {
