@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'oci-iot-demo-test-'));
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo', '--rest-port', '0', '--mqtt-port', '0', '--certs-dir', join(dir, 'certs'), '--log-level', 'silent'], {
+  child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--certs-dir', join(dir, 'certs'), '--log-level', 'silent'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OCI_IOT_'))),
   });
