@@ -49,8 +49,8 @@ describe('sql', () => {
 });
 
 describe('arguments', () => {
-  it('the README documents every option', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  it('docs/configuration.md documents every option', () => {
+    const readme = readFileSync(join(root, 'docs/configuration.md'), 'utf8');
     for (const o of OPTIONS) expect(readme).toContain(`| \`${o.flag}\` | \`${o.env}\` |`);
   });
 
