@@ -2,6 +2,7 @@
 import { CliError, parseArgs, UsageError, type FlagSpec, type Parsed } from './cli/args.js';
 import { faultCommand, virtualDeviceCommand, webhookCommand } from './cli/control.js';
 import { deviceCommand } from './cli/device.js';
+import { ensureWritable } from './cli/writable-dirs.js';
 import { iotCommand } from './cli/iot.js';
 import { DEFAULT_URL, ServiceError } from './cli/rest.js';
 import { ConfigError, DEFAULTS, durationMs, OPTIONS, resolveConfig, type EmulatorConfig } from './config.js';
@@ -107,6 +108,11 @@ function optionsFrom(values: ReadonlyMap<string, string>): Partial<EmulatorConfi
 async function start(args: string[]): Promise<void> {
   const { values, positional } = parse(args, optionFlags());
   if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const config = resolveConfig(optionsFrom(values), process.env);
+  ensureWritable([
+    { dir: config.dataDir, role: 'data', flag: '--data-dir', env: 'OCI_IOT_DATA_DIR' },
+    { dir: config.certsDir, role: 'certificates', flag: '--certs-dir', env: 'OCI_IOT_CERTS_DIR' },
+  ]);
   // Loaded here so the client commands (device, iot, sql) start without the server's modules.
   const { startEmulator } = await import('./emulator.js');
   const emu = await startEmulator({ ...optionsFrom(values), env: process.env });
