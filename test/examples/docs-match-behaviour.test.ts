@@ -93,7 +93,7 @@ const FOREIGN = new Set([
   '--cafile', '--cacert', '--cert', '--key', '--user', '--data', '--wait-for-state', '--insecure', '--prefer-offline', '--save-dev',
   '--import', '--input-type', '--no-pin', '--quick', '--profile', '--only', '--soak', '--soak-sample', '--soak-rate', '--soak-telemetry',
   '--soak-devices', '--before', '--after', '--name', '--rounds', '--workload', '--devices', '--concurrency', '--batch', '--checkpointer',
-  '--build', '--ignore-scripts', '--omit', '--from-json', '--endpoint', '--output', '--raw-output', '--arg', '--argjson', '--no-response',
+  '--build', '--build-arg', '--ignore-scripts', '--omit', '--from-json', '--endpoint', '--output', '--raw-output', '--arg', '--argjson', '--no-response',
 ]);
 
 describe('REST paths', () => {
