@@ -1,7 +1,9 @@
-// Steps tsc does not do: the console's static files, the CLI and the programmatic API as
-// bundled files, and an executable CLI for npx and bin links.
+// Steps tsc does not do: the console's static files, the CLI, the programmatic API and the
+// SQL child process as bundled files, an executable CLI for npx and bin links, and the
+// package's type declarations as one file.
 import { build } from 'esbuild';
-import { chmodSync, cpSync } from 'node:fs';
+import dts from 'dts-bundle-generator';
+import { chmodSync, cpSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
@@ -102,3 +104,18 @@ chmodSync('dist/cli.js', 0o755);
 // The programmatic API too: a test suite's `import ... from 'oci-iot-emulator'` is part of
 // its start-up. The declarations (dist/index.d.ts and the files it names) stay tsc's.
 await bundle('src/index.ts', 'dist/index.js');
+// The sql command's child process (forked by src/sql/runner.ts from beside it): a bundle too,
+// so the package needs none of tsc's per-module files.
+await bundle('src/sql/child.ts', 'dist/sql/child.js');
+
+/**
+ * The declarations of the package's exports as one file, with better-sqlite3's types (a
+ * devDependency's @types package) inlined: a consumer's tsc with `skipLibCheck: false`
+ * needs nothing the package does not install. tsc's per-module .d.ts files stay in dist/
+ * for this repository and are not packed (package.json `files`).
+ */
+const [declarations] = dts.generateDtsBundle(
+  [{ filePath: 'src/index.ts', libraries: { inlinedLibraries: ['better-sqlite3', '@types/better-sqlite3'] }, output: { noBanner: true } }],
+  { preferredConfigPath: 'tsconfig.build.json' },
+);
+writeFileSync('dist/index.d.ts', `/// <reference types="node" />\n${declarations}`);

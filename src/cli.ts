@@ -11,6 +11,7 @@ import { formatTable, toJson } from './sql/format.js';
 import { SqlError } from './sql/query.js';
 import { SeedError } from './seed/format.js';
 import { runReadOnlySqlWithin } from './sql/runner.js';
+import { VERSION } from './version.js';
 
 const USAGE = `Usage:
   oci-iot-emulator [start] [options]      start the emulator (REST API + MQTTS broker + console at /console)
@@ -36,7 +37,7 @@ const USAGE = `Usage:
                           [--data-dir DIR] [--certs-dir DIR] [--region R]
                                           issue a device certificate (mTLS) from the emulator CA;
                                           its OCID is usable as the instance's authId
-  oci-iot-emulator --help
+  oci-iot-emulator --help | --version
 
 Options (each also read from its environment variable):
 ${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key] ?? '') || 'none'})`).join('\n')}
@@ -44,6 +45,50 @@ ${OPTIONS.map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '
 The device and iot commands talk to a running emulator:
   ${'--url <value>'.padEnd(38)} ${'OCI_IOT_URL'.padEnd(34)} its REST base URL (default: ${DEFAULT_URL})
 Each command has its own --help.`;
+
+const optionLines = (keys?: ReadonlyArray<keyof EmulatorConfig>) =>
+  OPTIONS.filter((o) => !keys || keys.includes(o.key))
+    .map((o) => `  ${`${o.flag} ${o.type === 'boolean' ? '[true|false]' : '<value>'}`.padEnd(38)} ${o.env.padEnd(34)} ${o.help} (default: ${String(DEFAULTS[o.key]) || 'none'})`)
+    .join('\n');
+
+const DEMO_USAGE = `Usage: oci-iot-emulator demo [options]
+
+Starts the emulator with three virtual devices (a thermostat answering with jq and publishing
+temperature and humidity, a pump, a door sensor), sends one of them a command every 5 s, and
+prints the console link. A fresh temporary database unless --data-dir is given.
+
+Options: every option of start (oci-iot-emulator start --help), e.g.
+  --rest-port <value>, --mqtt-port <value>, --https-port <value>, --data-dir <value>, --clock <value>`;
+
+const SQL_USAGE = `Usage: oci-iot-emulator sql "<query>" [--json] [--data-dir DIR] [--sql-timeout PT10S]
+
+Runs one read-only SQL statement (SELECT, WITH, read-only PRAGMA) on the emulator's database
+and prints a table, or JSON with --json. The emulator may be running or not.
+
+Options:
+${optionLines(['dataDir', 'sqlTimeout'])}
+  ${'--json'.padEnd(38)} print rows as JSON`;
+
+const EXPORT_USAGE = `Usage: oci-iot-emulator export [--data-dir DIR] [--yaml]
+
+Prints the resources of the emulator's database (domain groups, domains, secrets, models,
+adapters, instances, relationships, virtual devices) as a seed file, for --seed. JSON unless
+--yaml. The emulator may be running or not.
+
+Options:
+${optionLines(['dataDir'])}
+  ${'--yaml'.padEnd(38)} print YAML instead of JSON`;
+
+const CERT_USAGE = `Usage: oci-iot-emulator cert issue --cn <externalKey> [--validity P365D] [--out DIR] [options]
+
+Issues a device certificate and key (mTLS) from the emulator's CA; its OCID is usable as the
+authId of the instance whose externalKey is the common name.
+
+Options:
+  ${'--cn <externalKey>'.padEnd(38)} the common name: the instance's externalKey (required)
+  ${'--validity <duration>'.padEnd(38)} how long it is valid (ISO 8601, default P365D)
+  ${'--out <dir>'.padEnd(38)} where the .pem files are written (default .)
+${optionLines(['dataDir', 'certsDir', 'region', 'deviceHost'])}`;
 
 /** The emulator's options as flags of the one parser (src/cli/args.ts); `keys` picks some of them. */
 function optionFlags(keys?: ReadonlyArray<keyof EmulatorConfig>): FlagSpec[] {
@@ -57,10 +102,10 @@ function optionFlags(keys?: ReadonlyArray<keyof EmulatorConfig>): FlagSpec[] {
 }
 
 /** Flags parsed here; environment variables are read by resolveConfig, with the same rules as the API. */
-function parse(args: readonly string[], flags: readonly FlagSpec[]): Parsed {
-  const parsed = parseArgs(args, flags, USAGE);
+function parse(args: readonly string[], flags: readonly FlagSpec[], usage = USAGE): Parsed {
+  const parsed = parseArgs(args, flags, usage);
   if (parsed.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(usage + '\n');
     process.exit(0);
   }
   return parsed;
@@ -136,8 +181,8 @@ async function start(args: string[]): Promise<void> {
 }
 
 async function demo(args: string[]): Promise<void> {
-  const { values, positional } = parse(args, optionFlags());
-  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const { values, positional } = parse(args, optionFlags(), DEMO_USAGE);
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`, DEMO_USAGE);
   const { startDemo } = await import('./cli/demo.js');
   const d = await startDemo(optionsFrom(values), process.env);
   const { emu } = d;
@@ -167,8 +212,8 @@ async function demo(args: string[]): Promise<void> {
 }
 
 async function exportCommand(args: string[]): Promise<void> {
-  const { values, positional, switches } = parse(args, [...optionFlags(['dataDir']), { flag: '--yaml', help: 'print YAML instead of JSON' }]);
-  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const { values, positional, switches } = parse(args, [...optionFlags(['dataDir']), { flag: '--yaml', help: 'print YAML instead of JSON' }], EXPORT_USAGE);
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`, EXPORT_USAGE);
   const config = resolveConfig(optionsFrom(values), process.env);
   const { exportDataDir } = await import('./seed/export.js');
   const seed = exportDataDir(config.dataDir);
@@ -179,8 +224,8 @@ async function exportCommand(args: string[]): Promise<void> {
 }
 
 async function sql(args: string[]): Promise<void> {
-  const { values, positional, switches } = parse(args, [...optionFlags(['dataDir', 'sqlTimeout']), { flag: '--json', help: 'print rows as JSON' }]);
-  if (positional.length !== 1) throw new UsageError('sql takes exactly one query, in quotes');
+  const { values, positional, switches } = parse(args, [...optionFlags(['dataDir', 'sqlTimeout']), { flag: '--json', help: 'print rows as JSON' }], SQL_USAGE);
+  if (positional.length !== 1) throw new UsageError('sql takes exactly one query, in quotes', SQL_USAGE);
   const config = resolveConfig(optionsFrom(values), process.env);
   const result = await runReadOnlySqlWithin(config.dataDir, positional[0], durationMs(config.sqlTimeout));
   process.stdout.write((switches.has('--json') ? toJson(result) : formatTable(result)) + '\n');
@@ -188,16 +233,20 @@ async function sql(args: string[]): Promise<void> {
 
 async function cert(args: string[]): Promise<void> {
   const [action, ...rest] = args;
-  if (action !== 'issue') throw new UsageError('cert takes one action: issue');
+  if (action === '--help' || action === '-h') {
+    process.stdout.write(CERT_USAGE + '\n');
+    return;
+  }
+  if (action !== 'issue') throw new UsageError('cert takes one action: issue', CERT_USAGE);
   const { values, positional } = parse(rest, [
     { flag: '--cn', value: '<externalKey>', help: 'common name' },
     { flag: '--validity', value: '<duration>', help: 'validity' },
     { flag: '--out', value: '<dir>', help: 'output directory' },
     ...optionFlags(['dataDir', 'certsDir', 'region', 'deviceHost']),
-  ]);
-  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  ], CERT_USAGE);
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`, CERT_USAGE);
   const commonName = values.get('--cn');
-  if (!commonName) throw new UsageError('cert issue needs --cn <externalKey>');
+  if (!commonName) throw new UsageError('cert issue needs --cn <externalKey>', CERT_USAGE);
   const config = resolveConfig(optionsFrom(values), process.env);
   const issued = await issueCertificateFiles(config, commonName, values.get('--validity'), values.get('--out') ?? '.');
   process.stdout.write(
@@ -218,6 +267,10 @@ async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    process.stdout.write(`oci-iot-emulator ${VERSION}\n`);
     return;
   }
   if (first === 'sql') return sql(rest);

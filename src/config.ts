@@ -134,7 +134,7 @@ export const DEFAULTS: EmulatorConfig = {
   httpsMaxConnections: 20_000,
 };
 
-/** One table drives the CLI flags, the environment variables, `--help` and the README. */
+/** One table drives the CLI flags, the environment variables, `--help` and docs/configuration.md. */
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'bindHost', flag: '--bind', env: 'OCI_IOT_BIND', type: 'string', help: 'address every listener binds to (0.0.0.0 to accept other machines)' },
   { key: 'restPort', flag: '--rest-port', env: 'OCI_IOT_REST_PORT', type: 'port', help: 'HTTP port of the REST API (0 = any free port)' },

@@ -33,3 +33,16 @@ export function errnoReason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e.code ? `${e.code}: ${e.message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')}` : String(err);
 }
+
+/**
+ * A directory the process may not write for want of permission (not a read-only mount), as a
+ * start refusal says it: who the process runs as, and the fix for a Docker bind mount, whose
+ * host directory the image's user (uid 1000) often does not own. Undefined for other errors.
+ */
+export function permissionDenied(err: unknown): { who: string; fix: string } | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM') return undefined;
+  const uid = process.getuid?.();
+  const who = uid === undefined ? 'this user' : `uid ${uid}`;
+  return { who, fix: `make it writable for ${who} (a Docker bind mount: chown ${uid ?? '<uid>'} on the host directory, or use a named volume)` };
+}

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isManual, iso } from './clock/clock.js';
@@ -70,15 +70,22 @@ export interface StartedEmulator extends Emulator {
   sql(query: string): SqlResult;
 }
 
-// One CA per process: a suite that starts an emulator per test does not pay for a new key pair each time.
-let sharedCertsDir: string | undefined;
-function processCertsDir(): string {
-  if (!sharedCertsDir) {
-    const dir = mkdtempSync(join(tmpdir(), 'oci-iot-emulator-certs-'));
-    sharedCertsDir = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return sharedCertsDir;
+// One CA per process, kept in memory: a suite that starts an emulator per test does not pay
+// for a new key pair each time, and nothing of it outlives the emulator's close() on disk.
+const CERT_FILES = ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem'] as const;
+let processCerts: Map<string, string> | undefined;
+
+/** A temporary certificates directory with the process's CA in it (made by the first emulator). */
+function ownCertsDirectory(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'oci-iot-emulator-certs-'));
+  for (const [name, pem] of processCerts ?? []) writeFileSync(join(dir, name), pem, { mode: 0o600 });
+  return dir;
+}
+
+function keepCerts(dir: string): void {
+  if (processCerts) return;
+  const files = CERT_FILES.filter((name) => existsSync(join(dir, name)));
+  processCerts = new Map(files.map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
 }
 
 /**
@@ -88,6 +95,10 @@ function processCertsDir(): string {
  */
 export async function startEmulator(options: StartOptions = {}): Promise<StartedEmulator> {
   const ownDataDir = options.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'oci-iot-emulator-data-')) : undefined;
+  const ownCertsDir = options.certsDir === undefined ? ownCertsDirectory() : undefined;
+  const removeOwnDirs = () => {
+    for (const dir of [ownDataDir, ownCertsDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  };
   let emu: Emulator;
   try {
     emu = await startCore({
@@ -99,12 +110,13 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
       logLevel: 'silent',
       ...options,
       dataDir: options.dataDir ?? ownDataDir,
-      certsDir: options.certsDir ?? processCertsDir(),
+      certsDir: options.certsDir ?? ownCertsDir,
     });
   } catch (err) {
-    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    removeOwnDirs();
     throw err;
   }
+  if (ownCertsDir) keepCerts(ownCertsDir);
 
   const command = (id: number) => emu.store.commands.rawCommandData(id);
 
@@ -220,7 +232,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Started
 
     async close() {
       await emu.close();
-      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+      removeOwnDirs();
     },
   };
   return started;

@@ -42,6 +42,19 @@ it('close() removes the temporary database; a database the caller named is kept'
   rmSync(mine, { recursive: true });
 });
 
+it('close() removes the certificates directory with the CA key; the next emulator has the same CA', async () => {
+  const a = await startEmulator();
+  const certs = a.config.certsDir;
+  expect(existsSync(join(certs, 'ca-key.pem'))).toBe(true);
+  await a.close();
+  expect(existsSync(certs)).toBe(false);
+
+  const b = await startEmulator();
+  running.push(b);
+  expect(b.config.certsDir).not.toBe(certs);
+  expect(b.ca).toBe(a.ca);
+});
+
 it('advance() moves the manual clock by an ISO duration or milliseconds, and explains itself otherwise', async () => {
   const emu = await startEmulator();
   running.push(emu);

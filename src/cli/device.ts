@@ -82,7 +82,7 @@ export async function deviceCommand(args: readonly string[], io: Io): Promise<vo
       `  host       ${c.host}`,
       `  port       ${c.port}   (MQTT 3.1.1 and 5 over TLS)`,
       `  CA file    ${c.caFile}   (or download ${c.caUrl})`,
-      `  client id  ${c.clientId}   (any id works; one connection per device)`,
+      `  client id  ${c.clientId}   (any id works; several connections per device, one per client id)`,
       `  instance   ${created.device.instanceId}`,
       '',
       'Receive its commands:',

@@ -2,6 +2,7 @@ import { isIP, isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { X509Certificate as NodeX509, type webcrypto } from 'node:crypto';
 import { assertWritable, checkCertsDir, FILES, writeCertsFiles, type CertsDirState } from './certs-dir.js';
+import { x509 } from './x509.js';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
@@ -112,12 +113,6 @@ interface Issued {
 
 export const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 export const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
-
-/** Loaded lazily: certificate generation happens once, and start-up should not pay for it. */
-export async function x509() {
-  await import('reflect-metadata');
-  return import('@peculiar/x509');
-}
 
 async function issue(names: string[], existing?: { ca: string; caKey: string }): Promise<Issued> {
   const x = await x509();

@@ -1,7 +1,7 @@
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { errnoReason, StartError } from '../errors.js';
+import { errnoReason, permissionDenied, StartError } from '../errors.js';
 
 /** A certs directory or file the emulator cannot start on; the message says which and what to do. */
 export class CertsDirError extends StartError {}
@@ -111,8 +111,11 @@ export function assertWritable(dir: string, why: string): void {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
+    const denied = permissionDenied(err);
     throw new CertsDirError(
-      `the certs directory ${dir} is not writable (${reason(err)}) and ${why}: make it writable (for a read-only mount, remount it read-write), or put ca.pem, ca-key.pem, server.pem and server-key.pem in it, or give another --certs-dir`,
+      denied
+        ? `the certs directory ${dir} is not writable by ${denied.who} (${reason(err)}) and ${why}: ${denied.fix}, or put ca.pem, ca-key.pem, server.pem and server-key.pem in it, or give another with --certs-dir / OCI_IOT_CERTS_DIR`
+        : `the certs directory ${dir} is not writable (${reason(err)}) and ${why}: make it writable (for a read-only mount, remount it read-write), or put ca.pem, ca-key.pem, server.pem and server-key.pem in it, or give another --certs-dir`,
     );
   }
 }

@@ -1,7 +1,8 @@
 import { X509Certificate as NodeX509, type webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EC, FILES, pemBody, serial, SIGN, toPem, x509 } from './certificates.js';
+import { EC, FILES, pemBody, serial, SIGN, toPem } from './certificates.js';
+import { x509 } from './x509.js';
 
 export interface IssuedClientCertificate {
   certificatePem: string;

@@ -215,7 +215,7 @@ export function twinResources(store: Store, clock: Clock, region: string, jq: Jq
           const row = activeModel(id);
           checkEtag(row, ifMatch);
           const user = models.user(row);
-          // The emulator's choice (README): a model in use stays, as instances and adapters need it.
+          // The emulator's choice (docs/oci-choices.md): a model in use stays, as instances and adapters need it.
           if (user) throw conflict(`Digital twin model ${id} is used by digital twin ${user.kind} ${user.id}; delete or change that first`);
           return models.update({ ...row, lifecycle_state: 'DELETED', time_updated: iso(clock.now()) });
         });

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { errnoReason, StartError } from '../errors.js';
+import { errnoReason, permissionDenied, StartError } from '../errors.js';
 
 /** A data directory or database file the emulator cannot start on; the message says which and what to do. */
 export class DataFileError extends StartError {}
@@ -31,8 +31,11 @@ export function checkDataDir(dataDir: string): void {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
+    const denied = permissionDenied(err);
     throw new DataFileError(
-      `the data directory ${dir} is not writable (${reason(err)}): make it writable (for a read-only mount, remount it read-write), or give another --data-dir`,
+      denied
+        ? `the data directory ${dir} is not writable by ${denied.who} (${reason(err)}): ${denied.fix}, or give another with --data-dir / OCI_IOT_DATA_DIR`
+        : `the data directory ${dir} is not writable (${reason(err)}): make it writable (for a read-only mount, remount it read-write), or give another --data-dir`,
     );
   }
   for (const name of DATA_FILES) {

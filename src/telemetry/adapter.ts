@@ -32,7 +32,7 @@ export const MAX_ROUTES = 128;
  * (the "default adapter"): Oracle documents the envelope (`timeObserved` from `$.time`,
  * samples script/time-observed/README.md); the routes are the emulator's choice, one
  * catch-all route mapping every Telemetry and Property from the payload field of the same
- * path. README "Where OCI is not documented" says so.
+ * path. docs/oci-choices.md says so.
  */
 export function defaultEnvelope(model: ParsedModel): InboundEnvelope {
   const data: Record<string, unknown> = {};

@@ -19,7 +19,7 @@ export interface TelemetryMessage {
 
 /**
  * rejected_data.reason_code. OCI documents none but 500 "Normalization output is empty"
- * (samples manage-dt README); the others are the emulator's (README "Where OCI is not
+ * (samples manage-dt README); the others are the emulator's (docs/oci-choices.md, "Where OCI is not
  * documented").
  */
 export const REASON = {

@@ -138,7 +138,7 @@ describe('several connections of one device', () => {
   it('after a restart, a persistent session gets its unacknowledged command again by its client id, and only it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'oci-iot-connections-'));
     try {
-      const first = await startEmulator({ dataDir });
+      const first = await startEmulator({ dataDir, certsDir: join(dataDir, 'certs') });
       const device = await first.createDevice();
       const login = (emu: StartedEmulator, clientId: string) =>
         rawLogin({ port: emu.mqttPort, ca: emu.ca }, { clientId, clean: false, username: device.username, password: Buffer.from(device.password) });
@@ -155,7 +155,7 @@ describe('several connections of one device', () => {
       await until(() => first.sql(`select 1 from command_deliveries where command_id = ${id} and client_id = 'other' and time_acknowledged is not null`).rows.length === 1);
       await first.close();
 
-      const second = await startEmulator({ dataDir, certsDir: first.config.certsDir });
+      const second = await startEmulator({ dataDir, certsDir: join(dataDir, 'certs') });
       try {
         const otherBack = (await login(second, 'other')).device;
         const keeperBack = (await login(second, 'keeper')).device;

@@ -1,6 +1,6 @@
 /** `oci-iot-emulator start` and `sql` as users run them: a child process of the built CLI. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,8 +49,8 @@ describe('sql', () => {
 });
 
 describe('arguments', () => {
-  it('the README documents every option', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  it('docs/configuration.md documents every option', () => {
+    const readme = readFileSync(join(root, 'docs/configuration.md'), 'utf8');
     for (const o of OPTIONS) expect(readme).toContain(`| \`${o.flag}\` | \`${o.env}\` |`);
   });
 
@@ -120,6 +120,27 @@ describe('start', () => {
     const exit = new Promise<number | null>((res) => child.on('exit', res));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a data directory it cannot write is one line naming the fix, and exit 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oci-iot-cli-'));
+    const data = join(dir, 'data');
+    mkdirSync(data, { mode: 0o555 });
+    chmodSync(data, 0o555); // as a root-owned bind mount is to the image's user
+    chmodSync(dir, 0o755);
+    // The certificates on a volume the user can write (a named volume, in Docker): only the data directory is refused.
+    mkdirSync(join(dir, 'certs'), { mode: 0o777 });
+    chmodSync(join(dir, 'certs'), 0o777);
+    // Root writes anywhere: run as nobody, as the container's node user is not root.
+    const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath] : [process.execPath];
+    const uid = process.getuid?.() === 0 ? 65534 : process.getuid?.();
+    const args = [cli, 'start', '--rest-port', '0', '--mqtt-port', '0', '--https-port', '0', '--data-dir', data, '--certs-dir', join(dir, 'certs')];
+    const started = spawnSync(asUser[0], [...asUser.slice(1), ...args], { encoding: 'utf8', timeout: 30_000 });
+    expect(started.status).toBe(1);
+    expect(started.stderr.trim().split('\n')).toEqual([
+      `oci-iot-emulator: the data directory ${data} is not writable by uid ${uid} (EACCES: permission denied): make it writable for uid ${uid} (a Docker bind mount: chown ${uid} on the host directory, or use a named volume), or give another with --data-dir / OCI_IOT_DATA_DIR`,
+    ]);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,9 +1,12 @@
 /**
- * docker/Dockerfile and docker/compose.yaml cannot be built here, so they are checked
- * against the code instead: every option they set must be one the emulator has, with a
- * value it accepts, and the ports, volumes and health check must agree with each other.
+ * docker/Dockerfile and docker/compose.yaml cannot be built here (no base image can be
+ * pulled), so they are checked against the code instead: every file the Dockerfile copies is
+ * in the build context its .dockerignore lets through (what BuildKit sends), every option
+ * they set is one the emulator has, with a value it accepts, and the ports, volumes and
+ * health check agree with each other.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { coerceOption, OPTIONS } from '../../src/config.js';
@@ -50,6 +53,61 @@ function checkOption(env: string, value: string): void {
   expect(() => coerceOption(spec!, value), `${env}=${value}`).not.toThrow();
 }
 
+/**
+ * A .dockerignore as BuildKit reads it: each line a pattern (Go filepath.Match, plus `**`),
+ * `!` re-includes, the last pattern that matches a path or one of its parent directories decides.
+ */
+function dockerignore(text: string): (path: string) => boolean {
+  const rules = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const include = l.startsWith('!');
+      const pattern = (include ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
+      const source = pattern
+        .split(/(\*\*\/?|\*|\?)/)
+        .map((part) => (part.startsWith('**') ? '(?:.*/)?' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .join('');
+      return { include, re: new RegExp(`^${source}$`) };
+    });
+  return (path) => {
+    const prefixes = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+    let excluded = false;
+    for (const rule of rules) if (prefixes.some((p) => rule.re.test(p))) excluded = !rule.include;
+    return !excluded;
+  };
+}
+
+describe('docker/Dockerfile.dockerignore', () => {
+  const sent = dockerignore(read('docker/Dockerfile.dockerignore'));
+  // The files of the repository (what a clone has), as paths from the build context (the repository root).
+  const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: new URL('.', root), encoding: 'utf8' }).split('\n').filter(Boolean);
+
+  it('reads patterns as BuildKit does', () => {
+    const check = dockerignore('*\n!src\nsrc/**/*.test.ts\n!keep/a?c\n');
+    expect(['src', 'src/a.ts', 'src/x/y.ts'].map(check)).toEqual([true, true, true]);
+    expect(['src/x/y.test.ts', 'README.md', 'test/a.ts', 'keep/abcd'].map(check)).toEqual([false, false, false, false]);
+    expect(check('keep/abc')).toBe(true);
+  });
+
+  it('lets in every file the Dockerfile copies from the build context, and leaves out tests, docs and build output', () => {
+    const copies = instructions(read('docker/Dockerfile')).filter((i) => i.op === 'COPY' && !/--from=/.test(i.args));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) {
+      const sources = copy.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1);
+      for (const source of sources) {
+        const path = source.replace(/^\.\/|\/$/g, '');
+        expect(existsSync(new URL(path, root)), `COPY ${source}: not in the repository`).toBe(true);
+        const files = statSync(new URL(path, root)).isDirectory() ? tracked.filter((f) => f.startsWith(`${path}/`)) : [path];
+        expect(files.length, `COPY ${source}: no files`).toBeGreaterThan(0);
+        expect(files.filter((f) => !sent(f)), `COPY ${source}: left out of the build context by docker/Dockerfile.dockerignore`).toEqual([]);
+      }
+    }
+    for (const kept of ['test/examples/readme-suite.test.ts', 'docs/sdk.md', 'README.md', 'bench/run.ts', 'node_modules/vitest/package.json', 'dist/cli.js']) expect(sent(kept), kept).toBe(false);
+  });
+});
+
 describe('docker/Dockerfile', () => {
   const text = read('docker/Dockerfile');
   const all = instructions(text);
@@ -68,8 +126,14 @@ describe('docker/Dockerfile', () => {
     expect(JSON.parse(of('CMD').at(-1)!.args)[0]).toBe('start');
   });
 
-  it('is multi-stage, runs as a non-root user, and keeps data and certificates on volumes', () => {
+  it('is multi-stage on a current Node LTS, runs as a non-root user, and keeps data and certificates on volumes', () => {
     expect(of('FROM').length).toBeGreaterThanOrEqual(2);
+    const base = /^NODE_IMAGE=(\S+)$/.exec(of('ARG').find((a) => a.args.startsWith('NODE_IMAGE='))!.args)![1];
+    expect(base).toMatch(/^node:(22|24)[.\w-]*-slim$/);
+    for (const from of of('FROM')) expect(from.args.split(' ')[0]).toBe('${NODE_IMAGE}');
+    // The image that runs takes only the packed package (with its production dependencies) from the build.
+    const lastFrom = all.map((i) => i.op).lastIndexOf('FROM');
+    expect(all.slice(lastFrom).filter((i) => i.op === 'COPY').map((i) => i.args)).toEqual(['--from=build /package ./']);
     const user = of('USER').at(-1)?.args;
     expect(user).toBeDefined();
     expect(['root', '0']).not.toContain(user);

@@ -1,6 +1,6 @@
 /**
- * The README and docs/testing-api.md show the example test; the copies there must be the one
- * that runs. The README's Layout names every folder with the role its README.md states.
+ * The README and docs/testing-api.md show example tests; the copies there must be the ones
+ * that run. docs/layout.md names every folder with the role its README.md states.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,24 +15,25 @@ it('the example in docs/testing-api.md is test/examples/testing-api.test.ts, wor
   expect(shown).toBe(test.slice(test.indexOf('import mqtt')));
 });
 
-it('the example in the README is test/examples/testing-api.test.ts, word for word', () => {
+it('the example in the README is test/examples/readme-suite.test.ts, word for word', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const example = readFileSync(new URL('./readme-suite.test.ts', import.meta.url), 'utf8');
   const shown = /## In your test suite[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  expect(shown).toBe(test.slice(test.indexOf('import mqtt')));
+  expect(shown).toBe(example.slice(example.indexOf('import mqtt')));
 });
 
-describe('the README Layout', () => {
+describe('docs/layout.md', () => {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const layout = readme.slice(readme.indexOf('## Layout'));
+  const layout = readFileSync(join(root, 'docs/layout.md'), 'utf8');
   const folders = (top: string): string[] =>
     readdirSync(join(root, top), { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .flatMap((e) => [`${top}/${e.name}`, ...folders(`${top}/${e.name}`)]);
 
-  it.each([...folders('src'), ...folders('test')])('%s states its role in one README.md line, which the Layout repeats', (folder) => {
+  it.each([...folders('src'), ...folders('test')])('%s states its role in one README.md line, which docs/layout.md repeats', (folder) => {
     const file = join(root, folder, 'README.md');
-    expect(existsSync(file), `${folder}/README.md: add one line saying what the folder owns, and a row for it in README.md's Layout`).toBe(true);
+    expect(existsSync(file), `${folder}/README.md: add one line saying what the folder owns, and a row for it in docs/layout.md`).toBe(true);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines, `${folder}/README.md is one line`).toHaveLength(1);
     expect(layout).toContain(`| \`${folder}/\` | ${lines[0]} |`);

@@ -1,5 +1,5 @@
 /**
- * Runs the README's "Test control" section as written: every block marked
+ * Runs docs/test-control.md as written: every block marked
  * `<!-- test-control -->`, in one bash session with curl and the built CLI, against a
  * running emulator (manual clock); and checks that the programmatic example shown there is
  * test/examples/test-control.test.ts, word for word.
@@ -15,8 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestEmulator, until, type Device, type TestEmulator } from '../support/harness.js';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Test control'), readme.indexOf('\n## ', readme.indexOf('## Test control') + 5));
+const section = readFileSync(join(root, 'docs/test-control.md'), 'utf8');
 const blocks = [...section.matchAll(/<!-- test-control -->\s*```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
 
 let t: TestEmulator;
@@ -47,13 +46,13 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-it('the programmatic example in the README is test/examples/test-control.test.ts, word for word', () => {
+it('the programmatic example in docs/test-control.md is test/examples/test-control.test.ts, word for word', () => {
   const example = readFileSync(join(root, 'test/examples/test-control.test.ts'), 'utf8');
   const shown = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
   expect(shown).toBe(example.slice(example.indexOf('import { createHmac }')));
 });
 
-it('the README test-control blocks work as written: faults, a virtual device, a webhook, the CLI', async () => {
+it('the docs/test-control.md blocks work as written: faults, a virtual device, a webhook, the CLI', async () => {
   expect(blocks).toHaveLength(3);
   const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   const bash = spawn('bash', ['-s'], {

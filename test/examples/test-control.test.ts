@@ -1,4 +1,4 @@
-// The README's "Test control" example, word for word (test/examples/docs-in-sync.test.ts checks).
+// The example of docs/test-control.md, word for word (test/examples/docs-in-sync.test.ts checks).
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';

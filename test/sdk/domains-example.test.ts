@@ -1,5 +1,5 @@
 /**
- * The README's domain sample, run as written against an emulator on the system clock:
+ * The domain sample of docs/sdk.md, run as written against an emulator on the system clock:
  * the SDK's own waiter sees each work request finish within about a second.
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { startTestEmulator, type TestEmulator } from '../support/harness.js';
 import { authProvider, newApiKey, provisionDevice, sdkClients } from './support.js';
 
 const SAMPLE = 'examples/sdk/domains.ts';
-const DOC = 'README.md';
+const DOC = 'docs/sdk.md';
 const root = new URL('../../', import.meta.url);
 
 let t: TestEmulator;

@@ -1,5 +1,5 @@
 /**
- * The README's "Use with the OCI SDK" sample, run as written: the test imports
+ * The sample of docs/sdk.md, run as written: the test imports
  * examples/sdk/quickstart.ts, and checks the document shows that very file.
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { startTestEmulator, type TestEmulator } from '../support/harness.js';
 import { authProvider, commandIdOf, fetchRow, newApiKey } from './support.js';
 
 const SAMPLE = 'examples/sdk/quickstart.ts';
-const DOC = 'README.md';
+const DOC = 'docs/sdk.md';
 const root = new URL('../../', import.meta.url);
 
 let t: TestEmulator;

@@ -272,13 +272,13 @@ describe('bad input: OCI status and code, nothing stored', () => {
   });
 });
 
-describe('README', () => {
+describe('docs/models-and-adapters.md', () => {
   it('shows examples/telemetry/m5-env.ts exactly', () => {
     const root = new URL('../../', import.meta.url);
     const sample = readFileSync(new URL('examples/telemetry/m5-env.ts', root), 'utf8');
-    const doc = readFileSync(new URL('README.md', root), 'utf8');
+    const doc = readFileSync(new URL('docs/models-and-adapters.md', root), 'utf8');
     const embedded = /<!-- sample: examples\/telemetry\/m5-env.ts -->\n```ts\n([\s\S]*?)```/.exec(doc);
-    expect(embedded, 'README embeds examples/telemetry/m5-env.ts').not.toBeNull();
+    expect(embedded, 'docs/models-and-adapters.md embeds examples/telemetry/m5-env.ts').not.toBeNull();
     expect(embedded![1]).toBe(sample);
   });
 });

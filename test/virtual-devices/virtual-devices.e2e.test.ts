@@ -24,7 +24,8 @@ let emu: StartedEmulator;
 let dataDir: string;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'oci-iot-vd-'));
-  emu = await startEmulator({ dataDir });
+  // Certificates the restart below keeps, as a user's certs/ directory; removed with dataDir.
+  emu = await startEmulator({ dataDir, certsDir: join(dataDir, 'certs') });
 });
 afterAll(async () => {
   await emu?.close();
@@ -245,9 +246,8 @@ describe('virtual devices', () => {
   it('survives a restart: stored as configuration, it connects again and answers', async () => {
     const device = await emu.createDevice({ displayName: 'persistent' });
     const vd = emu.virtualDevices.create({ instanceId: device.instanceId, response: { kind: 'json', value: { back: true } } });
-    const { certsDir } = emu.config;
     await emu.close();
-    emu = await startEmulator({ dataDir, certsDir });
+    emu = await startEmulator({ dataDir, certsDir: join(dataDir, 'certs') });
     expect(emu.virtualDevices.get(vd.id)).toMatchObject({ running: true, instanceId: device.instanceId });
     await subscribed(emu, device.instanceId, 'cmd/setpoint');
     const id = await emu.invoke(device.instanceId, COMMAND);
