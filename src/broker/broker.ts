@@ -88,19 +88,10 @@ export async function startBroker(opts: BrokerOptions) {
     return refusal ? { ok: false, returnCode: refusal.returnCode, reason: refusal.reason, key: attempt.username ?? '' } : outcome;
   };
 
-  const persistence = notingStorageFaults(createSqlitePersistence(db, { maxQueuedPerClient: opts.maxQueuedPerClient }), 'MQTT session', opts.storage);
   // Aedes chains `delWill(...).finally(...)` at every CONNECT and never handles its rejection:
   // on a read-only disk that is an unhandled rejection, the end of the process. A will that
   // cannot be deleted there is left as it is, and the login goes on.
-  const delWill = persistence.delWill.bind(persistence);
-  persistence.delWill = async (client) => {
-    try {
-      return await delWill(client);
-    } catch (err) {
-      if (opts.storage?.failed(err, 'MQTT session')) return undefined;
-      throw err;
-    }
-  };
+  const persistence = notingStorageFaults(createSqlitePersistence(db, { maxQueuedPerClient: opts.maxQueuedPerClient }), 'MQTT session', opts.storage, ['delWill']);
   const gateways = createGateways(opts.store.instances);
   const presence = createPresence({ sessions, clock, connections, gateways, signals, log, storage: opts.storage });
   const subscriptions = subscriptionHandlers({ connections, gateways, signals, presence, log });

@@ -204,9 +204,15 @@ export function createStorageHealth(deps: { dataDir: string; clock: HealthClock;
  * `target` with every method whose promise rejects for the storage noted in `health` on
  * the path `where` (the rejection itself goes on as before): the broker's session
  * persistence, whose failures Aedes answers by closing the connection, so the cause still
- * shows in /emulator/health and the log.
+ * shows in /emulator/health and the log. A method named in `tolerated` resolves to
+ * undefined on a storage fault instead of rejecting (for callers that never handle one).
  */
-export function notingStorageFaults<T extends object>(target: T, where: string, health: Pick<StorageHealth, 'failed'> | undefined): T {
+export function notingStorageFaults<T extends object>(
+  target: T,
+  where: string,
+  health: Pick<StorageHealth, 'failed'> | undefined,
+  tolerated: ReadonlyArray<keyof T> = [],
+): T {
   if (!health) return target;
   // One wrapper per method, made at its first use: the broker calls some on every packet.
   const wrappers = new WeakMap<object, (...args: unknown[]) => unknown>();
@@ -224,7 +230,7 @@ export function notingStorageFaults<T extends object>(target: T, where: string, 
                 try {
                   return await method.apply(obj, args);
                 } catch (err) {
-                  health.failed(err, where);
+                  if (health.failed(err, where) && tolerated.includes(key as keyof T)) return undefined;
                   throw err;
                 }
               }
