@@ -115,6 +115,11 @@ function addTraffic(e) {
     if (e.kind === 'telemetry') v.telemetrySent++;
     if (e.kind === 'connected' || e.kind === 'disconnected') v.connected = e.kind === 'connected';
     $(`#virtual-devices tr[data-virtual-device-id="${CSS.escape(v.id)}"]`)?.replaceWith(vdRow(v));
+  } else {
+    // An event of a device this page does not list yet (one just added, whose list reply is
+    // still on its way or was read before it connected): read the list again, or its
+    // state would stay as that reply said.
+    void loadVirtualDevices();
   }
 }
 
