@@ -1,3 +1,5 @@
+import { mkdirSync, statSync } from 'node:fs';
+
 /**
  * An error a caller caused, with the HTTP status and OCI service code it maps to.
  * Domain code throws these; the REST layer turns them into OCI's error body.
@@ -27,6 +29,19 @@ export const incorrectState = (message: string) => new OciError(409, 'IncorrectS
  * damaged or unwritable file): its message is the whole answer, one line, no stack.
  */
 export class StartError extends Error {}
+
+/**
+ * Makes the directory an option names (`what` at `dir`, e.g. "data directory", --data-dir) if
+ * it is missing; a start refusal (`refuse`) if it cannot be made or is not a directory.
+ */
+export function ensureDirectory(dir: string, what: string, flag: string, refuse: (message: string) => StartError): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw refuse(`cannot create the ${what} ${dir} (${errnoReason(err)}): create it, or give another ${flag}`);
+  }
+  if (!statSync(dir).isDirectory()) throw refuse(`the ${what} ${dir} is not a directory: give a directory as ${flag}`);
+}
 
 /** A file system error as a start refusal says it: `EROFS: read-only file system`, without the path it names itself. */
 export function errnoReason(err: unknown): string {

@@ -1,7 +1,7 @@
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { errnoReason, permissionDenied, StartError } from '../errors.js';
+import { ensureDirectory, errnoReason, permissionDenied, StartError } from '../errors.js';
 
 /** A certs directory or file the emulator cannot start on; the message says which and what to do. */
 export class CertsDirError extends StartError {}
@@ -37,12 +37,7 @@ const NEW_CA = `move ca.pem and ca-key.pem away so that a new CA is made (device
  */
 export function checkCertsDir(certsDir: string): CertsDirState {
   const dir = resolve(certsDir);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new CertsDirError(`cannot create the certs directory ${dir} (${reason(err)}): create it, or give another --certs-dir`);
-  }
-  if (!statSync(dir).isDirectory()) throw new CertsDirError(`the certs directory ${dir} is not a directory: give a directory as --certs-dir`);
+  ensureDirectory(dir, 'certs directory', '--certs-dir', (m) => new CertsDirError(m));
   const read = (name: FileName): string | null => {
     const file = join(dir, name);
     let isFile: boolean;

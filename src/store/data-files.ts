@@ -1,6 +1,6 @@
-import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { errnoReason, permissionDenied, StartError } from '../errors.js';
+import { ensureDirectory, errnoReason, permissionDenied, StartError } from '../errors.js';
 
 /** A data directory or database file the emulator cannot start on; the message says which and what to do. */
 export class DataFileError extends StartError {}
@@ -22,12 +22,7 @@ const reason = errnoReason;
  */
 export function checkDataDir(dataDir: string): void {
   const dir = resolve(dataDir);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new DataFileError(`cannot create the data directory ${dir} (${reason(err)}): create it, or give another --data-dir`);
-  }
-  if (!statSync(dir).isDirectory()) throw new DataFileError(`the data directory ${dir} is not a directory: give a directory as --data-dir`);
+  ensureDirectory(dir, 'data directory', '--data-dir', (m) => new DataFileError(m));
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
