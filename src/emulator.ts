@@ -195,6 +195,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         if (applied > 0) storage.succeeded();
       },
       paceWhen: () => commandsInFlight() >= 2,
+      // The live commands in memory follow the rows: a write undone makes them load again.
+      onRollback: () => store.commands.forgetLive(),
       onError: (err, what) => {
         if (!storage.failed(err, what)) log.error({ err }, `${what} failed`);
       },
@@ -262,6 +264,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       maxInFlight: config.mqttMaxInflight,
       batch,
       storage,
+      // The store the broker's classification reads: one copy of the live commands.
+      commands: store.commands,
     });
     commandsInFlight = engine.commandsInFlight;
     engine.onTransition(metrics.transition);

@@ -1,7 +1,7 @@
 import { iso, type Clock } from '../clock/clock.js';
 import { conflict } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { commandStore, type ChangeEffects, type CommandRow, type ConnectionKey, type Delivery, type EventNote, type NewCommand } from '../store/commands.js';
+import { commandStore, type ChangeEffects, type CommandRow, type CommandStore, type ConnectionKey, type Delivery, type EventNote, type NewCommand } from '../store/commands.js';
 import { createWriteBatch, type WriteBatch } from '../store/write-batch.js';
 import type { DeliveryRoute, DeliveryTarget, DevicePort } from './device-port.js';
 import { classifyPayload } from './payload.js';
@@ -53,12 +53,17 @@ export function createCommandEngine(deps: {
   batch?: WriteBatch;
   /** On a full or failing disk, deadlines are settled later instead of ending the process. */
   storage?: Pick<StorageHealth, 'guardTimer' | 'retry'>;
+  /**
+   * The command store, the one the broker's classification reads (store.commands): it holds
+   * the live commands in memory, so there must be one per database. Its own when omitted.
+   */
+  commands?: CommandStore;
 }) {
   const { db, clock, devices } = deps;
   const batch = deps.batch ?? createWriteBatch(db);
   const maxInFlight = deps.maxInFlight ?? Infinity;
   const maxPending = deps.maxPendingPerDevice ?? 1000;
-  const store = commandStore(db);
+  const store = deps.commands ?? commandStore(db);
   const listeners: Array<(t: Transition) => void> = [];
   /** Observers that write what they make of a change (webhook deliveries) in the change's own transaction. */
   const recorders: Array<{ record: (t: Transition) => void; active: () => boolean }> = [];
@@ -101,7 +106,7 @@ export function createCommandEngine(deps: {
     return updated;
   }
 
-  const changeAndRecord = db.transaction((change: () => boolean, t: Transition): boolean => {
+  const changeAndRecord = store.transaction((change: () => boolean, t: Transition): boolean => {
     if (!change()) return false;
     record(t);
     return true;

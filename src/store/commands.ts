@@ -1,5 +1,6 @@
 import type { DeliveryStatus } from './delivery-states.js';
 import { prepared, type Db } from './database.js';
+import { liveCommands } from './live-commands.js';
 import { rawDataStore, type RawDataRow } from './raw-data.js';
 
 /** A row of `raw_command_data`: OCI's 17 columns, as users query them. */
@@ -104,9 +105,9 @@ export function commandStore(db: Db) {
     'time_acknowledged', 'qos', 'client_id', 'message_id', 'delivery_count', 'retry_token', 'retry_fingerprint',
     'gateway_instance_id',
   ];
-  const insert = db.prepare(
-    `INSERT INTO commands (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`,
-  );
+  // Positional parameters: binding 30 named ones from an object cost more than the INSERT's own work.
+  const insert = db.prepare(`INSERT INTO commands (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  const valuesOf = (row: NewCommand) => columns.map((c) => row[c as keyof NewCommand]);
   const insertEvent = db.prepare(
     'INSERT INTO command_events (command_id, time, from_status, to_status, cause, detail) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -117,26 +118,12 @@ export function commandStore(db: Db) {
     'SELECT * FROM commands WHERE next_deadline_ms IS NOT NULL AND next_deadline_ms <= ? ORDER BY next_deadline_ms, id LIMIT 1',
   );
   const nextDeadline = db.prepare('SELECT min(next_deadline_ms) AS at FROM commands WHERE next_deadline_ms IS NOT NULL');
-  const pendingFor = db.prepare(
-    "SELECT * FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING' ORDER BY id",
-  );
-  const anyPending = db.prepare(
-    "SELECT 1 FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING' LIMIT 1",
-  );
-  const countPending = db.prepare(
-    "SELECT count(*) AS n FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING'",
-  );
   // A connection's QoS 1 window: its deliveries not acknowledged yet whose command is still SENT.
   const unackedFor = db.prepare(
     `SELECT c.*, d.message_id AS delivery_message_id
      FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
      WHERE d.session_instance_id = ? AND d.client_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
        AND c.delivery_status = 'SENT' ORDER BY c.id`,
-  );
-  const inFlightIds = db.prepare(
-    `SELECT d.message_id FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
-     WHERE d.session_instance_id = ? AND d.client_id = ? AND d.qos = 1 AND d.time_acknowledged IS NULL
-       AND c.delivery_status = 'SENT'`,
   );
   const byMessageId = db.prepare(
     `SELECT c.* FROM command_deliveries d INDEXED BY command_deliveries_unacknowledged JOIN commands c ON c.id = d.command_id
@@ -151,16 +138,20 @@ export function commandStore(db: Db) {
     `UPDATE command_deliveries SET time_acknowledged = ?
      WHERE command_id = ? AND session_instance_id = ? AND client_id = ? AND time_acknowledged IS NULL`,
   );
-  // Few of a device's commands are SENT at once, while its history on one endpoint grows
-  // without bound: the status indexes are the ones to walk, oldest first. The publisher's own
-  // command comes first; else one its gateway connection carried for an INDIRECT instance.
-  const awaitedBy = db.prepare(
-    `SELECT * FROM commands WHERE id = coalesce(
-       (SELECT id FROM commands INDEXED BY commands_instance_status
-          WHERE digital_twin_instance_id = @publisher AND delivery_status = 'SENT' AND response_endpoint = @endpoint ORDER BY id LIMIT 1),
-       (SELECT id FROM commands INDEXED BY commands_via_gateway
-          WHERE gateway_instance_id = @publisher AND delivery_status = 'SENT' AND response_endpoint = @endpoint ORDER BY id LIMIT 1))`,
+  // What the live index (live-commands.ts) loads: the commands under way, through the partial
+  // index of live states, and the QoS 1 deliveries of the SENT ones not yet acknowledged.
+  const liveRows = db.prepare(
+    "SELECT * FROM commands INDEXED BY commands_instance_status WHERE delivery_status = 'PENDING' OR delivery_status = 'SENT' ORDER BY id",
   );
+  const liveDeliveries = db.prepare(
+    `SELECT d.command_id, d.session_instance_id, d.client_id, d.message_id
+     FROM commands c INDEXED BY commands_instance_status JOIN command_deliveries d ON d.command_id = c.id
+     WHERE (c.delivery_status = 'PENDING' OR c.delivery_status = 'SENT') AND d.qos = 1 AND d.time_acknowledged IS NULL AND d.message_id IS NOT NULL`,
+  );
+  const live = liveCommands({
+    commands: () => liveRows.all() as CommandRow[],
+    deliveries: () => liveDeliveries.all() as Array<{ command_id: number; session_instance_id: string; client_id: string; message_id: number }>,
+  });
   // Kept by the schema's triggers: the newest command on each device and response topic that finished.
   const lastFinishedFor = db.prepare(
     `SELECT c.* FROM command_last_finished f JOIN commands c ON c.id = f.command_id
@@ -179,8 +170,25 @@ export function commandStore(db: Db) {
    * write, so a savepoint per store call would only repeat it.
    */
   function atomic<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
-    const own = db.transaction(fn);
+    const own = transaction(fn);
     return (...args) => (db.inTransaction ? fn(...args) : own(...args));
+  }
+
+  /**
+   * `db.transaction(fn)` for a change of commands: one that rolls back makes the live index
+   * load again (live-commands.ts). Any transaction that writes commands must be one of these,
+   * or the write batch (which calls `forgetLive` when one of its writes rolls back).
+   */
+  function transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const tx = db.transaction(fn);
+    return (...args) => {
+      try {
+        return tx(...args);
+      } catch (err) {
+        live.forget();
+        throw err;
+      }
+    };
   }
 
   function event(commandId: number, from: DeliveryStatus | null, to: DeliveryStatus, note: EventNote): void {
@@ -192,13 +200,13 @@ export function commandStore(db: Db) {
    * condition is what keeps terminal states final when two causes race.
    */
   function update(id: number, from: DeliveryStatus, set: Partial<NewCommand>): boolean {
-    const keys = Object.keys(set);
-    const sql = `UPDATE commands SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @__id AND delivery_status = @__from`;
-    return prepared(db, sql).run({ ...set, __id: id, __from: from }).changes === 1;
+    const keys = Object.keys(set) as Array<keyof NewCommand>;
+    const sql = `UPDATE commands SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ? AND delivery_status = ?`;
+    return prepared(db, sql).run(...keys.map((k) => set[k]), id, from).changes === 1;
   }
 
   const create = atomic((row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => {
-    const id = Number(insert.run(row).lastInsertRowid);
+    const id = Number(insert.run(valuesOf(row)).lastInsertRowid);
     if (sent) {
       event(id, null, 'PENDING', note);
       event(id, 'PENDING', 'SENT', sent.note);
@@ -207,11 +215,14 @@ export function commandStore(db: Db) {
       event(id, null, row.delivery_status, note);
     }
     // The row as inserted: no column has a default or a trigger, so no read-back is needed.
-    return { id, ...row };
+    const stored: CommandRow = { id, ...row };
+    live.inserted(stored, sent?.deliveries);
+    return stored;
   });
 
   const change = atomic(
     (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote, effects: ChangeEffects = {}): boolean => {
+      const before = live.get(id);
       if (!update(id, from, set)) return false;
       event(id, from, set.delivery_status ?? from, note);
       for (const d of effects.deliveries ?? []) insertDelivery.run(id, d.sessionInstanceId, d.clientId, d.qos, d.messageId, d.time);
@@ -219,6 +230,7 @@ export function commandStore(db: Db) {
         const a = effects.acknowledged;
         ackDelivery.run(a.time, id, a.sessionInstanceId, a.clientId);
       }
+      live.changed(before, (base) => ({ ...base, ...set }), effects.deliveries, effects.acknowledged);
       return true;
     },
   );
@@ -249,8 +261,10 @@ export function commandStore(db: Db) {
     change: (id: number, from: DeliveryStatus, set: Partial<NewCommand>, note: EventNote, effects?: ChangeEffects): boolean =>
       change(id, from, set, note, effects),
     /** Records a connection's PUBACK of a delivery that changes nothing else about its command. */
-    acknowledgeDelivery: (commandId: number, ack: ConnectionKey & { time: string }) =>
-      void ackDelivery.run(ack.time, commandId, ack.sessionInstanceId, ack.clientId),
+    acknowledgeDelivery: atomic((commandId: number, ack: ConnectionKey & { time: string }): void => {
+      ackDelivery.run(ack.time, commandId, ack.sessionInstanceId, ack.clientId);
+      live.acknowledged(commandId, ack);
+    }),
     /**
      * Keeps a device publish no command was waiting for as a `raw_data` row. When the last
      * command that awaited a response on its topic finished without one, that command's
@@ -260,35 +274,41 @@ export function commandStore(db: Db) {
       keepPublish(row, late),
     /** A command that can never move again must not come up as due again. */
     clearDeadline: (id: number) => void clearDeadline.run(id),
-    get: (id: number) => byId.get(id) as CommandRow | undefined,
+    get: (id: number) => live.get(id) ?? (byId.get(id) as CommandRow | undefined),
     byRetryToken: (instanceId: string, token: string) => byRetryToken.get(instanceId, token) as CommandRow | undefined,
     clearRetryToken: (id: number) => void clearRetryToken.run(id),
     nextDue: (now: number) => nextDue.get(now) as CommandRow | undefined,
     nextDeadline: () => (nextDeadline.get() as { at: number | null }).at,
-    pendingFor: (instanceId: string) => pendingFor.all(instanceId) as CommandRow[],
-    /** Whether the device has a PENDING command (asked after every acknowledgement: no rows are read). */
-    hasPending: (instanceId: string) => anyPending.get(instanceId) !== undefined,
-    countPending: (instanceId: string) => (countPending.get(instanceId) as { n: number }).n,
+    pendingFor: (instanceId: string) => live.pendingFor(instanceId),
+    /** Whether the device has a PENDING command (asked after every acknowledgement). */
+    hasPending: (instanceId: string) => live.pendingCount(instanceId) > 0,
+    countPending: (instanceId: string) => live.pendingCount(instanceId),
     /** A connection's QoS 1 deliveries still unacknowledged, oldest command first (to resend on reconnect). */
     unackedFor: (c: ConnectionKey): UnackedDelivery[] =>
       (unackedFor.all(c.sessionInstanceId, c.clientId) as Array<CommandRow & { delivery_message_id: number }>).map(
         ({ delivery_message_id, ...command }) => ({ command, messageId: delivery_message_id }),
       ),
     /** The packet ids a connection has in flight: its QoS 1 window. */
-    inFlightMessageIds: (c: ConnectionKey) =>
-      new Set((inFlightIds.all(c.sessionInstanceId, c.clientId) as Array<{ message_id: number }>).map((r) => r.message_id)),
-    /** The command a connection's PUBACK of `messageId` acknowledges. */
+    inFlightMessageIds: (c: ConnectionKey) => live.inFlight(c),
+    /**
+     * The command a connection's PUBACK of `messageId` acknowledges: a SENT one from memory,
+     * else (a late PUBACK of a command that finished first) from its delivery row.
+     */
     byMessageId: (c: ConnectionKey, messageId: number) =>
-      byMessageId.get(c.sessionInstanceId, c.clientId, messageId) as CommandRow | undefined,
+      live.byMessageId(c, messageId) ?? (byMessageId.get(c.sessionInstanceId, c.clientId, messageId) as CommandRow | undefined),
     /**
      * What a device publish is, decided once for every stage that handles it: the response to
      * the oldest SENT command awaiting one on `endpoint` (the publisher's own, or one it
      * carried as a gateway for an INDIRECT instance), or telemetry.
      */
     classifyPublish: (publisherId: string, endpoint: string): PublishClass => {
-      const command = awaitedBy.get({ publisher: publisherId, endpoint }) as CommandRow | undefined;
+      const command = live.awaiting(publisherId, endpoint);
       return command ? { kind: 'response', command } : TELEMETRY;
     },
+    /** `db.transaction(fn)` for a change of commands that spans more than one store call (see `transaction`). */
+    transaction,
+    /** A write of the batch rolled back (its savepoint, or the whole batch): the live index loads again. */
+    forgetLive: () => live.forget(),
     /** A command's history, oldest first. */
     events: (id: number) => eventsOf.all(id) as CommandEventRow[],
     /** The newest commands first. */

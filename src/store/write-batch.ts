@@ -74,6 +74,11 @@ export interface WriteBatchOptions {
    * PUBACK's commit). Always, when not given.
    */
   paceWhen?: () => boolean;
+  /**
+   * Told when a write was undone (its savepoint, or the whole batch rolled back): what kept
+   * a copy of rows it wrote in memory (the live commands) must read them again.
+   */
+  onRollback?: () => void;
 }
 
 export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): WriteBatch {
@@ -112,6 +117,7 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
               errors[i] = err as Error;
               // Its savepoint undid its rows, so what it deferred must not happen either.
               queued.length = mark;
+              options.onRollback?.();
             }
           });
           while (ending.length > 0) runEnding(ending.shift()!, queued);
@@ -131,12 +137,17 @@ export function createWriteBatch(db: Db, options: WriteBatchOptions = {}): Write
       }
     } catch (err) {
       errors.fill(err as Error);
+      options.onRollback?.();
     }
     // A publish that was not stored is not acknowledged: the connection closes and the device may retry.
     writes.forEach((write, i) => write.done(errors[i]));
   }
 
-  /** An ending in its savepoint; if it throws, its parts one by one, each isolated. */
+  /**
+   * An ending in its savepoint; if it throws, its parts one by one, each isolated. Endings
+   * map telemetry and never change a command, so their rollbacks leave the live commands be
+   * (a device sending what its adapter rejects must not make every batch reload them).
+   */
   function runEnding(ending: Ending, queued: Array<() => void>): void {
     const mark = queued.length;
     try {

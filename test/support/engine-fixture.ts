@@ -43,8 +43,8 @@ export function engineFixture(options: EngineFixtureOptions = {}): EngineFixture
   const db = openDatabase(':memory:');
   const clock = manualClock(Date.parse('2030-01-01T00:00:00Z'));
   const devices = fakeDevices();
-  const engine = createCommandEngine({ db, clock, devices: devices.port, maxInFlight: options.maxInFlight, maxPendingPerDevice: options.maxPendingPerDevice });
   const store = createStore(db);
+  const engine = createCommandEngine({ db, clock, devices: devices.port, maxInFlight: options.maxInFlight, maxPendingPerDevice: options.maxPendingPerDevice, commands: store.commands });
   // No instance has an adapter here: the pipeline keeps raw_data and never reaches jq.
   const telemetry = createTelemetryPipeline({ store, jq: {} as JqEngine, timeLimitMs: 1000, atEndOfBatch: (flush) => flush(), afterCommit: (effect) => effect(), write: (apply) => apply() });
   const inbound = createInbound();
