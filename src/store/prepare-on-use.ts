@@ -1,17 +1,24 @@
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
+import { methodView } from './method-view.js';
 
 /** Every statement made through `prepareOnUse(db)` that has not compiled yet, per database. */
 const deferred = new WeakMap<Db, Set<DeferredStatement>>();
 const views = new WeakMap<Db, Db>();
 
 /**
- * A statement that compiles its SQL at its first use. Methods that switch a mode (pluck,
- * raw, ...) compile it too, and return this statement as better-sqlite3's return theirs;
- * arguments pass on as given (better-sqlite3 tells a missing one from `undefined`).
+ * A statement that compiles its SQL at its first use. Once compiled, its running methods are
+ * the compiled statement's own (bound), so a store's hot path calls better-sqlite3 directly;
+ * methods that switch a mode (pluck, raw, ...) compile it and return the compiled statement,
+ * as better-sqlite3's return theirs. Arguments pass on as given (better-sqlite3 tells a
+ * missing one from `undefined`).
  */
 class DeferredStatement {
   #statement: Database.Statement | undefined;
+  run: Database.Statement['run'] = (...params) => this.compiled.run(...params);
+  get: Database.Statement['get'] = (...params) => this.compiled.get(...params);
+  all: Database.Statement['all'] = (...params) => this.compiled.all(...params);
+  iterate: Database.Statement['iterate'] = (...params) => this.compiled.iterate(...params);
 
   constructor(
     readonly database: Db,
@@ -24,25 +31,26 @@ class DeferredStatement {
 
   get compiled(): Database.Statement {
     if (!this.#statement) {
-      this.#statement = this.database.prepare(this.source);
+      const statement = this.database.prepare(this.source);
+      this.#statement = statement;
+      this.run = statement.run.bind(statement);
+      this.get = statement.get.bind(statement);
+      this.all = statement.all.bind(statement);
+      this.iterate = statement.iterate.bind(statement);
       deferred.get(this.database)?.delete(this);
     }
     return this.#statement;
   }
 
-  run(...params: unknown[]) { return this.compiled.run(...params); }
-  get(...params: unknown[]) { return this.compiled.get(...params); }
-  all(...params: unknown[]) { return this.compiled.all(...params); }
-  iterate(...params: unknown[]) { return this.compiled.iterate(...params); }
   columns() { return this.compiled.columns(); }
   get reader() { return this.compiled.reader; }
   get readonly() { return this.compiled.readonly; }
   get busy() { return this.compiled.busy; }
-  pluck(...toggle: [boolean?]) { this.compiled.pluck(...toggle); return this; }
-  expand(...toggle: [boolean?]) { this.compiled.expand(...toggle); return this; }
-  raw(...toggle: [boolean?]) { this.compiled.raw(...toggle); return this; }
-  safeIntegers(...toggle: [boolean?]) { this.compiled.safeIntegers(...toggle); return this; }
-  bind(...params: unknown[]) { this.compiled.bind(...params); return this; }
+  pluck(...toggle: [boolean?]) { return this.compiled.pluck(...toggle); }
+  expand(...toggle: [boolean?]) { return this.compiled.expand(...toggle); }
+  raw(...toggle: [boolean?]) { return this.compiled.raw(...toggle); }
+  safeIntegers(...toggle: [boolean?]) { return this.compiled.safeIntegers(...toggle); }
+  bind(...params: unknown[]) { return this.compiled.bind(...params); }
 }
 
 /**
@@ -56,13 +64,9 @@ export function prepareOnUse(db: Db): Db {
   // One view per connection: what store modules keep per connection (row-cache.ts) stays one.
   let view = views.get(db);
   if (!view) {
-    view = new Proxy(db, {
-      get(target, property) {
-        if (property === 'prepare') return (source: string) => new DeferredStatement(target, source);
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+    // Made once, methods bound to `db`: the stores call `transaction` and read `inTransaction`
+    // on hot paths, where a Proxy's trap and a new bound function per read showed in profiles.
+    view = methodView(db, (key) => (key === 'prepare' ? (source: string) => new DeferredStatement(db, source) as unknown as Database.Statement : undefined));
     views.set(db, view);
   }
   return view;

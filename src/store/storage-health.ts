@@ -1,3 +1,4 @@
+import { methodView } from './method-view.js';
 import { storageFault, type StorageFault, type StorageFaultKind } from './storage-errors.js';
 
 /**
@@ -214,30 +215,19 @@ export function notingStorageFaults<T extends object>(
   tolerated: ReadonlyArray<keyof T> = [],
 ): T {
   if (!health) return target;
-  // One wrapper per method, made at its first use: the broker calls some on every packet.
-  const wrappers = new WeakMap<object, (...args: unknown[]) => unknown>();
-  return new Proxy(target, {
-    get(obj, key) {
-      const value = Reflect.get(obj, key, obj) as unknown;
-      if (typeof value !== 'function') return value;
-      const method = value as (...a: unknown[]) => unknown;
-      let wrapper = wrappers.get(method);
-      if (!wrapper) {
-        // Still an async function where it was one: Aedes checks that of its persistence.
-        wrapper =
-          method.constructor.name === 'AsyncFunction'
-            ? async (...args: unknown[]) => {
-                try {
-                  return await method.apply(obj, args);
-                } catch (err) {
-                  if (health.failed(err, where) && tolerated.includes(key as keyof T)) return undefined;
-                  throw err;
-                }
-              }
-            : (...args: unknown[]) => method.apply(obj, args);
-        wrappers.set(method, wrapper);
+  // Made once, as a plain object: the broker calls some of these on every packet.
+  return methodView(target, (key, method) => {
+    // Non-async methods pass through (bound to `target`); async ones stay async functions:
+    // Aedes checks that of its persistence.
+    if (method.constructor.name !== 'AsyncFunction') return undefined;
+    const forgiven = tolerated.includes(key as keyof T);
+    return async (...args: never[]) => {
+      try {
+        return await method.apply(target, args);
+      } catch (err) {
+        if (health.failed(err, where) && forgiven) return undefined;
+        throw err;
       }
-      return wrapper;
-    },
+    };
   });
 }

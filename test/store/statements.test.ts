@@ -23,6 +23,10 @@ it('a statement compiles at its first run, and a broken one fails there with SQL
   expect(insert.run('k', 'v').changes).toBe(1);
   expect(value.get('k')).toBe('v');
   expect(view.transaction(() => insert.run('k2', 'v2').changes)()).toBe(1);
+  // The connection's getters stay live through the view.
+  expect(view.transaction(() => view.inTransaction)()).toBe(true);
+  expect(view.inTransaction).toBe(false);
+  expect(view.open).toBe(true);
   db.close();
 });
 

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import { manualClock } from '../../src/clock/clock.js';
 import { storageFault } from '../../src/store/storage-errors.js';
-import { createStorageHealth } from '../../src/store/storage-health.js';
+import { createStorageHealth, notingStorageFaults } from '../../src/store/storage-health.js';
 
 const sqliteError = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -102,4 +102,34 @@ it('a guarded timer skips its due work while backing off, then does it; the proc
   expect(done).toEqual([2_000]);
   expect(hooks.nextDeadline()).toBe(500);
   expect(health.status()).toEqual({ ok: true });
+});
+
+it('a wrapped persistence notes each storage rejection, forgives the tolerated ones, and otherwise reads as itself', async () => {
+  const { health } = fixture();
+  class Persistence {
+    #fail: Error | null = null;
+    #broker = 'none';
+    get broker() { return this.#broker; }
+    failWith(err: Error | null) { this.#fail = err; }
+    async setup(broker: string) { this.#broker = broker; }
+    async getWill() { if (this.#fail) throw this.#fail; return 'will'; }
+    async delWill() { if (this.#fail) throw this.#fail; return 'will'; }
+  }
+  const target = new Persistence();
+  const wrapped = notingStorageFaults(target, 'MQTT session', health, ['delWill']);
+  expect(wrapped).toBeInstanceOf(Persistence);
+  expect(wrapped.setup.constructor.name).toBe('AsyncFunction');
+  await wrapped.setup('b1');
+  expect(wrapped.broker).toBe('b1');
+  expect(await wrapped.getWill()).toBe('will');
+
+  wrapped.failWith(sqliteError('SQLITE_READONLY', 'attempt to write a readonly database'));
+  await expect(wrapped.getWill()).rejects.toThrow(/readonly/);
+  expect(await wrapped.delWill()).toBeUndefined();
+  expect(health.status()).toMatchObject({ ok: false, kind: 'read-only', where: 'MQTT session', refused: 2 });
+
+  // Not a storage fault: not noted, and not forgiven either.
+  wrapped.failWith(new TypeError('a bug'));
+  await expect(wrapped.delWill()).rejects.toThrow(/a bug/);
+  expect(health.status()).toMatchObject({ refused: 2 });
 });
