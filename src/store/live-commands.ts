@@ -20,6 +20,8 @@ export interface LiveRows {
 }
 
 const key = (a: string, b: string) => `${a}\u0000${b}`;
+/** Finished commands' deliveries kept for a late PUBACK, at most (each a few hundred bytes). */
+const LATE_ACKS = 10_000;
 const isLive = (row: CommandRow) => row.delivery_status === 'PENDING' || row.delivery_status === 'SENT';
 
 export function liveCommands(load: LiveRows) {
@@ -35,6 +37,16 @@ export function liveCommands(load: LiveRows) {
   const windows = new Map<string, Map<number, number>>();
   /** Per SENT command, the connections whose window holds it, with its packet id there. */
   const heldBy = new Map<number, Array<{ connection: string; messageId: number }>>();
+  /**
+   * Per connection, packet id → a command that finished before this connection acknowledged
+   * it (a device often publishes its response before Aedes reports the PUBACK of the
+   * command): the PUBACK still finds its command here. At most LATE_ACKS of them, oldest
+   * forgotten first; a PUBACK that finds none here reads the delivery rows.
+   */
+  const lateAcks = new Map<string, Map<number, number>>();
+  const lateOrder = new Map<string, { connection: string; messageId: number; commandId: number }>();
+  /** Finished commands still in `lateAcks`, by id, as stored, with how many PUBACKs may still come. */
+  const finished = new Map<number, { row: CommandRow; awaited: number }>();
 
   function addSorted(map: Map<string, number[]>, k: string, id: number): void {
     const list = map.get(k);
@@ -79,7 +91,43 @@ export function liveCommands(load: LiveRows) {
     }
   }
 
+  function dropLate(connection: string, messageId: number): void {
+    const late = lateAcks.get(connection);
+    const commandId = late?.get(messageId);
+    if (commandId === undefined) return;
+    late!.delete(messageId);
+    if (late!.size === 0) lateAcks.delete(connection);
+    lateOrder.delete(key(connection, String(messageId)));
+    const entry = finished.get(commandId);
+    if (entry && --entry.awaited === 0) finished.delete(commandId);
+  }
+
+  /** A connection's late PUBACK of `commandId`. */
+  function lateAcknowledged(commandId: number, connection: string): void {
+    const late = lateAcks.get(connection);
+    if (!late) return;
+    for (const [messageId, id] of late) if (id === commandId) dropLate(connection, messageId);
+  }
+
+  /** A SENT command finished with these connections' deliveries unacknowledged: their PUBACKs may still come. */
+  function awaitLateAcks(row: CommandRow, held: Array<{ connection: string; messageId: number }>): void {
+    finished.set(row.id, { row, awaited: held.length });
+    for (const h of held) {
+      dropLate(h.connection, h.messageId);
+      let late = lateAcks.get(h.connection);
+      if (!late) lateAcks.set(h.connection, (late = new Map()));
+      late.set(h.messageId, row.id);
+      lateOrder.set(key(h.connection, String(h.messageId)), { ...h, commandId: row.id });
+    }
+    while (lateOrder.size > LATE_ACKS) {
+      const oldest = lateOrder.values().next().value!;
+      dropLate(oldest.connection, oldest.messageId);
+    }
+  }
+
   function hold(commandId: number, connection: string, messageId: number): void {
+    // A newer command has the packet id now: a PUBACK of it is this one's.
+    dropLate(connection, messageId);
     let window = windows.get(connection);
     if (!window) windows.set(connection, (window = new Map()));
     window.set(messageId, commandId);
@@ -112,6 +160,9 @@ export function liveCommands(load: LiveRows) {
     awaitingVia.clear();
     windows.clear();
     heldBy.clear();
+    lateAcks.clear();
+    lateOrder.clear();
+    finished.clear();
     for (const row of load.commands()) index(row);
     for (const d of load.deliveries()) {
       if (rows.get(d.command_id)?.delivery_status === 'SENT') hold(d.command_id, key(d.session_instance_id, d.client_id), d.message_id);
@@ -139,17 +190,32 @@ export function liveCommands(load: LiveRows) {
     changed(before: CommandRow | undefined, after: (base: CommandRow) => CommandRow, deliveries: Delivery[] = [], acknowledged?: ConnectionKey): void {
       if (!loaded || !before) return;
       const row = after(before);
+      const ack = acknowledged && key(acknowledged.sessionInstanceId, acknowledged.clientId);
+      const done = finished.get(row.id);
+      if (done) {
+        // A finished command's late PUBACK: only its row and that connection's entry change.
+        done.row = row;
+        if (ack) lateAcknowledged(row.id, ack);
+        return;
+      }
       unindex(before);
       index(row);
-      if (before.delivery_status === 'SENT' && row.delivery_status !== 'SENT') release(row.id);
       if (row.delivery_status === 'SENT') {
         for (const d of deliveries) if (d.qos === 1 && d.messageId !== null) hold(row.id, key(d.sessionInstanceId, d.clientId), d.messageId);
-        if (acknowledged) release(row.id, key(acknowledged.sessionInstanceId, acknowledged.clientId));
+        if (ack) release(row.id, ack);
+      } else if (before.delivery_status === 'SENT') {
+        if (ack) release(row.id, ack);
+        const held = [...(heldBy.get(row.id) ?? [])];
+        release(row.id);
+        if (held.length > 0) awaitLateAcks(row, held);
       }
     },
     /** A connection's PUBACK of a command recorded without any other change to it. */
     acknowledged(commandId: number, connection: ConnectionKey): void {
-      if (loaded) release(commandId, key(connection.sessionInstanceId, connection.clientId));
+      if (!loaded) return;
+      const c = key(connection.sessionInstanceId, connection.clientId);
+      release(commandId, c);
+      lateAcknowledged(commandId, c);
     },
     /** What was told since the last commit may have been rolled back: load again at the next read. */
     forget(): void {
@@ -158,7 +224,7 @@ export function liveCommands(load: LiveRows) {
     /** The live command, or undefined (not live, or no such command). */
     get(id: number): CommandRow | undefined {
       ensureLoaded();
-      return rows.get(id);
+      return rows.get(id) ?? finished.get(id)?.row;
     },
     /** The instance's PENDING commands, oldest first. */
     pendingFor(instanceId: string): CommandRow[] {
@@ -174,11 +240,17 @@ export function liveCommands(load: LiveRows) {
       ensureLoaded();
       return new Set(windows.get(key(c.sessionInstanceId, c.clientId))?.keys());
     },
-    /** The SENT command a connection's QoS 1 delivery of `messageId` carried, not yet acknowledged. */
+    /**
+     * The command a connection's QoS 1 delivery of `messageId` carried, not yet acknowledged:
+     * a SENT one, or one that finished first (undefined also when forgotten: ask the rows).
+     */
     byMessageId(c: ConnectionKey, messageId: number): CommandRow | undefined {
       ensureLoaded();
-      const id = windows.get(key(c.sessionInstanceId, c.clientId))?.get(messageId);
-      return id === undefined ? undefined : rows.get(id);
+      const connection = key(c.sessionInstanceId, c.clientId);
+      const live = windows.get(connection)?.get(messageId);
+      if (live !== undefined) return rows.get(live);
+      const late = lateAcks.get(connection)?.get(messageId);
+      return late === undefined ? undefined : finished.get(late)?.row;
     },
     /** The oldest SENT command awaiting a response from `publisher` on `endpoint`: its own, else one it carried as a gateway. */
     awaiting(publisher: string, endpoint: string): CommandRow | undefined {
