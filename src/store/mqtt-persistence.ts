@@ -123,6 +123,8 @@ const QLOBBER_OPTIONS: QlobberOptions = { wildcard_one: '+', wildcard_some: '#',
 const DEFAULT_MAX_QUEUED_PER_CLIENT = 1000;
 // Keeps outgoingStream's memory bounded when a client comes back to a long queue.
 const OUTGOING_PAGE_SIZE = 100;
+/** Clients remembered as having nothing queued, at most (see #nothingQueued). */
+const NOTHING_QUEUED_MAX = 100_000;
 
 // ---------------------------------------------------------------------------
 // Schema: the mqtt_* tables are created by migration 2 in schema.ts, frozen
@@ -373,6 +375,7 @@ function prepareStatements(db: Database.Database) {
       'SELECT seq, packet, payload FROM mqtt_outgoing WHERE client_id = ? AND message_id IS ? ORDER BY seq LIMIT 1',
     ),
     outgoingClearSeq: db.prepare<[number]>('DELETE FROM mqtt_outgoing WHERE seq = ?'),
+    outgoingAny: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM mqtt_outgoing WHERE client_id = ? LIMIT 1'),
     outgoingLastSeq: db
       .prepare<[string], number | null>('SELECT MAX(seq) FROM mqtt_outgoing WHERE client_id = ?')
       .pluck(),
@@ -435,6 +438,13 @@ export class SqlitePersistence {
   #broker: BrokerRef | undefined;
   #dropped = 0;
   #destroyed = false;
+  /**
+   * Clients known to have nothing queued: a PUBACK from one of them (nearly every PUBACK: the
+   * emulator writes commands itself and never queues them here) reads no row. A client
+   * leaves it before anything is queued for it; what is deleted never puts it back, so it
+   * only ever errs towards reading.
+   */
+  #nothingQueued = new Set<string>();
 
   constructor(db: Database.Database, opts: SqlitePersistenceOptions = {}) {
     const max = opts.maxQueuedPerClient ?? DEFAULT_MAX_QUEUED_PER_CLIENT;
@@ -617,6 +627,7 @@ export class SqlitePersistence {
     if (subs.length === 0) return;
     // Normalised through aedes-packet like the in-memory persistence, which
     // drops transport-only fields such as `length`.
+    for (const sub of subs) this.#nothingQueued.delete(sub.clientId);
     const queued = new Packet(packet);
     const encoded = encodePacket(queued);
     const insertAll = this.#db.transaction(() => {
@@ -677,10 +688,17 @@ export class SqlitePersistence {
    * still names the packet id the device acknowledged.
    */
   async outgoingClearMessageId(client: ClientRef, packet: MqttPacket): Promise<MqttPacket | undefined> {
-    const row = this.#stmt.outgoingClearFind.get(client.id, packet?.messageId ?? null);
-    if (row) {
-      this.#stmt.outgoingClearSeq.run(row.seq);
-      return decodePacket(row, true);
+    if (!this.#nothingQueued.has(client.id)) {
+      const row = this.#stmt.outgoingClearFind.get(client.id, packet?.messageId ?? null);
+      if (row) {
+        this.#stmt.outgoingClearSeq.run(row.seq);
+        return decodePacket(row, true);
+      }
+      if (this.#stmt.outgoingAny.get(client.id) === undefined) {
+        // Bounded: client ids that come and go (random ones) must not grow it for ever.
+        if (this.#nothingQueued.size >= NOTHING_QUEUED_MAX) this.#nothingQueued.clear();
+        this.#nothingQueued.add(client.id);
+      }
     }
     return packet?.cmd === 'puback' && typeof packet.messageId === 'number' ? packet : undefined;
   }
