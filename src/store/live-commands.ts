@@ -22,6 +22,11 @@ export interface LiveRows {
 const key = (a: string, b: string) => `${a}\u0000${b}`;
 /** Finished commands' deliveries kept for a late PUBACK, at most (each a few hundred bytes). */
 const LATE_ACKS = 10_000;
+interface LateAck {
+  connection: string;
+  messageId: number;
+  commandId: number;
+}
 const isLive = (row: CommandRow) => row.delivery_status === 'PENDING' || row.delivery_status === 'SENT';
 
 export function liveCommands(load: LiveRows) {
@@ -43,8 +48,9 @@ export function liveCommands(load: LiveRows) {
    * command): the PUBACK still finds its command here. At most LATE_ACKS of them, oldest
    * forgotten first; a PUBACK that finds none here reads the delivery rows.
    */
-  const lateAcks = new Map<string, Map<number, number>>();
-  const lateOrder = new Map<string, { connection: string; messageId: number; commandId: number }>();
+  const lateAcks = new Map<string, Map<number, LateAck>>();
+  /** The same entries, oldest first: the first to forget. */
+  const lateOrder = new Set<LateAck>();
   /** Finished commands still in `lateAcks`, by id, as stored, with how many PUBACKs may still come. */
   const finished = new Map<number, { row: CommandRow; awaited: number }>();
 
@@ -93,20 +99,20 @@ export function liveCommands(load: LiveRows) {
 
   function dropLate(connection: string, messageId: number): void {
     const late = lateAcks.get(connection);
-    const commandId = late?.get(messageId);
-    if (commandId === undefined) return;
+    const entry = late?.get(messageId);
+    if (!entry) return;
     late!.delete(messageId);
     if (late!.size === 0) lateAcks.delete(connection);
-    lateOrder.delete(key(connection, String(messageId)));
-    const entry = finished.get(commandId);
-    if (entry && --entry.awaited === 0) finished.delete(commandId);
+    lateOrder.delete(entry);
+    const done = finished.get(entry.commandId);
+    if (done && --done.awaited === 0) finished.delete(entry.commandId);
   }
 
   /** A connection's late PUBACK of `commandId`. */
   function lateAcknowledged(commandId: number, connection: string): void {
     const late = lateAcks.get(connection);
     if (!late) return;
-    for (const [messageId, id] of late) if (id === commandId) dropLate(connection, messageId);
+    for (const [messageId, entry] of late) if (entry.commandId === commandId) dropLate(connection, messageId);
   }
 
   /** A SENT command finished with these connections' deliveries unacknowledged: their PUBACKs may still come. */
@@ -116,8 +122,9 @@ export function liveCommands(load: LiveRows) {
       dropLate(h.connection, h.messageId);
       let late = lateAcks.get(h.connection);
       if (!late) lateAcks.set(h.connection, (late = new Map()));
-      late.set(h.messageId, row.id);
-      lateOrder.set(key(h.connection, String(h.messageId)), { ...h, commandId: row.id });
+      const entry: LateAck = { connection: h.connection, messageId: h.messageId, commandId: row.id };
+      late.set(h.messageId, entry);
+      lateOrder.add(entry);
     }
     while (lateOrder.size > LATE_ACKS) {
       const oldest = lateOrder.values().next().value!;
@@ -250,7 +257,7 @@ export function liveCommands(load: LiveRows) {
       const live = windows.get(connection)?.get(messageId);
       if (live !== undefined) return rows.get(live);
       const late = lateAcks.get(connection)?.get(messageId);
-      return late === undefined ? undefined : finished.get(late)?.row;
+      return late === undefined ? undefined : finished.get(late.commandId)?.row;
     },
     /** The oldest SENT command awaiting a response from `publisher` on `endpoint`: its own, else one it carried as a gateway. */
     awaiting(publisher: string, endpoint: string): CommandRow | undefined {
