@@ -107,7 +107,10 @@ function same(a: string, b: string): boolean {
 
 /** The path of a request as the router sees it: percent-decoded; null when it cannot be decoded. */
 function decodedPath(url: string): string | null {
-  const raw = url.split('?')[0];
+  const query = url.indexOf('?');
+  const raw = query < 0 ? url : url.slice(0, query);
+  // Nothing to decode (nearly every request): decodeURIComponent would return it as it is.
+  if (!raw.includes('%')) return raw;
   try {
     return decodeURIComponent(raw);
   } catch {

@@ -1,5 +1,6 @@
 import type { DeliveryStatus } from './delivery-states.js';
-import { prepared, type Db } from './database.js';
+import type { Db } from './database.js';
+import type { Statement } from 'better-sqlite3';
 import { liveCommands } from './live-commands.js';
 import { rawDataStore, type RawDataRow } from './raw-data.js';
 
@@ -152,7 +153,7 @@ export function commandStore(db: Db) {
     commands: () => liveRows.all() as CommandRow[],
     deliveries: () => liveDeliveries.all() as Array<{ command_id: number; session_instance_id: string; client_id: string; message_id: number }>,
   });
-  // Kept by the schema's triggers: the newest command on each device and response topic that finished.
+  // Kept by the schema's triggers: per device and response topic, the command that finished last, if without its response.
   const lastFinishedFor = db.prepare(
     `SELECT c.* FROM command_last_finished f JOIN commands c ON c.id = f.command_id
      WHERE f.digital_twin_instance_id = ? AND f.response_endpoint = ?`,
@@ -191,6 +192,14 @@ export function commandStore(db: Db) {
     };
   }
 
+  /** The UPDATE statements made so far, by the columns they set, in the order given. */
+  interface UpdateNode {
+    columns: string[];
+    next: Map<string, UpdateNode>;
+    statement?: Statement;
+  }
+  const updates: UpdateNode = { columns: [], next: new Map() };
+
   function event(commandId: number, from: DeliveryStatus | null, to: DeliveryStatus, note: EventNote): void {
     insertEvent.run(commandId, note.time, from, to, note.cause, note.detail ? JSON.stringify(note.detail) : null);
   }
@@ -200,9 +209,18 @@ export function commandStore(db: Db) {
    * condition is what keeps terminal states final when two causes race.
    */
   function update(id: number, from: DeliveryStatus, set: Partial<NewCommand>): boolean {
-    const keys = Object.keys(set) as Array<keyof NewCommand>;
-    const sql = `UPDATE commands SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ? AND delivery_status = ?`;
-    return prepared(db, sql).run(...keys.map((k) => set[k]), id, from).changes === 1;
+    const values: unknown[] = [];
+    // The statement for this set of columns, found by walking them: no SQL is built per change.
+    let node = updates;
+    for (const k in set) {
+      values.push(set[k as keyof NewCommand]);
+      let next = node.next.get(k);
+      if (!next) node.next.set(k, (next = { columns: [...node.columns, k], next: new Map() }));
+      node = next;
+    }
+    node.statement ??= db.prepare(`UPDATE commands SET ${node.columns.map((k) => `${k} = ?`).join(', ')} WHERE id = ? AND delivery_status = ?`);
+    values.push(id, from);
+    return node.statement.run(...values).changes === 1;
   }
 
   const create = atomic((row: NewCommand, note: EventNote, sent?: { note: EventNote; deliveries: Delivery[] }): CommandRow => {
@@ -215,7 +233,7 @@ export function commandStore(db: Db) {
       event(id, null, row.delivery_status, note);
     }
     // The row as inserted: no column has a default or a trigger, so no read-back is needed.
-    const stored: CommandRow = { id, ...row };
+    const stored: CommandRow = { ...row, id };
     live.inserted(stored, sent?.deliveries);
     return stored;
   });
@@ -266,8 +284,8 @@ export function commandStore(db: Db) {
       live.acknowledged(commandId, ack);
     }),
     /**
-     * Keeps a device publish no command was waiting for as a `raw_data` row. When the last
-     * command that awaited a response on its topic finished without one, that command's
+     * Keeps a device publish no command was waiting for as a `raw_data` row. When the command
+     * that last finished awaiting a response on its topic did so without one, that command's
      * history records the late response (`late` words it), in the same transaction.
      */
     keepPublish: (row: Omit<RawDataRow, 'id'>, late: (rawId: number) => Omit<EventNote, 'time'>): number =>

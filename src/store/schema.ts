@@ -505,6 +505,31 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void
   END;
   DROP INDEX commands_response_endpoint;
   `,
+  /* 12: command_last_finished keeps only what a late response is noted on: the command on a
+        device and response topic that finished last, if it finished without its response
+        (NOT_RESPONDED, EXPIRED). A completion removes the entry instead of writing one: nearly
+        every two-way command completes, and the upsert on every completion cost more than the
+        rest of its UPDATE (bench/results/s5-last-unanswered.md). A late publish notes nothing
+        on a COMPLETED command, so a publish finds what it found before, except that "last" is
+        now the last to finish rather than the newest created (they differ only when an older
+        command expires after a newer one completed: the late publish is noted on the one that
+        expired last). Rows already there that name a COMPLETED command stay: the lookup finds
+        them and notes nothing, as before */ `
+  DROP TRIGGER commands_finished;
+  CREATE TRIGGER commands_finished_unanswered AFTER UPDATE OF delivery_status ON commands
+    WHEN NEW.response_endpoint IS NOT NULL AND NEW.delivery_status IN ('NOT_RESPONDED', 'EXPIRED')
+  BEGIN
+    INSERT INTO command_last_finished (digital_twin_instance_id, response_endpoint, command_id)
+      VALUES (NEW.digital_twin_instance_id, NEW.response_endpoint, NEW.id)
+      ON CONFLICT (digital_twin_instance_id, response_endpoint) DO UPDATE SET command_id = excluded.command_id;
+  END;
+  CREATE TRIGGER commands_finished_answered AFTER UPDATE OF delivery_status ON commands
+    WHEN NEW.response_endpoint IS NOT NULL AND NEW.delivery_status = 'COMPLETED'
+  BEGIN
+    DELETE FROM command_last_finished
+     WHERE digital_twin_instance_id = NEW.digital_twin_instance_id AND response_endpoint = NEW.response_endpoint;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -159,3 +159,50 @@ it("opens a database the previous release wrote (schema 8) with commands in ever
   expect(plan("SELECT count(*) FROM commands WHERE digital_twin_instance_id = ? AND delivery_status = 'PENDING'", 'dev')).toMatch(/INDEX commands_instance_status/);
   db.close();
 });
+
+it('opens a database the landed main wrote (schema 11): a late publish is noted only on a command that finished last without its response', async () => {
+  const { commandStore } = await import('../../src/store/commands.js');
+  const old = new Database(join(dir, 'emulator.db'));
+  old.pragma('journal_mode = WAL');
+  for (const step of MIGRATIONS.slice(0, 11)) {
+    if (typeof step === 'string') old.exec(step);
+    else step(old);
+  }
+  old.pragma('user_version = 11');
+  const insert = old.prepare(
+    `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
+       response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
+     VALUES (?, 'cmd', 'PT1M', 'JSON', 'application/json', 'rsp', 'SENT', 'me', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'dom', 0, 60000)`,
+  );
+  const finish = old.prepare('UPDATE commands SET delivery_status = ? WHERE id = ?');
+  // Schema 11's trigger: 'a' last finished COMPLETED, 'b' last finished NOT_RESPONDED.
+  const a = Number(insert.run('a').lastInsertRowid);
+  finish.run('COMPLETED', a);
+  const b = Number(insert.run('b').lastInsertRowid);
+  finish.run('NOT_RESPONDED', b);
+  const c = Number(insert.run('c').lastInsertRowid);
+  old.close();
+
+  const db = openDatabase(dir);
+  expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+  const store = commandStore(db);
+  const publish = (device: string) =>
+    store.keepPublish({ digital_twin_instance_id: device, endpoint: 'rsp', content_type: 'application/json', content: Buffer.from('{}'), time_received: '2026-01-01T00:01:00.000Z' }, () => ({ cause: 'late' }));
+  const notes = (id: number) => store.events(id).filter((e) => e.cause === 'late').length;
+  // Carried over: nothing noted on a COMPLETED command, the NOT_RESPONDED one noted.
+  publish('a');
+  publish('b');
+  expect([notes(a), notes(b)]).toEqual([0, 1]);
+  // From now on: an answered command leaves no entry, an unanswered one does, and a completion after it clears it.
+  const time = '2026-01-01T00:02:00.000Z';
+  store.change(c, 'SENT', { delivery_status: 'EXPIRED' }, { time, cause: 'test' });
+  publish('c');
+  expect(notes(c)).toBe(1);
+  const { id: _c, ...row } = store.get(c)!;
+  const d = store.create({ ...row, delivery_status: 'SENT', time_finished: null, retry_token: null }, { time, cause: 'test' });
+  store.change(d.id, 'SENT', { delivery_status: 'COMPLETED' }, { time, cause: 'test' });
+  publish('c');
+  expect([notes(c), notes(d.id)]).toEqual([1, 0]);
+  expect(db.prepare("SELECT count(*) AS n FROM command_last_finished WHERE digital_twin_instance_id = 'c'").get()).toEqual({ n: 0 });
+  db.close();
+});
