@@ -16,6 +16,19 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const tables = (db: Database.Database) =>
   (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
 
+
+/** A database in data/ as a release at schema `version` left it (WAL, as the emulator opens it). */
+function writtenAtSchema(version: number): Database.Database {
+  const old = new Database(join(dir, 'emulator.db'));
+  old.pragma('journal_mode = WAL');
+  for (const step of MIGRATIONS.slice(0, version)) {
+    if (typeof step === 'string') old.exec(step);
+    else step(old);
+  }
+  old.pragma(`user_version = ${version}`);
+  return old;
+}
+
 it('upgrades a version 1 database in place, keeping its rows', () => {
   const old = new Database(join(dir, 'emulator.db'));
   old.exec(MIGRATIONS[0] as string);
@@ -86,12 +99,7 @@ it('a copy never replaces a database that appeared in the meantime', () => {
 });
 
 it("rewrites domain groups' dbConnectionString from sqlite:<short> to OCI's tcps:<host>:<port>/<service> shape, region from the OCID", () => {
-  const old = new Database(join(dir, 'emulator.db'));
-  for (const step of MIGRATIONS.slice(0, 8)) {
-    if (typeof step === 'string') old.exec(step);
-    else step(old);
-  }
-  old.pragma('user_version = 8');
+  const old = writtenAtSchema(8);
   old.prepare(
     `INSERT INTO iot_domain_groups (id, compartment_id, display_name, type, data_host, db_connection_string, db_token_scope, lifecycle_state, time_created, time_updated)
      VALUES ('ocid1.iotdomaingroup.oc1.eu-frankfurt-1.aaaa', 'c', 'g', 'DEVELOPMENT', 'localhost', 'sqlite:abcdefghijkl', 'urn:oracle:db::id::abcdefghijkl', 'ACTIVE', 't', 't')`,
@@ -106,12 +114,7 @@ it("rewrites domain groups' dbConnectionString from sqlite:<short> to OCI's tcps
 });
 
 it('rewrites time_observed kept with milliseconds to microseconds, so old and new rows compare as text', () => {
-  const old = new Database(join(dir, 'emulator.db'));
-  for (const step of MIGRATIONS.slice(0, 9)) {
-    if (typeof step === 'string') old.exec(step);
-    else step(old);
-  }
-  old.pragma('user_version = 9');
+  const old = writtenAtSchema(9);
   old.pragma('foreign_keys = OFF');
   old.prepare("INSERT INTO historized_data (digital_twin_instance_id, content_path, value, time_observed) VALUES ('i', 'p', '1', '2025-09-10T13:47:05.226Z')").run();
   old.prepare("INSERT INTO snapshot_data (digital_twin_instance_id, content_path, value, time_observed) VALUES ('i', 'p', '1', '2025-09-10T13:47:05.226Z')").run();
@@ -125,13 +128,7 @@ it('rewrites time_observed kept with milliseconds to microseconds, so old and ne
 
 it("opens a database the previous release wrote (schema 8) with commands in every state: a device's live commands are still found, by the live-only index", async () => {
   const { commandStore } = await import('../../src/store/commands.js');
-  const old = new Database(join(dir, 'emulator.db'));
-  old.pragma('journal_mode = WAL');
-  for (const step of MIGRATIONS.slice(0, 8)) {
-    if (typeof step === 'string') old.exec(step);
-    else step(old);
-  }
-  old.pragma('user_version = 8');
+  const old = writtenAtSchema(8);
   const insert = old.prepare(
     `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
        response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
@@ -162,13 +159,7 @@ it("opens a database the previous release wrote (schema 8) with commands in ever
 
 it('opens a database the landed main wrote (schema 11): a late publish is noted only on a command that finished last without its response', async () => {
   const { commandStore } = await import('../../src/store/commands.js');
-  const old = new Database(join(dir, 'emulator.db'));
-  old.pragma('journal_mode = WAL');
-  for (const step of MIGRATIONS.slice(0, 11)) {
-    if (typeof step === 'string') old.exec(step);
-    else step(old);
-  }
-  old.pragma('user_version = 11');
+  const old = writtenAtSchema(11);
   const insert = old.prepare(
     `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
        response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
