@@ -29,6 +29,16 @@ function writtenAtSchema(version: number): Database.Database {
   return old;
 }
 
+/** Inserts, as an earlier release would have, a two-way command of `device` on cmd/rsp in `status`; its id. */
+function insertCommand(db: Database.Database): (device: string, status: string) => number {
+  const insert = db.prepare(
+    `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
+       response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
+     VALUES (?, 'cmd', 'PT1M', 'JSON', 'application/json', 'rsp', ?, 'me', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'dom', 0, 60000)`,
+  );
+  return (device, status) => Number(insert.run(device, status).lastInsertRowid);
+}
+
 it('upgrades a version 1 database in place, keeping its rows', () => {
   const old = new Database(join(dir, 'emulator.db'));
   old.exec(MIGRATIONS[0] as string);
@@ -129,12 +139,8 @@ it('rewrites time_observed kept with milliseconds to microseconds, so old and ne
 it("opens a database the previous release wrote (schema 8) with commands in every state: a device's live commands are still found, by the live-only index", async () => {
   const { commandStore } = await import('../../src/store/commands.js');
   const old = writtenAtSchema(8);
-  const insert = old.prepare(
-    `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
-       response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
-     VALUES ('dev', 'cmd', 'PT1M', 'JSON', 'application/json', 'rsp', ?, 'me', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'dom', 0, 60000)`,
-  );
-  const ids = Object.fromEntries(['COMPLETED', 'SENT', 'PENDING', 'EXPIRED', 'NOT_RESPONDED', 'REFUSED'].map((s) => [s, Number(insert.run(s).lastInsertRowid)]));
+  const insert = insertCommand(old);
+  const ids = Object.fromEntries(['COMPLETED', 'SENT', 'PENDING', 'EXPIRED', 'NOT_RESPONDED', 'REFUSED'].map((s) => [s, insert('dev', s)]));
   old.close();
 
   const db = openDatabase(dir);
@@ -160,18 +166,14 @@ it("opens a database the previous release wrote (schema 8) with commands in ever
 it('opens a database the landed main wrote (schema 11): a late publish is noted only on a command that finished last without its response', async () => {
   const { commandStore } = await import('../../src/store/commands.js');
   const old = writtenAtSchema(11);
-  const insert = old.prepare(
-    `INSERT INTO commands (digital_twin_instance_id, request_endpoint, request_duration, request_data_format, request_content_type,
-       response_endpoint, delivery_status, created_by, time_created, time_updated, iot_domain_id, created_at_ms, request_deadline_ms)
-     VALUES (?, 'cmd', 'PT1M', 'JSON', 'application/json', 'rsp', 'SENT', 'me', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'dom', 0, 60000)`,
-  );
+  const insert = insertCommand(old);
   const finish = old.prepare('UPDATE commands SET delivery_status = ? WHERE id = ?');
   // Schema 11's trigger: 'a' last finished COMPLETED, 'b' last finished NOT_RESPONDED.
-  const a = Number(insert.run('a').lastInsertRowid);
+  const a = insert('a', 'SENT');
   finish.run('COMPLETED', a);
-  const b = Number(insert.run('b').lastInsertRowid);
+  const b = insert('b', 'SENT');
   finish.run('NOT_RESPONDED', b);
-  const c = Number(insert.run('c').lastInsertRowid);
+  const c = insert('c', 'SENT');
   old.close();
 
   const db = openDatabase(dir);
