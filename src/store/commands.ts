@@ -147,7 +147,7 @@ export function commandStore(db: Db) {
   const liveDeliveries = db.prepare(
     `SELECT d.command_id, d.session_instance_id, d.client_id, d.message_id
      FROM commands c INDEXED BY commands_instance_status JOIN command_deliveries d ON d.command_id = c.id
-     WHERE (c.delivery_status = 'PENDING' OR c.delivery_status = 'SENT') AND d.qos = 1 AND d.time_acknowledged IS NULL AND d.message_id IS NOT NULL`,
+     WHERE c.delivery_status = 'SENT' AND d.qos = 1 AND d.time_acknowledged IS NULL AND d.message_id IS NOT NULL`,
   );
   const live = liveCommands({
     commands: () => liveRows.all() as CommandRow[],
@@ -248,7 +248,7 @@ export function commandStore(db: Db) {
         const a = effects.acknowledged;
         ackDelivery.run(a.time, id, a.sessionInstanceId, a.clientId);
       }
-      live.changed(before, (base) => ({ ...base, ...set }), effects.deliveries, effects.acknowledged);
+      live.changed(before, set, effects.deliveries, effects.acknowledged);
       return true;
     },
   );

@@ -14,8 +14,9 @@ import type { CommandRow, ConnectionKey, Delivery } from './commands.js';
  * rollback, rare (a full disk, a bug), costs one reload, and no change needs an undo.
  */
 export interface LiveRows {
-  /** Live commands (PENDING, SENT) with their QoS 1 deliveries not yet acknowledged. */
+  /** Live commands (PENDING, SENT). */
   commands(): CommandRow[];
+  /** The QoS 1 deliveries of the SENT ones not yet acknowledged. */
   deliveries(): Array<{ command_id: number; session_instance_id: string; client_id: string; message_id: number }>;
 }
 
@@ -171,9 +172,7 @@ export function liveCommands(load: LiveRows) {
     lateOrder.clear();
     finished.clear();
     for (const row of load.commands()) index(row);
-    for (const d of load.deliveries()) {
-      if (rows.get(d.command_id)?.delivery_status === 'SENT') hold(d.command_id, key(d.session_instance_id, d.client_id), d.message_id);
-    }
+    for (const d of load.deliveries()) hold(d.command_id, key(d.session_instance_id, d.client_id), d.message_id);
     loaded = true;
   }
 
@@ -191,12 +190,12 @@ export function liveCommands(load: LiveRows) {
     },
     /**
      * A row changed from `before` (as stored until now; undefined when this index does not
-     * hold it, a finished command) to `after`, with the deliveries written and the
-     * connection whose PUBACK it records.
+     * hold it, a finished command) by `set`, with the deliveries written and the connection
+     * whose PUBACK it records.
      */
-    changed(before: CommandRow | undefined, after: (base: CommandRow) => CommandRow, deliveries: Delivery[] = [], acknowledged?: ConnectionKey): void {
+    changed(before: CommandRow | undefined, set: Partial<CommandRow>, deliveries: Delivery[] = [], acknowledged?: ConnectionKey): void {
       if (!loaded || !before) return;
-      const row = after(before);
+      const row: CommandRow = { ...before, ...set };
       const ack = acknowledged && key(acknowledged.sessionInstanceId, acknowledged.clientId);
       const done = finished.get(row.id);
       if (done) {

@@ -97,12 +97,12 @@ describe('the live commands follow the rows', () => {
     const row = (id: number) => ({ id, digital_twin_instance_id: DEV, response_endpoint: 'rsp', gateway_instance_id: null, delivery_status: 'SENT' }) as CommandRow;
     live.get(0); // loads
     live.inserted(row(1), [delivery]);
-    live.changed(live.get(1), (r) => ({ ...r, delivery_status: 'COMPLETED' }));
+    live.changed(live.get(1), { delivery_status: 'COMPLETED' });
     expect(live.inFlight(conn).size).toBe(0);
     expect(live.byMessageId(conn, 7)?.id).toBe(1);
     live.inserted(row(2), [delivery]);
     expect(live.byMessageId(conn, 7)?.id).toBe(2);
-    live.changed(live.get(2), (r) => ({ ...r, time_acknowledged: 't' }), [], conn);
+    live.changed(live.get(2), { time_acknowledged: 't' }, [], conn);
     expect(live.inFlight(conn).size).toBe(0);
     expect(live.byMessageId(conn, 7)).toBeUndefined();
     expect(live.get(1)).toBeUndefined();
